@@ -1,0 +1,2 @@
+export * from './binary-mask.ts';
+export type * from './types.ts';
