@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { SamVeteranError } from '../core/errors/index.ts';
+import { registerDataCommand } from './commands/data.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     .description('Train agents to use Segment Anything like a seasoned human (multi-task GRPO, SAM in the loop).')
     .version(pkg.version, '-v, --version')
     .showHelpAfterError();
+  registerDataCommand(program);
   return program;
 }
 

@@ -1,2 +1,11 @@
 export * from './binary-mask.ts';
 export type * from './types.ts';
+export * from './rle.ts';
+export * from './metrics.ts';
+export * from './polygon.ts';
+export * from './components.ts';
+export * from './error-regions.ts';
+export * from './resize.ts';
+export { squaredDistanceToOutside } from './distance-transform.ts';
+export * from './corruption.ts';
+export * from './overlay.ts';

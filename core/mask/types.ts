@@ -22,3 +22,37 @@ export interface ErrorRegion {
   /** Distance-to-boundary of the pixel under `point` (0 when outside the region). */
   depthAt(point: Point): number;
 }
+
+/**
+ * COCO run-length encoding, uncompressed form: `counts` are run lengths over the mask read in
+ * column-major order (down each column, left to right), alternating 0-runs and 1-runs and always
+ * starting with a (possibly empty) 0-run. `size` is [height, width], as in COCO.
+ */
+export interface Rle {
+  readonly size: readonly [height: number, width: number];
+  readonly counts: number[];
+}
+
+/** COCO RLE with `counts` in pycocotools' compressed string form (see `rleToString`). */
+export interface CocoRle {
+  readonly size: readonly [height: number, width: number];
+  readonly counts: string;
+}
+
+/** One 4- or 8-connected foreground component. */
+export interface Component {
+  /** Label in the labels image (1-based; 0 is background). */
+  readonly label: number;
+  /** Pixel count. */
+  readonly area: number;
+  /** Tight bounding box in pixels, [x1, y1, x2, y2] with x2/y2 exclusive (pixel edges). */
+  readonly bbox: Box;
+}
+
+/** Result of `connectedComponents`. */
+export interface Components {
+  /** Row-major labels, 0 for background, otherwise `Component.label`. */
+  readonly labels: Int32Array;
+  /** Components in label order (components[i].label === i + 1). */
+  readonly components: Component[];
+}

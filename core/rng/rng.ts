@@ -4,7 +4,8 @@
  * whole state fits in four uint32s so it can be checkpointed and restored exactly.
  */
 
-export type RngState = readonly [number, number, number, number];
+/** The four xoshiro words, plus the cached spare normal when one is pending. */
+export type RngState = readonly [number, number, number, number] | readonly [number, number, number, number, number];
 
 function splitmix32(seed: number): () => number {
   let s = seed >>> 0;
@@ -33,9 +34,12 @@ export class Rng {
   private s2: number;
   private s3: number;
   private spareNormal: number | undefined;
+  /** Identity of the stream for `fork`: fixed at construction, independent of draws. */
+  private readonly origin: string;
 
   constructor(seed: number | string) {
-    const sm = splitmix32(typeof seed === 'string' ? hashString(seed) : Math.floor(seed) >>> 0);
+    this.origin = typeof seed === 'string' ? `s:${seed}` : `n:${seed}`;
+    const sm = splitmix32(typeof seed === 'string' ? hashString(seed) : seedToU32(seed));
     this.s0 = sm();
     this.s1 = sm();
     this.s2 = sm();
@@ -43,19 +47,26 @@ export class Rng {
     if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
   }
 
+  /** Restores a generator saved with `state()`; its `fork`s derive from the restored words. */
   static fromState(state: RngState): Rng {
-    const r = new Rng(0);
-    [r.s0, r.s1, r.s2, r.s3] = state.map((v) => v >>> 0) as [number, number, number, number];
+    const r = new Rng(`state:${state.slice(0, 4).join(',')}`);
+    r.s0 = state[0] >>> 0;
+    r.s1 = state[1] >>> 0;
+    r.s2 = state[2] >>> 0;
+    r.s3 = state[3] >>> 0;
+    r.spareNormal = state.length === 5 ? state[4] : undefined;
     return r;
   }
 
   state(): RngState {
-    return [this.s0, this.s1, this.s2, this.s3];
+    return this.spareNormal === undefined
+      ? [this.s0, this.s1, this.s2, this.s3]
+      : [this.s0, this.s1, this.s2, this.s3, this.spareNormal];
   }
 
   /** A child stream that depends on this generator's seed and a label, not on how much was drawn. */
   fork(label: string | number): Rng {
-    return new Rng(`${this.s0 ^ this.s2}:${this.s1 ^ this.s3}:${label}`);
+    return new Rng(`${this.origin}/${label}`);
   }
 
   /** Uniform uint32. */
@@ -144,6 +155,14 @@ export class Rng {
     }
     return weights.length - 1;
   }
+}
+
+/** Distinct uint32 seeds for distinct integers up to 2^53 (0 and 2^32 differ); fractions are rejected. */
+function seedToU32(seed: number): number {
+  if (!Number.isInteger(seed)) throw new RangeError(`Rng seed ${seed} must be an integer or a string`);
+  const lo = seed >>> 0;
+  const hi = Math.floor(seed / 4294967296) >>> 0;
+  return (lo ^ Math.imul(hi, 0x9e3779b1)) >>> 0;
 }
 
 function rotl(x: number, k: number): number {

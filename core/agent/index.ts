@@ -1,0 +1,3 @@
+export * from './agent-loop.ts';
+export * from './episode-metrics.ts';
+export * from './oracle.ts';

@@ -1,0 +1,45 @@
+/** Configuration of the learner (env section `SAMV_LEARNER__*`). Defaults follow the paper. */
+import { z } from 'zod';
+import { MetricsPortSchema } from './bus-config.ts';
+
+export const LearnerConfigSchema = z.strictObject({
+  /** `memory` for the in-process bus, or a NATS URL. Default memory. */
+  busUrl: z.string().min(1).default('memory'),
+  /** States (groups) per GRPO step. Default 16 (the paper). */
+  batchStates: z.number().int().min(1).default(16),
+  /** Rollouts per group G. Default 8 (the paper). */
+  groupSize: z.number().int().min(2).default(8),
+  /**
+   * AdamW learning rate. Default 1e-4, for the small embedded policy; the paper uses 1e-6 for
+   * Qwen2.5-VL-7B.
+   */
+  learningRate: z.number().positive().default(1e-4),
+  /** AdamW decoupled weight decay. Default 0.01 (the paper). */
+  weightDecay: z.number().nonnegative().default(0.01),
+  /** KL coefficient β (k3 estimator, to the frozen reference). Default 0.005 (the paper). */
+  klCoef: z.number().nonnegative().default(0.005),
+  /** Clip range ε of the surrogate. Default 0.2. */
+  clipEps: z.number().positive().max(1).default(0.2),
+  /** Advantage estimator. Default reinforce++ (group-mean baseline, batch whitening; the paper). */
+  advantageMode: z.enum(['reinforce++', 'group']).default('reinforce++'),
+  /** ε in the advantage denominators. Default 1e-6. */
+  advantageEps: z.number().positive().default(1e-6),
+  /** Drop groups sampled with a policy more than this many versions old. Default 2. */
+  maxStaleness: z.number().int().nonnegative().default(2),
+  /** Tasks published but not yet returned as groups. Default 64. */
+  maxInFlight: z.number().int().positive().default(64),
+  /** GRPO steps to run; 0 = until stopped. Default 200. */
+  totalSteps: z.number().int().nonnegative().default(200),
+  /** Directory for checkpoints. Default runs/checkpoints. */
+  checkpointDir: z.string().min(1).default('runs/checkpoints'),
+  /** Save a checkpoint every this many steps. Default 50. */
+  checkpointEverySteps: z.number().int().positive().default(50),
+  /** Publish new weights every this many steps. Default 1. */
+  publishEverySteps: z.number().int().positive().default(1),
+  /** Prometheus `/metrics` port; null = none, 0 = any free port. Default null. */
+  metricsPort: MetricsPortSchema,
+  /** Seed of every random choice the learner makes (task order, initialisation). Default 1. */
+  seed: z.number().int().default(1),
+});
+
+export type LearnerConfig = z.infer<typeof LearnerConfigSchema>;

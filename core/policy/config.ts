@@ -1,0 +1,120 @@
+/**
+ * Architecture configuration of the pointer policy. It is stored verbatim in every checkpoint's
+ * manifest, so a checkpoint always rebuilds the network (and the vocabulary) it was trained with.
+ */
+import { ValidationError } from '../errors/index.ts';
+import { DEFAULT_WORDS } from './vocabulary.ts';
+
+export interface PolicyConfig {
+  /** Side of the square view the image is resized to, in pixels. Default 64. */
+  readonly viewSize: number;
+  /** Side of a square patch, in view pixels; must divide viewSize. Default 8 (an 8×8 grid). */
+  readonly patchSize: number;
+  /** Model width. Default 64. */
+  readonly dModel: number;
+  /** Hidden width of the MLP blocks. Default 128. */
+  readonly mlpHidden: number;
+  /**
+   * Token-mixing blocks (MLP-Mixer, Tolstikhin et al. 2021): a per-channel MLP across the patch
+   * grid (spatial context: object extent, "below", "leftmost"), then a per-patch MLP, each block
+   * FiLM-conditioned on the query. Default 2.
+   */
+  readonly mixerLayers: number;
+  /** Hidden width of the token-mixing MLP. Default 64. */
+  readonly mixHidden: number;
+  /**
+   * Attention blocks where patches attend to [patches; query tokens]. Default 0: on the WASM
+   * backend batched attention products are ~10× slower per FLOP than plain matmuls (one layer
+   * tripled the train step), so spatial context comes from token mixing instead.
+   */
+  readonly attnLayers: number;
+  /** Maximum query tokens kept (longer queries are truncated). Default 16. */
+  readonly maxQueryTokens: number;
+  /** Offset bins per axis inside a patch (the offset token has offsetBins² classes). Default 8. */
+  readonly offsetBins: number;
+  /** Log-spaced bins for box width and height (fraction of the image side). Default 48. */
+  readonly sizeBins: number;
+  /** Smallest representable box side as a fraction of the image side. Default 1/64. */
+  readonly minSizeFrac: number;
+  /** Feed the current mask as a 4th input channel (besides the green overlay). Default true. */
+  readonly maskChannel: boolean;
+  /** Known words of the query vocabulary (lowercase). Default DEFAULT_WORDS. */
+  readonly words: readonly string[];
+  /** Hash buckets for out-of-vocabulary words. Default 64. */
+  readonly hashBuckets: number;
+}
+
+export const DEFAULT_POLICY_CONFIG: PolicyConfig = {
+  viewSize: 64,
+  patchSize: 8,
+  dModel: 64,
+  mlpHidden: 128,
+  mixerLayers: 2,
+  mixHidden: 64,
+  attnLayers: 0,
+  maxQueryTokens: 16,
+  offsetBins: 8,
+  sizeBins: 48,
+  minSizeFrac: 1 / 64,
+  maskChannel: true,
+  words: DEFAULT_WORDS,
+  hashBuckets: 64,
+};
+
+/** Fills defaults and validates; throws ValidationError naming the `config.<key>` at fault. */
+export function resolvePolicyConfig(partial: Partial<PolicyConfig> = {}): PolicyConfig {
+  const c: PolicyConfig = { ...DEFAULT_POLICY_CONFIG, ...partial };
+  const posInt = (key: keyof PolicyConfig, min = 1): void => {
+    const v = c[key];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
+      throw new ValidationError(`config.${key}`, v, `must be an integer >= ${min}`);
+    }
+  };
+  posInt('viewSize', 4);
+  posInt('patchSize', 1);
+  posInt('dModel', 2);
+  posInt('mlpHidden', 1);
+  posInt('mixerLayers', 0);
+  posInt('mixHidden', 1);
+  posInt('attnLayers', 0);
+  posInt('maxQueryTokens', 1);
+  posInt('offsetBins', 1);
+  posInt('sizeBins', 2);
+  posInt('hashBuckets', 0);
+  if (c.viewSize % c.patchSize !== 0) {
+    throw new ValidationError('config.patchSize', c.patchSize, `must divide viewSize ${c.viewSize}`);
+  }
+  if (!(c.minSizeFrac > 0 && c.minSizeFrac < 1)) {
+    throw new ValidationError('config.minSizeFrac', c.minSizeFrac, 'must be in (0, 1)');
+  }
+  if (!Array.isArray(c.words) || c.words.some((w) => typeof w !== 'string' || w !== w.toLowerCase())) {
+    throw new ValidationError('config.words', c.words, 'must be lowercase strings');
+  }
+  return c;
+}
+
+/** Derived sizes used throughout the network and the action codec. */
+export interface PolicyDims {
+  /** Patches per side. */
+  readonly grid: number;
+  /** Number of patches (grid²). */
+  readonly patches: number;
+  /** Input channels (RGB, plus the mask channel when enabled). */
+  readonly channels: number;
+  /** Features per patch (patchSize² · channels). */
+  readonly patchFeatures: number;
+  /** Offset-token classes (offsetBins²). */
+  readonly offsetClasses: number;
+}
+
+export function policyDims(c: PolicyConfig): PolicyDims {
+  const grid = c.viewSize / c.patchSize;
+  const channels = c.maskChannel ? 4 : 3;
+  return {
+    grid,
+    patches: grid * grid,
+    channels,
+    patchFeatures: c.patchSize * c.patchSize * channels,
+    offsetClasses: c.offsetBins * c.offsetBins,
+  };
+}

@@ -1,0 +1,10 @@
+export * from './action-codec.ts';
+export * from './config.ts';
+export * from './observation.ts';
+export * from './pointer-policy.ts';
+export * from './serialization.ts';
+export { initTf, ensureTf, tf } from './tf-runtime.ts';
+export type { TfBackendName } from './tf-runtime.ts';
+export { buildTargets, slotsOf } from './token-targets.ts';
+export type { TokenTargets } from './token-targets.ts';
+export * from './vocabulary.ts';

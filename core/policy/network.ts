@@ -1,0 +1,188 @@
+/**
+ * The pointer network's forward pass, as pure functions of (parameters, inputs) that callers run
+ * inside tf.tidy / tf.variableGrads. Shapes: B batch, P patches, F patch features, T query tokens,
+ * V vocabulary, d model width.
+ *
+ *   x  = LN(patches·Wp + bp + pos)                                   patch tokens      [B,P,d]
+ *   q  = relu(mean_t(onehot·E + qpos)·Wq + bq)                        pooled query      [B,d]
+ *   x  = x ⊙ (1 + γ(q)) + β(q)                                        FiLM (Perez et al. 2018)
+ *   x  = x + MLP(LN(x))
+ *   per mixer block: x = FiLM(x); x += TokenMix(LN(x)); x += MLP(LN(x))   spatial context
+ *   per attention block: x += Attn(LN(x) → LN([x; query tokens])); x += MLP(LN(x))
+ *   h  = LN(x[:, :P]);    g = relu([mean_p h; q]·Wg + bg)             patch / global    [B,P,d] [B,d]
+ *
+ * Pointer logits over patches for head k: (u·w_k) + h·(g_k·Wq_k + bq_k)/√d with u = relu(h·Wu + bu);
+ * g_k is g for the box head and g + E_type[type] for the point heads (conditioning on the type
+ * token). Offsets and sizes read [g_k; h_selected] through a small MLP; the width head also sees
+ * the offset token and the height head the width token (autoregression by added embeddings).
+ */
+import type { PolicyConfig } from './config.ts';
+import { tf } from './tf-runtime.ts';
+
+export type Params = ReadonlyMap<string, tf.Tensor>;
+
+function param(params: Params, name: string): tf.Tensor {
+  const t = params.get(name);
+  if (!t) throw new Error(`policy parameter ${name} is missing`);
+  return t;
+}
+
+/** [N, in] · W[in, out] + b, for inputs of any leading shape. */
+function dense(params: Params, x: tf.Tensor, w: string, b?: string): tf.Tensor {
+  const W = param(params, w);
+  const inDim = x.shape[x.shape.length - 1] as number;
+  const lead = x.shape.slice(0, -1);
+  let y = tf.matMul(tf.reshape(x, [-1, inDim]) as tf.Tensor2D, W as tf.Tensor2D) as tf.Tensor;
+  if (b) y = tf.add(y, param(params, b));
+  return tf.reshape(y, [...lead, W.shape[1] as number]);
+}
+
+function layerNorm(params: Params, x: tf.Tensor, prefix: string): tf.Tensor {
+  const axis = x.shape.length - 1;
+  const mean = tf.mean(x, axis, true);
+  const centred = tf.sub(x, mean);
+  const variance = tf.mean(tf.square(centred), axis, true);
+  const normed = tf.mul(centred, tf.rsqrt(tf.add(variance, 1e-5)));
+  return tf.add(tf.mul(normed, param(params, `${prefix}.ln.g`)), param(params, `${prefix}.ln.b`));
+}
+
+function mlpBlock(params: Params, x: tf.Tensor, prefix: string): tf.Tensor {
+  const hidden = tf.relu(dense(params, layerNorm(params, x, prefix), `${prefix}.w1`, `${prefix}.b1`));
+  return tf.add(x, dense(params, hidden, `${prefix}.w2`, `${prefix}.b2`));
+}
+
+/**
+ * Single-head attention block: the P patch rows of `seq` [B, N, d] attend to all N rows (patches and
+ * query tokens) with an additive key bias [B, 1, N]; query-token rows are only keys and values,
+ * which saves a fifth of the (slow, batched) attention products. Returns the updated patch rows.
+ */
+function attentionBlock(params: Params, seq: tf.Tensor3D, P: number, keyBias: tf.Tensor, prefix: string): tf.Tensor3D {
+  const [B, N, d] = seq.shape;
+  const qkv = dense(params, layerNorm(params, seq, prefix), `${prefix}.wqkv`, `${prefix}.bqkv`);
+  const [q, k, v] = tf.split(qkv, 3, 2) as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
+  const qPatches = N === P ? q : tf.slice(q, [0, 0, 0], [B, P, d]);
+  const scores = tf.add(tf.mul(tf.matMul(qPatches, k, false, true), 1 / Math.sqrt(d)), keyBias);
+  const attn = tf.softmax(scores, -1) as tf.Tensor3D;
+  const out = dense(params, tf.matMul(attn, v), `${prefix}.wo`, `${prefix}.bo`);
+  const x = N === P ? seq : tf.slice(seq, [0, 0, 0], [B, P, d]);
+  return mlpBlock(params, tf.add(x, out), `${prefix}.mlp`) as tf.Tensor3D;
+}
+
+/** FiLM: x ⊙ (1 + γ(q)) + β(q), with [γ; β] = q·W + b, broadcast over patches. */
+function film(params: Params, x: tf.Tensor, q: tf.Tensor, prefix: string): tf.Tensor {
+  const [B, , d] = x.shape as [number, number, number];
+  const [gamma, beta] = tf.split(dense(params, q, `${prefix}.w`, `${prefix}.b`), 2, 1) as [tf.Tensor, tf.Tensor];
+  return tf.add(tf.mul(x, tf.reshape(tf.add(gamma, 1), [B, 1, d])), tf.reshape(beta, [B, 1, d]));
+}
+
+/**
+ * Token-mixing block: per channel, an MLP across the P patches (P → mixHidden → P), as plain 2-D
+ * products on [B·d, P] (the layout change is two transposes), then a per-patch channel MLP.
+ */
+function mixerBlock(params: Params, x: tf.Tensor3D, q: tf.Tensor, prefix: string): tf.Tensor3D {
+  const [B, P, d] = x.shape;
+  const conditioned = film(params, x, q, `${prefix}.film`);
+  const cols = tf.reshape(tf.transpose(layerNorm(params, conditioned, prefix), [0, 2, 1]), [B * d, P]);
+  const hidden = tf.relu(dense(params, cols, `${prefix}.w1`, `${prefix}.b1`));
+  const mixed = tf.transpose(tf.reshape(dense(params, hidden, `${prefix}.w2`, `${prefix}.b2`), [B, d, P]), [0, 2, 1]);
+  return mlpBlock(params, tf.add(conditioned, mixed), `${prefix}.mlp`) as tf.Tensor3D;
+}
+
+export interface EncoderInputs {
+  /** [B, P, F] */
+  readonly patches: tf.Tensor3D;
+  /** [B, T, V] */
+  readonly queryOneHot: tf.Tensor3D;
+  /** [B, T] */
+  readonly queryMask: tf.Tensor2D;
+}
+
+export interface Encoded {
+  /** Patch features [B, P, d]. */
+  readonly h: tf.Tensor3D;
+  /** Local pointer features relu(h·Wu + bu) [B, P, d]. */
+  readonly u: tf.Tensor3D;
+  /** Global context [B, d]. */
+  readonly g: tf.Tensor2D;
+}
+
+export function encode(params: Params, c: PolicyConfig, inputs: EncoderInputs): Encoded {
+  const d = c.dModel;
+  const [B, P] = inputs.patches.shape;
+  const T = inputs.queryOneHot.shape[1];
+
+  let x = tf.add(dense(params, inputs.patches, 'patch.w', 'patch.b'), param(params, 'patch.pos'));
+  x = layerNorm(params, x, 'patch');
+
+  const qTokens = tf.add(dense(params, inputs.queryOneHot, 'query.emb'), param(params, 'query.pos')); // [B,T,d]
+  const qMask3 = tf.reshape(inputs.queryMask, [B, T, 1]);
+  const count = tf.maximum(tf.sum(inputs.queryMask, 1, true), 1); // no gradient flows into the mask
+  const pooled = tf.div(tf.sum(tf.mul(qTokens, qMask3), 1), count); // [B,d]
+  const q = tf.relu(dense(params, pooled, 'query.w', 'query.b'));
+
+  x = mlpBlock(params, film(params, x, q, 'film'), 'mlp0');
+  for (let i = 0; i < c.mixerLayers; i++) x = mixerBlock(params, x as tf.Tensor3D, q, `mix${i}`);
+
+  if (c.attnLayers > 0) {
+    // Padding query tokens are masked out as keys; patch keys are always valid.
+    const keyBias = tf.reshape(
+      tf.concat([tf.zeros([B, P]), tf.mul(tf.sub(inputs.queryMask, 1), 1e9)], 1),
+      [B, 1, P + T],
+    );
+    const tokens = tf.mul(qTokens, qMask3);
+    for (let i = 0; i < c.attnLayers; i++) {
+      x = attentionBlock(params, tf.concat([x, tokens], 1) as tf.Tensor3D, P, keyBias, `attn${i}`);
+    }
+  }
+  const h = layerNorm(params, x, 'out') as tf.Tensor3D;
+  const g = tf.relu(dense(params, tf.concat([tf.mean(h, 1), q], 1), 'glob.w', 'glob.b')) as tf.Tensor2D;
+  const u = tf.relu(dense(params, h, 'ptr.wu', 'ptr.bu')) as tf.Tensor3D;
+  return { h, u, g };
+}
+
+export type PointerHead = 'box' | 'pos' | 'neg';
+
+/** Logits over patches [B, P] for a pointer head, given its context vector gk [B, d]. */
+export function pointerLogits(params: Params, enc: Encoded, head: PointerHead, gk: tf.Tensor2D): tf.Tensor2D {
+  const [B, P, d] = enc.h.shape;
+  const local = tf.reshape(dense(params, enc.u, `ptr.${head}.wl`), [B, P]);
+  // h·qv as multiply + innermost sum: a [B,P,d]×[B,d,1] batched product takes WASM's slow path.
+  const qv = tf.reshape(dense(params, gk, `ptr.${head}.wq`, `ptr.${head}.bq`), [B, 1, d]);
+  const match = tf.sum(tf.mul(enc.h, qv), 2);
+  return tf.add(local, tf.mul(match, 1 / Math.sqrt(d))) as tf.Tensor2D;
+}
+
+/** Feature of the chosen patch: onehot [B, P] · h → [B, d] (zeros for an all-zero row). */
+export function selectPatch(enc: Encoded, oneHot: tf.Tensor2D): tf.Tensor2D {
+  const [B, P, d] = enc.h.shape;
+  return tf.reshape(tf.matMul(tf.reshape(oneHot, [B, 1, P]) as tf.Tensor3D, enc.h), [B, d]);
+}
+
+/** Context for the offset (and size) heads: relu([gk; e]·W + b). */
+export function headContext(params: Params, prefix: 'box' | 'pos' | 'neg', gk: tf.Tensor2D, e: tf.Tensor2D): tf.Tensor2D {
+  return tf.relu(dense(params, tf.concat([gk, e], 1), `${prefix}.ctx.w`, `${prefix}.ctx.b`)) as tf.Tensor2D;
+}
+
+export function offsetLogits(params: Params, prefix: 'box' | 'pos' | 'neg', ctx: tf.Tensor2D): tf.Tensor2D {
+  return dense(params, ctx, `${prefix}.off.w`, `${prefix}.off.b`) as tf.Tensor2D;
+}
+
+/** Width logits, conditioned on the offset token; returns the context carried to the height head. */
+export function widthLogits(params: Params, ctx: tf.Tensor2D, offOneHot: tf.Tensor2D): [tf.Tensor2D, tf.Tensor2D] {
+  const c2 = tf.add(ctx, dense(params, offOneHot, 'box.off.emb')) as tf.Tensor2D;
+  return [dense(params, tf.relu(c2), 'box.w.w', 'box.w.b') as tf.Tensor2D, c2];
+}
+
+export function heightLogits(params: Params, c2: tf.Tensor2D, wOneHot: tf.Tensor2D): tf.Tensor2D {
+  const c3 = tf.add(c2, dense(params, wOneHot, 'box.w.emb'));
+  return dense(params, tf.relu(c3), 'box.h.w', 'box.h.b') as tf.Tensor2D;
+}
+
+export function typeLogits(params: Params, enc: Encoded): tf.Tensor2D {
+  return dense(params, enc.g, 'type.w', 'type.b') as tf.Tensor2D;
+}
+
+/** Global context of the point heads given the type token one-hot [B, 4]. */
+export function typedContext(params: Params, enc: Encoded, typeOneHot: tf.Tensor2D): tf.Tensor2D {
+  return tf.add(enc.g, dense(params, typeOneHot, 'type.emb')) as tf.Tensor2D;
+}

@@ -1,0 +1,143 @@
+/**
+ * What the policy sees, and its conversion to network inputs (plain typed arrays, no tensors, so a
+ * learner can prepare a batch once and reuse it across updates).
+ *
+ * The image is area-averaged (box filter; nearest when upsampling) into a viewSize² view and cut
+ * into patchSize² patches, written patch-major: feature ((py·p + px)·C + c) of patch (gy·G + gx).
+ * Channels: R, G, B in [−0.5, 0.5], and optionally the mask coverage of the view pixel in
+ * [−0.5, 0.5]. The query becomes one-hot rows over the vocabulary (embedding = one-hot · E, which
+ * trains on the WASM backend, unlike gather) plus a validity mask.
+ */
+import { ValidationError } from '../errors/index.ts';
+import type { BinaryMask } from '../mask/index.ts';
+import type { PolicyConfig, PolicyDims } from './config.ts';
+import type { Vocabulary } from './vocabulary.ts';
+import { tokenize } from './vocabulary.ts';
+
+export interface PolicyObservation {
+  readonly width: number;
+  readonly height: number;
+  /** RGB, 3 bytes per pixel, row-major (HWC), with the current mask already drawn as the green overlay. */
+  readonly rgb: Uint8Array;
+  /** The referring expression. */
+  readonly query: string;
+  /** The current mask (absent or null before the first box, i.e. an empty mask). */
+  readonly mask?: BinaryMask | null;
+}
+
+/** A batch as network inputs. */
+export interface PreparedBatch {
+  readonly size: number;
+  /** [B, P, F] patch features. */
+  readonly patches: Float32Array;
+  /** [B, T, V] one-hot query tokens (all-zero rows for padding). */
+  readonly queryOneHot: Float32Array;
+  /** [B, T] 1 for a real token, 0 for padding. */
+  readonly queryMask: Float32Array;
+  /** Original image sizes, for decoding actions. */
+  readonly imageSizes: readonly { width: number; height: number }[];
+}
+
+export function validateObservation(obs: PolicyObservation, field: string): void {
+  if (!Number.isInteger(obs.width) || obs.width < 1) throw new ValidationError(`${field}.width`, obs.width, 'must be a positive integer');
+  if (!Number.isInteger(obs.height) || obs.height < 1) {
+    throw new ValidationError(`${field}.height`, obs.height, 'must be a positive integer');
+  }
+  if (!(obs.rgb instanceof Uint8Array) || obs.rgb.length !== obs.width * obs.height * 3) {
+    throw new ValidationError(`${field}.rgb`, obs.rgb, `must be a Uint8Array of ${obs.width}x${obs.height}x3 bytes`);
+  }
+  if (typeof obs.query !== 'string') throw new ValidationError(`${field}.query`, obs.query, 'must be a string');
+  if (obs.mask && (obs.mask.width !== obs.width || obs.mask.height !== obs.height)) {
+    throw new ValidationError(`${field}.mask`, `${obs.mask.width}x${obs.mask.height}`, `does not match the ${obs.width}x${obs.height} image`);
+  }
+}
+
+/** Source index ranges [start, end) of each of `n` output cells over `len` input pixels. */
+function cellRanges(len: number, n: number): Int32Array {
+  const r = new Int32Array(2 * n);
+  for (let i = 0; i < n; i++) {
+    let a = Math.floor((i * len) / n);
+    let b = Math.floor(((i + 1) * len) / n);
+    if (b <= a) {
+      // Upsampling: nearest source pixel of the cell centre.
+      a = Math.min(len - 1, Math.floor(((i + 0.5) * len) / n));
+      b = a + 1;
+    }
+    r[2 * i] = a;
+    r[2 * i + 1] = b;
+  }
+  return r;
+}
+
+export function prepareBatch(
+  batch: readonly PolicyObservation[],
+  config: PolicyConfig,
+  dims: PolicyDims,
+  vocab: Vocabulary,
+): PreparedBatch {
+  const B = batch.length;
+  const { viewSize: V, patchSize: p, maxQueryTokens: T } = config;
+  const { grid: G, channels: C, patchFeatures: F, patches: P } = dims;
+  const patches = new Float32Array(B * P * F);
+  const queryOneHot = new Float32Array(B * T * vocab.size);
+  const queryMask = new Float32Array(B * T);
+  const view = new Float32Array(V * V * C);
+  batch.forEach((obs, b) => {
+    validateObservation(obs, `observations[${b}]`);
+    resizeInto(obs, V, C, view);
+    const base = b * P * F;
+    for (let y = 0; y < V; y++) {
+      const gy = Math.floor(y / p);
+      const py = y - gy * p;
+      for (let x = 0; x < V; x++) {
+        const gx = Math.floor(x / p);
+        const px = x - gx * p;
+        const dst = base + (gy * G + gx) * F + (py * p + px) * C;
+        const src = (y * V + x) * C;
+        for (let c = 0; c < C; c++) patches[dst + c] = view[src + c] as number;
+      }
+    }
+    const ids = tokenize(vocab, obs.query, T);
+    ids.forEach((id, t) => {
+      queryOneHot[(b * T + t) * vocab.size + id] = 1;
+      queryMask[b * T + t] = 1;
+    });
+  });
+  return { size: B, patches, queryOneHot, queryMask, imageSizes: batch.map((o) => ({ width: o.width, height: o.height })) };
+}
+
+/** Area-averaged view of the image (and mask coverage) into `out` [V, V, C], centred to [−0.5, 0.5]. */
+function resizeInto(obs: PolicyObservation, V: number, C: number, out: Float32Array): void {
+  const { width: W, height: H, rgb } = obs;
+  const xs = cellRanges(W, V);
+  const ys = cellRanges(H, V);
+  const mask = obs.mask?.data;
+  for (let vy = 0; vy < V; vy++) {
+    const y0 = ys[2 * vy] as number;
+    const y1 = ys[2 * vy + 1] as number;
+    for (let vx = 0; vx < V; vx++) {
+      const x0 = xs[2 * vx] as number;
+      const x1 = xs[2 * vx + 1] as number;
+      let r = 0;
+      let g = 0;
+      let bl = 0;
+      let m = 0;
+      for (let y = y0; y < y1; y++) {
+        let i = y * W + x0;
+        for (let x = x0; x < x1; x++, i++) {
+          r += rgb[3 * i] as number;
+          g += rgb[3 * i + 1] as number;
+          bl += rgb[3 * i + 2] as number;
+          if (mask) m += mask[i] as number;
+        }
+      }
+      const n = (y1 - y0) * (x1 - x0);
+      const o = (vy * V + vx) * C;
+      const s = 1 / (255 * n);
+      out[o] = r * s - 0.5;
+      out[o + 1] = g * s - 0.5;
+      out[o + 2] = bl * s - 0.5;
+      if (C === 4) out[o + 3] = m / n - 0.5;
+    }
+  }
+}

@@ -1,0 +1,497 @@
+/**
+ * The embedded policy: the pointer network (network.ts) with batched autoregressive sampling,
+ * teacher-forced per-token log-probs for the learner, and an AdamW train step.
+ *
+ * Sampling draws each token from softmax(logits / temperature) with the caller's Rng (so it is
+ * deterministic), and reports the token's log-prob under the policy itself (temperature 1), which
+ * is what `logProbs` recomputes for the importance ratio; temperature 0 is greedy.
+ *
+ * AdamW (Loshchilov & Hutter 2019): an Adam step on the loss gradient (clipped to a global norm),
+ * then decoupled decay w ← w − lr·wd·w on matrices only.
+ */
+import type { BoxAction, PointAction } from '../actions/index.ts';
+import { SamVeteranError, ValidationError } from '../errors/index.ts';
+import { Rng } from '../rng/index.ts';
+import type { ActionKind, ActionTokens } from './action-codec.ts';
+import { ActionCodec, MAX_ACTION_TOKENS, typeHasNegative, typeHasPositive } from './action-codec.ts';
+import type { PolicyConfig, PolicyDims } from './config.ts';
+import { policyDims, resolvePolicyConfig } from './config.ts';
+import type { Encoded, Params } from './network.ts';
+import {
+  encode,
+  headContext,
+  heightLogits,
+  offsetLogits,
+  pointerLogits,
+  selectPatch,
+  typedContext,
+  typeLogits,
+  widthLogits,
+} from './network.ts';
+import type { PolicyObservation, PreparedBatch } from './observation.ts';
+import { prepareBatch } from './observation.ts';
+import type { ParamSpec } from './params.ts';
+import { initParam, paramSpecs } from './params.ts';
+import type { TokenTargets } from './token-targets.ts';
+import { SLOT_COUNT, Slot, buildTargets } from './token-targets.ts';
+import { assertTfReady, ensureTf, tf } from './tf-runtime.ts';
+import type { Vocabulary } from './vocabulary.ts';
+import { buildVocabulary } from './vocabulary.ts';
+
+/** Optimiser settings of a trainable policy. */
+export interface PolicyTrainOptions {
+  /** Adam step size. Default 1e-3. */
+  readonly learningRate: number;
+  /** Decoupled weight decay per unit learning rate. Default 0.01 (the paper's AdamW). */
+  readonly weightDecay: number;
+  /** Adam β1. Default 0.9. */
+  readonly beta1: number;
+  /** Adam β2. Default 0.999. */
+  readonly beta2: number;
+  /** Adam ε. Default 1e-8. */
+  readonly epsilon: number;
+  /** Clip the gradient to this global L2 norm; 0 disables. Default 1. */
+  readonly maxGradNorm: number;
+}
+
+export const DEFAULT_TRAIN_OPTIONS: PolicyTrainOptions = {
+  learningRate: 1e-3,
+  weightDecay: 0.01,
+  beta1: 0.9,
+  beta2: 0.999,
+  epsilon: 1e-8,
+  maxGradNorm: 1,
+};
+
+export interface SampleOptions {
+  /** Sampling temperature; 0 = greedy. Default 1. */
+  readonly temperature?: number;
+  /** The random stream (sampling consumes it in batch order). */
+  readonly rng: Rng;
+  /** Which action to emit, for the whole batch or per observation. */
+  readonly kind: ActionKind | readonly ActionKind[];
+}
+
+export interface SampledAction {
+  readonly tokens: ActionTokens;
+  /** log π(token | prefix) at temperature 1, one per token. */
+  readonly logprobs: Float32Array;
+  /** The decoded action in pixels of the original image. */
+  readonly action: BoxAction | PointAction;
+}
+
+export interface NamedWeight {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly data: Float32Array;
+}
+
+export interface TokenLogProbs {
+  /** [B, MAX_ACTION_TOKENS] log-probs, 0 at padding. */
+  readonly logprobs: tf.Tensor2D;
+  /** [B, MAX_ACTION_TOKENS] 1 for real tokens. */
+  readonly mask: tf.Tensor2D;
+}
+
+export interface PolicyCreateOptions {
+  /** Seed or Rng for the initial weights. Default seed 0. */
+  readonly seed?: number | string | Rng;
+  /** Start from these weights instead of a seeded initialisation. */
+  readonly weights?: readonly NamedWeight[];
+  /** A frozen policy (a reference copy) refuses train steps. Default false. */
+  readonly frozen?: boolean;
+  readonly train?: Partial<PolicyTrainOptions>;
+}
+
+export class PointerPolicy {
+  readonly config: PolicyConfig;
+  readonly dims: PolicyDims;
+  readonly codec: ActionCodec;
+  readonly vocabulary: Vocabulary;
+  readonly specs: readonly ParamSpec[];
+  readonly frozen: boolean;
+  private readonly vars = new Map<string, tf.Variable>();
+  private trainOptions: PolicyTrainOptions;
+  private optimizer: tf.AdamOptimizer | undefined;
+  private disposed = false;
+  private steps = 0;
+
+  /** Builds a policy; TensorFlow.js must be initialised (see `PointerPolicy.create`). */
+  constructor(config: Partial<PolicyConfig> = {}, options: PolicyCreateOptions = {}) {
+    assertTfReady();
+    this.config = resolvePolicyConfig(config);
+    this.dims = policyDims(this.config);
+    this.codec = new ActionCodec(this.config);
+    this.vocabulary = buildVocabulary(this.config.words, this.config.hashBuckets);
+    this.specs = paramSpecs(this.config, this.dims, this.vocabulary.size);
+    this.frozen = options.frozen ?? false;
+    this.trainOptions = { ...DEFAULT_TRAIN_OPTIONS, ...options.train };
+    if (options.weights) {
+      this.checkWeights(options.weights);
+      for (const w of options.weights) this.addVariable(w.name, w.shape, w.data);
+    } else {
+      const seed = options.seed ?? 0;
+      const rng = typeof seed === 'object' ? seed : new Rng(seed);
+      for (const spec of this.specs) this.addVariable(spec.name, spec.shape, initParam(spec, rng.fork(spec.name)));
+    }
+  }
+
+  /** Initialises TensorFlow.js (WASM unless a backend is already active) and builds a policy. */
+  static async create(config: Partial<PolicyConfig> = {}, options: PolicyCreateOptions = {}): Promise<PointerPolicy> {
+    await ensureTf();
+    return new PointerPolicy(config, options);
+  }
+
+  get parameterCount(): number {
+    let n = 0;
+    for (const v of this.vars.values()) n += v.size;
+    return n;
+  }
+
+  /** Train steps taken by this instance. */
+  get stepCount(): number {
+    return this.steps;
+  }
+
+  /** Observations → network inputs (plain arrays; reusable across calls). */
+  prepare(batch: readonly PolicyObservation[]): PreparedBatch {
+    return prepareBatch(batch, this.config, this.dims, this.vocabulary);
+  }
+
+  /** Samples one action per observation. */
+  sample(batch: readonly PolicyObservation[] | PreparedBatch, options: SampleOptions): SampledAction[] {
+    this.assertLive();
+    const prep = isPrepared(batch) ? batch : this.prepare(batch);
+    const B = prep.size;
+    if (B === 0) return [];
+    const kinds = resolveKinds(options.kind, B);
+    const temperature = options.temperature ?? 1;
+    if (!(temperature >= 0) || !Number.isFinite(temperature)) {
+      throw new ValidationError('temperature', temperature, 'must be a finite number >= 0');
+    }
+    const draw = (logits: Float32Array, n: number, b: number): [number, number] =>
+      drawToken(logits.subarray(b * n, (b + 1) * n), temperature, options.rng);
+    const ids: number[][] = kinds.map(() => []);
+    const lps: number[][] = kinds.map(() => []);
+    const push = (b: number, pick: [number, number]): void => {
+      (ids[b] as number[]).push(pick[0]);
+      (lps[b] as number[]).push(pick[1]);
+    };
+    const pushPick = (b: number, pick: [number, number]): number => {
+      push(b, pick);
+      return pick[0];
+    };
+    const params = this.params();
+    const { patches: P, offsetClasses: O } = this.dims;
+    const S = this.config.sizeBins;
+    tf.tidy(() => {
+      const enc = this.encodePrepared(params, prep);
+      const boxItems = range(B).filter((b) => kinds[b] === 'box');
+      const refineItems = range(B).filter((b) => kinds[b] === 'refine');
+      if (boxItems.length > 0) {
+        const centreL = pointerLogits(params, enc, 'box', enc.g).dataSync() as Float32Array;
+        const centre = new Int32Array(B);
+        for (const b of boxItems) centre[b] = pushPick(b, draw(centreL, P, b));
+        const ctx = headContext(params, 'box', enc.g, selectPatch(enc, oneHot(centre, P)));
+        const offL = offsetLogits(params, 'box', ctx).dataSync() as Float32Array;
+        const off = new Int32Array(B);
+        for (const b of boxItems) off[b] = pushPick(b, draw(offL, O, b));
+        const [wL, c2] = widthLogits(params, ctx, oneHot(off, O));
+        const wData = wL.dataSync() as Float32Array;
+        const wBin = new Int32Array(B);
+        for (const b of boxItems) wBin[b] = pushPick(b, draw(wData, S, b));
+        const hData = heightLogits(params, c2, oneHot(wBin, S)).dataSync() as Float32Array;
+        for (const b of boxItems) push(b, draw(hData, S, b));
+      }
+      if (refineItems.length > 0) {
+        const typeL = typeLogits(params, enc).dataSync() as Float32Array;
+        const type = new Int32Array(B);
+        for (const b of refineItems) type[b] = pushPick(b, draw(typeL, 4, b));
+        const gp = typedContext(params, enc, oneHot(type, 4));
+        const posL = pointerLogits(params, enc, 'pos', gp).dataSync() as Float32Array;
+        const negL = pointerLogits(params, enc, 'neg', gp).dataSync() as Float32Array;
+        const posPatch = new Int32Array(B).fill(-1);
+        const negPatch = new Int32Array(B).fill(-1);
+        const posPick = new Map<number, [number, number]>();
+        const negPick = new Map<number, [number, number]>();
+        for (const b of refineItems) {
+          const t = type[b] as number;
+          if (typeHasPositive(t)) posPick.set(b, draw(posL, P, b));
+          if (typeHasNegative(t)) negPick.set(b, draw(negL, P, b));
+          posPatch[b] = posPick.get(b)?.[0] ?? -1;
+          negPatch[b] = negPick.get(b)?.[0] ?? -1;
+        }
+        const posOffL = offsetLogits(params, 'pos', headContext(params, 'pos', gp, selectPatch(enc, oneHot(posPatch, P))));
+        const negOffL = offsetLogits(params, 'neg', headContext(params, 'neg', gp, selectPatch(enc, oneHot(negPatch, P))));
+        const posOff = posOffL.dataSync() as Float32Array;
+        const negOff = negOffL.dataSync() as Float32Array;
+        for (const b of refineItems) {
+          const pp = posPick.get(b);
+          if (pp) {
+            push(b, pp);
+            push(b, draw(posOff, O, b));
+          }
+          const np = negPick.get(b);
+          if (np) {
+            push(b, np);
+            push(b, draw(negOff, O, b));
+          }
+        }
+      }
+    });
+    return kinds.map((kind, b) => {
+      const tokens: ActionTokens = { kind, ids: ids[b] as number[] };
+      return {
+        tokens,
+        logprobs: Float32Array.from(lps[b] as number[]),
+        action: this.codec.decodeTokens(tokens, prep.imageSizes[b] as { width: number; height: number }),
+      };
+    });
+  }
+
+  /** The most likely token at every step (evaluation). */
+  greedy(batch: readonly PolicyObservation[] | PreparedBatch, kind: SampleOptions['kind']): SampledAction[] {
+    return this.sample(batch, { temperature: 0, rng: GREEDY_RNG, kind });
+  }
+
+  /**
+   * Teacher-forced per-token log-probs, differentiable: call inside tf.tidy / variableGrads /
+   * `trainStep`'s loss function. Row b, column j is log π(ids_b[j] | observation_b, ids_b[<j]).
+   */
+  logProbs(batch: readonly PolicyObservation[] | PreparedBatch, tokens: readonly ActionTokens[] | TokenTargets): TokenLogProbs {
+    this.assertLive();
+    const prep = isPrepared(batch) ? batch : this.prepare(batch);
+    const targets = isTargets(tokens) ? tokens : buildTargets(tokens, this.codec);
+    if (targets.size !== prep.size) {
+      throw new ValidationError('tokens', `${targets.size} actions`, `must match the ${prep.size} observations`);
+    }
+    const B = prep.size;
+    const L = MAX_ACTION_TOKENS;
+    const params = this.params();
+    const enc = this.encodePrepared(params, prep);
+    const oh = targets.oneHots.map((a, s) => tf.tensor2d(a, [B, targets.classes[s] as number]));
+    const slot = (s: number): tf.Tensor2D => oh[s] as tf.Tensor2D;
+    const tokenLp = (logits: tf.Tensor2D, s: number): tf.Tensor =>
+      tf.sum(tf.mul(tf.logSoftmax(logits), slot(s)), 1, true);
+    const zeros = tf.zeros([B, 1]);
+    const lp: tf.Tensor[] = new Array<tf.Tensor>(SLOT_COUNT).fill(zeros);
+    if (targets.hasBox) {
+      lp[Slot.boxCentre] = tokenLp(pointerLogits(params, enc, 'box', enc.g), Slot.boxCentre);
+      const ctx = headContext(params, 'box', enc.g, selectPatch(enc, slot(Slot.boxCentre)));
+      lp[Slot.boxOffset] = tokenLp(offsetLogits(params, 'box', ctx), Slot.boxOffset);
+      const [wL, c2] = widthLogits(params, ctx, slot(Slot.boxOffset));
+      lp[Slot.boxWidth] = tokenLp(wL, Slot.boxWidth);
+      lp[Slot.boxHeight] = tokenLp(heightLogits(params, c2, slot(Slot.boxWidth)), Slot.boxHeight);
+    }
+    if (targets.hasRefine) {
+      lp[Slot.type] = tokenLp(typeLogits(params, enc), Slot.type);
+      const gp = typedContext(params, enc, slot(Slot.type));
+      lp[Slot.posPatch] = tokenLp(pointerLogits(params, enc, 'pos', gp), Slot.posPatch);
+      lp[Slot.negPatch] = tokenLp(pointerLogits(params, enc, 'neg', gp), Slot.negPatch);
+      const posCtx = headContext(params, 'pos', gp, selectPatch(enc, slot(Slot.posPatch)));
+      const negCtx = headContext(params, 'neg', gp, selectPatch(enc, slot(Slot.negPatch)));
+      lp[Slot.posOffset] = tokenLp(offsetLogits(params, 'pos', posCtx), Slot.posOffset);
+      lp[Slot.negOffset] = tokenLp(offsetLogits(params, 'neg', negCtx), Slot.negOffset);
+    }
+    const slots = tf.reshape(tf.concat(lp, 1), [B, 1, SLOT_COUNT]) as tf.Tensor3D;
+    const scatter = tf.tensor3d(targets.scatter, [B, SLOT_COUNT, L]);
+    return {
+      logprobs: tf.reshape(tf.matMul(slots, scatter), [B, L]) as tf.Tensor2D,
+      mask: tf.tensor2d(targets.mask, [B, L]),
+    };
+  }
+
+  /** Plain-array log-probs (no gradient), one Float32Array per action, in sequence order. */
+  logProbsSync(batch: readonly PolicyObservation[] | PreparedBatch, tokens: readonly ActionTokens[]): Float32Array[] {
+    const data = tf.tidy(() => this.logProbs(batch, tokens).logprobs).dataSync() as Float32Array;
+    return tokens.map((t, b) => data.slice(b * MAX_ACTION_TOKENS, b * MAX_ACTION_TOKENS + t.ids.length));
+  }
+
+  /** Token cross-entropy: mean over the real tokens of −log π(target). */
+  supervisedLoss(batch: readonly PolicyObservation[] | PreparedBatch, targets: readonly ActionTokens[] | TokenTargets): tf.Scalar {
+    const { logprobs, mask } = this.logProbs(batch, targets);
+    return tf.neg(tf.div(tf.sum(tf.mul(logprobs, mask)), tf.maximum(tf.sum(mask), 1))) as tf.Scalar;
+  }
+
+  /**
+   * One AdamW step on `lossFn` (which builds the loss from this policy's tensors).
+   * Returns the loss before the step and the gradient's global norm before clipping.
+   */
+  trainStep(lossFn: () => tf.Scalar): { loss: number; gradNorm: number } {
+    this.assertLive();
+    if (this.frozen) throw new SamVeteranError('FAILED_PRECONDITION', 'this policy is frozen (a reference copy); clone() a trainable one');
+    const opts = this.trainOptions;
+    this.optimizer ??= tf.train.adam(opts.learningRate, opts.beta1, opts.beta2, opts.epsilon);
+    // The Adam learning rate is read on every step; keep it in sync with setTrainOptions.
+    (this.optimizer as unknown as { learningRate: number }).learningRate = opts.learningRate;
+    const varList = [...this.vars.values()];
+    const { value, grads } = tf.variableGrads(lossFn, varList);
+    const result = tf.tidy(() => {
+      const names = Object.keys(grads);
+      const sq = names.map((n) => tf.sum(tf.square(grads[n] as tf.Tensor)));
+      const gradNorm = Math.sqrt((tf.addN(sq).dataSync() as Float32Array)[0] as number);
+      const loss = (value.dataSync() as Float32Array)[0] as number;
+      if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) return { loss, gradNorm, skipped: true };
+      const scale = opts.maxGradNorm > 0 && gradNorm > opts.maxGradNorm ? opts.maxGradNorm / gradNorm : 1;
+      const clipped: Record<string, tf.Tensor> = {};
+      for (const n of names) clipped[n] = scale === 1 ? (grads[n] as tf.Tensor) : tf.mul(grads[n] as tf.Tensor, scale);
+      (this.optimizer as tf.AdamOptimizer).applyGradients(clipped as unknown as Parameters<tf.AdamOptimizer['applyGradients']>[0]);
+      const decay = 1 - opts.learningRate * opts.weightDecay;
+      if (decay !== 1) {
+        for (const spec of this.specs) {
+          if (!spec.decay) continue;
+          const v = this.vars.get(spec.name) as tf.Variable;
+          v.assign(tf.mul(v, decay));
+        }
+      }
+      return { loss, gradNorm, skipped: false };
+    });
+    value.dispose();
+    for (const g of Object.values(grads)) g.dispose();
+    if (result.skipped) {
+      throw new SamVeteranError('INTERNAL', `non-finite loss ${result.loss} or gradient norm ${result.gradNorm}; step skipped`);
+    }
+    this.steps++;
+    return { loss: result.loss, gradNorm: result.gradNorm };
+  }
+
+  get trainSettings(): PolicyTrainOptions {
+    return this.trainOptions;
+  }
+
+  /** Changes optimiser settings (e.g. a learning-rate schedule) without resetting Adam's moments. */
+  setTrainOptions(options: Partial<PolicyTrainOptions>): void {
+    this.trainOptions = { ...this.trainOptions, ...options };
+  }
+
+  /** A copy of the weights, in canonical order. */
+  getWeights(): NamedWeight[] {
+    this.assertLive();
+    return this.specs.map((spec) => {
+      const v = this.vars.get(spec.name) as tf.Variable;
+      return { name: spec.name, shape: [...spec.shape], data: (v.dataSync() as Float32Array).slice() };
+    });
+  }
+
+  /** Overwrites the weights (names and shapes must match this architecture exactly). */
+  setWeights(weights: readonly NamedWeight[]): void {
+    this.assertLive();
+    this.checkWeights(weights);
+    for (const w of weights) {
+      const v = this.vars.get(w.name) as tf.Variable;
+      tf.tidy(() => v.assign(tf.tensor(w.data, [...w.shape])));
+    }
+  }
+
+  /** A frozen copy (the reference policy for the KL term), or a trainable one with `{frozen: false}`. */
+  clone(options: { frozen?: boolean } = {}): PointerPolicy {
+    return new PointerPolicy(this.config, { weights: this.getWeights(), frozen: options.frozen ?? true, train: this.trainOptions });
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const v of this.vars.values()) v.dispose();
+    this.vars.clear();
+    this.optimizer?.dispose();
+  }
+
+  private params(): Params {
+    return this.vars;
+  }
+
+  private encodePrepared(params: Params, prep: PreparedBatch): Encoded {
+    const { size: B } = prep;
+    const { patches: P, patchFeatures: F } = this.dims;
+    const T = this.config.maxQueryTokens;
+    return encode(params, this.config, {
+      patches: tf.tensor3d(prep.patches, [B, P, F]),
+      queryOneHot: tf.tensor3d(prep.queryOneHot, [B, T, this.vocabulary.size]),
+      queryMask: tf.tensor2d(prep.queryMask, [B, T]),
+    });
+  }
+
+  private addVariable(name: string, shape: readonly number[], data: Float32Array): void {
+    // Unnamed: tfjs variable names are global, and clones must coexist.
+    this.vars.set(name, tf.variable(tf.tensor(data, [...shape]), !this.frozen));
+  }
+
+  private checkWeights(weights: readonly NamedWeight[]): void {
+    if (weights.length !== this.specs.length) {
+      throw new ValidationError('weights', `${weights.length} tensors`, `must have the ${this.specs.length} tensors of this architecture`);
+    }
+    this.specs.forEach((spec, i) => {
+      const w = weights[i] as NamedWeight;
+      if (w.name !== spec.name) throw new ValidationError(`weights[${i}].name`, w.name, `must be ${JSON.stringify(spec.name)}`);
+      if (w.shape.length !== spec.shape.length || w.shape.some((d, k) => d !== spec.shape[k])) {
+        throw new ValidationError(`weights.${spec.name}.shape`, w.shape, `must be [${spec.shape.join(', ')}]`);
+      }
+      const n = spec.shape.reduce((a, b) => a * b, 1);
+      if (w.data.length !== n) throw new ValidationError(`weights.${spec.name}.data`, w.data, `must have ${n} values`);
+    });
+  }
+
+  private assertLive(): void {
+    if (this.disposed) throw new SamVeteranError('FAILED_PRECONDITION', 'this policy has been disposed');
+  }
+}
+
+/** Greedy sampling never draws; any stream will do. */
+const GREEDY_RNG = new Rng('greedy');
+
+function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}
+
+/** One-hot rows [B, n]; a negative index gives an all-zero row. */
+function oneHot(indices: Int32Array, n: number): tf.Tensor2D {
+  const data = new Float32Array(indices.length * n);
+  indices.forEach((v, b) => {
+    if (v >= 0) data[b * n + v] = 1;
+  });
+  return tf.tensor2d(data, [indices.length, n]);
+}
+
+/**
+ * Draws a token from one row of logits: returns [id, log-prob at temperature 1]. Temperature 0
+ * (or below 1e-6) takes the argmax (first on ties).
+ */
+export function drawToken(logits: Float32Array, temperature: number, rng: Rng): [number, number] {
+  const n = logits.length;
+  let max = -Infinity;
+  let arg = 0;
+  for (let i = 0; i < n; i++) {
+    const v = logits[i] as number;
+    if (v > max) {
+      max = v;
+      arg = i;
+    }
+  }
+  let z = 0;
+  for (let i = 0; i < n; i++) z += Math.exp((logits[i] as number) - max);
+  const logZ = max + Math.log(z);
+  let id = arg;
+  if (temperature >= 1e-6) {
+    const w = new Float64Array(n);
+    for (let i = 0; i < n; i++) w[i] = Math.exp(((logits[i] as number) - max) / temperature);
+    id = rng.categorical(w);
+  }
+  return [id, (logits[id] as number) - logZ];
+}
+
+function resolveKinds(kind: SampleOptions['kind'], n: number): ActionKind[] {
+  const kinds = typeof kind === 'string' ? new Array<ActionKind>(n).fill(kind) : [...kind];
+  if (kinds.length !== n) throw new ValidationError('kind', kind, `must be one kind or ${n} kinds (one per observation)`);
+  kinds.forEach((k, i) => {
+    if (k !== 'box' && k !== 'refine') throw new ValidationError(`kind[${i}]`, k, "must be 'box' or 'refine'");
+  });
+  return kinds;
+}
+
+function isPrepared(v: readonly PolicyObservation[] | PreparedBatch): v is PreparedBatch {
+  return !Array.isArray(v) && (v as PreparedBatch).patches instanceof Float32Array;
+}
+
+function isTargets(v: readonly ActionTokens[] | TokenTargets): v is TokenTargets {
+  return !Array.isArray(v) && (v as TokenTargets).scatter instanceof Float32Array;
+}

@@ -1,0 +1,57 @@
+/**
+ * The one place that imports TensorFlow.js. It selects the backend once (WebAssembly/XNNPACK by
+ * default: about 25× the plain-JS backend on matmul; 'cpu' for float-sensitive tests), registers
+ * the gradient kernels the policy needs (tfjs-core's Node bundle ships none; see tf-gradients.ts),
+ * and re-exports the `tf` namespace for the rest of core/policy.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+import { SamVeteranError } from '../errors/index.ts';
+import { registerPolicyGradients } from './tf-gradients.ts';
+
+export { tf };
+
+export type TfBackendName = 'wasm' | 'cpu';
+
+let ready: Promise<TfBackendName> | undefined;
+let current: TfBackendName | undefined;
+
+/**
+ * Initialises the backend (idempotent; a different name switches backend, which tests use to run a
+ * gradient check on 'cpu'). Must be awaited before any policy is built.
+ */
+export async function initTf(backend: TfBackendName = 'wasm'): Promise<TfBackendName> {
+  if (current === backend && ready) return ready;
+  const previous = ready ?? Promise.resolve(undefined);
+  ready = previous.then(async () => {
+    registerPolicyGradients(tf);
+    let ok: boolean;
+    try {
+      ok = await tf.setBackend(backend);
+      await tf.ready();
+    } catch (err) {
+      throw new SamVeteranError('UNAVAILABLE', `TensorFlow.js backend "${backend}" failed to initialise`, {
+        cause: err,
+      });
+    }
+    if (!ok) throw new SamVeteranError('UNAVAILABLE', `TensorFlow.js backend "${backend}" is not available`);
+    current = backend;
+    return backend;
+  });
+  return ready;
+}
+
+/** Initialises the default backend unless one is already active (keeps a test's 'cpu' choice). */
+export async function ensureTf(): Promise<TfBackendName> {
+  if (ready) return ready;
+  return initTf('wasm');
+}
+
+/** The active backend name, or throws when initTf has not completed. */
+export function assertTfReady(): TfBackendName {
+  if (current === undefined || tf.getBackend() !== current) {
+    throw new SamVeteranError('FAILED_PRECONDITION', 'TensorFlow.js is not initialised: await initTf() first');
+  }
+  return current;
+}

@@ -1,0 +1,75 @@
+/**
+ * Teacher forcing: token sequences → one-hot rows per head ("slot") and a scatter matrix that puts
+ * each slot's log-prob at its position in the sequence. A batch may mix box and refine actions and
+ * refine types; a slot an action does not use has an all-zero row, so it contributes log-prob 0,
+ * conditions nothing, and is masked out.
+ *
+ * Slots: 0 box centre, 1 box offset, 2 width, 3 height, 4 type, 5 positive patch, 6 positive offset,
+ * 7 negative patch, 8 negative offset.
+ */
+import type { ActionCodec, ActionTokens } from './action-codec.ts';
+import { MAX_ACTION_TOKENS, typeHasNegative, typeHasPositive } from './action-codec.ts';
+
+export const SLOT_COUNT = 9;
+
+export const Slot = {
+  boxCentre: 0,
+  boxOffset: 1,
+  boxWidth: 2,
+  boxHeight: 3,
+  type: 4,
+  posPatch: 5,
+  posOffset: 6,
+  negPatch: 7,
+  negOffset: 8,
+} as const;
+
+export interface TokenTargets {
+  readonly size: number;
+  /** One-hot rows per slot, [B, classes of that slot]. */
+  readonly oneHots: readonly Float32Array[];
+  /** Classes per slot. */
+  readonly classes: readonly number[];
+  /** [B, SLOT_COUNT, MAX_ACTION_TOKENS]: 1 where slot s is the token at position j. */
+  readonly scatter: Float32Array;
+  /** [B, MAX_ACTION_TOKENS]: 1 for real tokens. */
+  readonly mask: Float32Array;
+  readonly hasBox: boolean;
+  readonly hasRefine: boolean;
+}
+
+/** Slot of each position of a token sequence. */
+export function slotsOf(tokens: ActionTokens): number[] {
+  if (tokens.kind === 'box') return [Slot.boxCentre, Slot.boxOffset, Slot.boxWidth, Slot.boxHeight];
+  const type = tokens.ids[0] as number;
+  const slots: number[] = [Slot.type];
+  if (typeHasPositive(type)) slots.push(Slot.posPatch, Slot.posOffset);
+  if (typeHasNegative(type)) slots.push(Slot.negPatch, Slot.negOffset);
+  return slots;
+}
+
+export function buildTargets(tokens: readonly ActionTokens[], codec: ActionCodec): TokenTargets {
+  const B = tokens.length;
+  const P = codec.patches;
+  const O = codec.offsetClasses;
+  const S = codec.sizeBins;
+  const classes = [P, O, S, S, 4, P, O, P, O];
+  const oneHots = classes.map((n) => new Float32Array(B * n));
+  const L = MAX_ACTION_TOKENS;
+  const scatter = new Float32Array(B * SLOT_COUNT * L);
+  const mask = new Float32Array(B * L);
+  let hasBox = false;
+  let hasRefine = false;
+  tokens.forEach((t, b) => {
+    codec.validate(t);
+    if (t.kind === 'box') hasBox = true;
+    else hasRefine = true;
+    slotsOf(t).forEach((slot, j) => {
+      const id = t.ids[j] as number;
+      (oneHots[slot] as Float32Array)[b * (classes[slot] as number) + id] = 1;
+      scatter[(b * SLOT_COUNT + slot) * L + j] = 1;
+      mask[b * L + j] = 1;
+    });
+  });
+  return { size: B, oneHots, classes, scatter, mask, hasBox, hasRefine };
+}

@@ -1,0 +1,71 @@
+/**
+ * Task 3 (auxiliary mask understanding) reward: the state's mask is the GT mask corrupted by added
+ * and removed polygons, and the policy must point at the error centres. Per part (positive, negative):
+ *
+ * - regions of that kind exist (missed for positive, extra for negative):
+ *     point inside one → closeness = depthAt(p) / region.radius ∈ (0, 1], 1 at the interior centre;
+ *     point outside all of them (including inside a region of the other kind) → 0;
+ *     null → 0 (an error was left unmarked).
+ * - no region of that kind:
+ *     null → 1 (correctly nothing to mark); any point → 0.
+ *
+ * So (null, null) scores full only when both lists are empty, i.e. nothing is wrong. Wrong points
+ * get 0 rather than a negative penalty: all task rewards stay in [0, 4], and GRPO's group baseline
+ * already makes a 0 among better siblings a negative advantage.
+ *
+ * total = format + w · (positive + negative), w = `auxiliaryPartWeight` (1.5), so a perfect answer
+ * scores 1 + 1.5 · 2 = 4, the same maximum as localization and mask understanding, which keeps
+ * batch-whitened advantages comparable across the task mix. A format error scores 0.
+ */
+import type { PointAction } from '../actions/index.ts';
+import type { Point } from '../geometry/index.ts';
+import type { ErrorRegion } from '../mask/index.ts';
+import { DEFAULT_REWARD_CONFIG } from './reward-config.ts';
+import type { RewardConfig } from './reward-config.ts';
+
+/** The subset of ErrorRegion the reward reads. */
+export type ScoredRegion = Pick<ErrorRegion, 'kind' | 'radius' | 'contains' | 'depthAt'>;
+
+export interface AuxiliaryRewardInput {
+  readonly action: Pick<PointAction, 'positive' | 'negative'> | null;
+  /** False-negative regions of the corrupted mask (GT foreground it lacks). */
+  readonly missed: readonly ScoredRegion[];
+  /** False-positive regions (background it covers). */
+  readonly extra: readonly ScoredRegion[];
+  readonly formatOk: boolean;
+}
+
+export interface AuxiliaryReward {
+  readonly format: number;
+  /** Positive-part score in [0, 1] (before weighting). */
+  readonly positive: number;
+  /** Negative-part score in [0, 1] (before weighting). */
+  readonly negative: number;
+  readonly total: number;
+}
+
+/** Closeness of a point to the centre of the region (of the right kind) that contains it; 0 if none. */
+export function pointCloseness(point: Point, regions: readonly ScoredRegion[]): number {
+  let best = 0;
+  for (const r of regions) {
+    if (!r.contains(point) || !(r.radius > 0)) continue;
+    const c = Math.min(1, Math.max(0, r.depthAt(point) / r.radius));
+    if (c > best) best = c;
+  }
+  return best;
+}
+
+function partScore(point: Point | null, regions: readonly ScoredRegion[]): number {
+  if (regions.length === 0) return point === null ? 1 : 0;
+  return point === null ? 0 : pointCloseness(point, regions);
+}
+
+export function auxiliaryReward(
+  input: AuxiliaryRewardInput,
+  config: RewardConfig = DEFAULT_REWARD_CONFIG,
+): AuxiliaryReward {
+  if (!input.formatOk || !input.action) return { format: 0, positive: 0, negative: 0, total: 0 };
+  const positive = partScore(input.action.positive, input.missed);
+  const negative = partScore(input.action.negative, input.extra);
+  return { format: 1, positive, negative, total: 1 + config.auxiliaryPartWeight * (positive + negative) };
+}

@@ -1,0 +1,50 @@
+/**
+ * Reward thresholds, validated by zod with the paper's values as defaults. Service configs
+ * (core/config) embed this schema under `rewards`.
+ */
+import { z } from 'zod';
+
+export const RewardConfigSchema = z.strictObject({
+  /** Localization: a predicted box counts as accurate when its IoU with the GT box is ≥ this. */
+  boxIouThreshold: z.number().min(0).max(1).default(0.5),
+  /**
+   * Localization: mean corner L1 threshold in pixels at the reference scale. The effective
+   * threshold is `boxL1ThresholdPx * max(W, H) / boxL1ReferenceSizePx`, i.e. 10 px on the paper's
+   * 840-px-long-side inputs, scaled with the image so the criterion is resolution independent.
+   */
+  boxL1ThresholdPx: z.number().positive().default(10),
+  /** Long side (px) at which `boxL1ThresholdPx` applies. */
+  boxL1ReferenceSizePx: z.number().positive().default(840),
+  /** Mask understanding: modified IoU at or above which a mask is GOOD ENOUGH. */
+  goodEnoughIou: z.number().min(0).max(1).default(0.9),
+  /**
+   * Graded IoU-improvement reward R_Δ: the reward is the number of thresholds Δ exceeds, so
+   * [0, 0.1, 0.5] gives Δ ≤ 0 → 0, (0, 0.1] → 1, (0.1, 0.5] → 2, > 0.5 → 3. Ascending.
+   */
+  deltaThresholds: z
+    .array(z.number().min(-1).max(1))
+    .min(1)
+    .default([0, 0.1, 0.5])
+    .refine((t) => t.every((v, i) => i === 0 || v > (t[i - 1] as number)), 'must be strictly ascending'),
+  /**
+   * Whether refining a GOOD ENOUGH mask still earns R_Δ (with R_DCS = 0). The paper's reward is
+   * R_DCS + R_Δ whenever a refinement is made, so default true; on a good mask Δ is small (≤ 1 − IoU),
+   * which keeps this branch well below the 4 of a correct stop.
+   */
+  deltaOnGoodEnough: z.boolean().default(true),
+  /**
+   * Auxiliary task: weight of each point part (positive, negative), each scored in [0, 1]. With the
+   * format point, the maximum is 1 + 2 × 1.5 = 4, the same as the other two tasks' maxima.
+   */
+  auxiliaryPartWeight: z.number().nonnegative().default(1.5),
+});
+
+export type RewardConfig = z.infer<typeof RewardConfigSchema>;
+
+/** The defaults, parsed once. */
+export const DEFAULT_REWARD_CONFIG: RewardConfig = RewardConfigSchema.parse({});
+
+/** Fills defaults into a partial config and validates it. */
+export function rewardConfig(partial: Partial<RewardConfig> = {}): RewardConfig {
+  return RewardConfigSchema.parse(partial);
+}

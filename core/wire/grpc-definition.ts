@@ -1,0 +1,27 @@
+/**
+ * Runtime loading of the SamEnv gRPC service with @grpc/proto-loader (typed by core/generated).
+ * The package definition is loaded once per process and shared by servers, clients and reflection.
+ */
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import type { ProtoGrpcType } from '../generated/sam_env.ts';
+import { PROTO_FILES, PROTO_LOADER_OPTIONS, protoPath } from './proto-files.ts';
+
+export type { SamEnvClient as SamEnvGrpcClient, SamEnvHandlers } from '../generated/samveteran/v1/SamEnv.ts';
+
+let cached: { packageDefinition: protoLoader.PackageDefinition; proto: ProtoGrpcType } | undefined;
+
+/** Loads sam_env.proto (and its imports) once. */
+export function loadSamEnvDefinition(): {
+  packageDefinition: protoLoader.PackageDefinition;
+  proto: ProtoGrpcType;
+} {
+  if (!cached) {
+    const packageDefinition = protoLoader.loadSync(protoPath(PROTO_FILES.samEnv), {
+      ...PROTO_LOADER_OPTIONS,
+    });
+    const proto = grpc.loadPackageDefinition(packageDefinition) as unknown as ProtoGrpcType;
+    cached = { packageDefinition, proto };
+  }
+  return cached;
+}

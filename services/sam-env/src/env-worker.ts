@@ -1,0 +1,73 @@
+/**
+ * Worker-thread side of WorkerEnvPool: hosts one EnvModel behind a LocalEnv and answers
+ * transition requests posted by the pool. Masks and logits travel back as transferable buffers.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { BinaryMask } from '../../../core/mask/index.ts';
+import { LocalEnv } from './local-env.ts';
+import type { TransitionOutput, TransitionPrompt } from './model.ts';
+import { createGrabCutModel, type GrabCutOptions } from './models/grabcut.ts';
+import type { WorkerRequest, WorkerResponse, WireOutput, WirePrompt } from './worker-protocol.ts';
+
+const port = parentPort;
+if (!port) throw new Error('env-worker must run in a worker thread');
+
+const spec = workerData as { model: 'grabcut'; options: GrabCutOptions };
+const env = new LocalEnv(createGrabCutModel(spec.options));
+
+function toPrompt(p: WirePrompt): TransitionPrompt {
+  return {
+    box: p.box,
+    points: p.points,
+    ...(p.prevLogits ? { prevLogits: p.prevLogits } : {}),
+    ...(p.prevMask ? { prevMask: new BinaryMask(p.prevMask.width, p.prevMask.height, p.prevMask.data) } : {}),
+  };
+}
+
+function toWire(o: TransitionOutput): WireOutput {
+  return {
+    mask: { width: o.mask.width, height: o.mask.height, data: o.mask.data },
+    ...(o.lowResLogits ? { lowResLogits: o.lowResLogits } : {}),
+    predictedIou: o.predictedIou,
+    stability: o.stability,
+  };
+}
+
+port.on('message', (req: WorkerRequest) => {
+  if (req.type === 'close') {
+    void env.close().then(() => port.postMessage({ id: req.id, ok: true, outputs: [] } satisfies WorkerResponse));
+    return;
+  }
+  if (req.type === 'info') {
+    env.info().then(
+      (info) => port.postMessage({ id: req.id, ok: true, outputs: [], info } satisfies WorkerResponse),
+      (err: unknown) => port.postMessage({ id: req.id, ok: false, error: errorOf(err) } satisfies WorkerResponse),
+    );
+    return;
+  }
+  env.transitionGroup(req.image, req.prompts.map(toPrompt)).then(
+    (outs) => {
+      const outputs = outs.map(toWire);
+      const transfer: ArrayBuffer[] = [];
+      for (const o of outputs) {
+        transfer.push(o.mask.data.buffer as ArrayBuffer);
+        if (o.lowResLogits) transfer.push(o.lowResLogits.data.buffer as ArrayBuffer);
+      }
+      port.postMessage({ id: req.id, ok: true, outputs } satisfies WorkerResponse, transfer);
+    },
+    (err: unknown) => port.postMessage({ id: req.id, ok: false, error: errorOf(err) } satisfies WorkerResponse),
+  );
+});
+
+function errorOf(err: unknown): { name: string; message: string; code?: string; field?: string } {
+  if (err instanceof Error) {
+    const e = err as Error & { code?: unknown; field?: unknown };
+    return {
+      name: e.name,
+      message: e.message,
+      ...(typeof e.code === 'string' ? { code: e.code } : {}),
+      ...(typeof e.field === 'string' ? { field: e.field } : {}),
+    };
+  }
+  return { name: 'Error', message: String(err) };
+}
