@@ -49,9 +49,16 @@ async function gen(opts: GenOptions): Promise<void> {
     throw new ValidationError('--split', opts.split, `must be one of ${SYNTHETIC_SPLITS.join(', ')}`);
   }
   const split: SyntheticSplit = opts.split;
-  const writer = await DatasetWriter.create(opts.out, { name: `synthetic-${split}-seed${opts.seed}`, ...(opts.overwrite ? { overwrite: true } : {}) });
+  const writer = await DatasetWriter.create(opts.out, {
+    name: `synthetic-${split}-seed${opts.seed}`,
+    ...(opts.overwrite ? { overwrite: true } : {}),
+  });
   const bar = new cliProgress.SingleBar(
-    { format: `${split} [{bar}] {value}/{total} | {eta_formatted} left | {rate}/s`, stream: process.stderr, hideCursor: true },
+    {
+      format: `${split} [{bar}] {value}/{total} | {eta_formatted} left | {rate}/s`,
+      stream: process.stderr,
+      hideCursor: true,
+    },
     cliProgress.Presets.shades_classic,
   );
   const t0 = performance.now();
@@ -65,12 +72,15 @@ async function gen(opts: GenOptions): Promise<void> {
     bar.stop();
   }
   const manifest = await writer.close();
-  console.log(`wrote ${manifest.count} ${split} samples (${opts.size}x${opts.size}, seed ${opts.seed}) to ${opts.out} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(
+    `wrote ${manifest.count} ${split} samples (${opts.size}x${opts.size}, seed ${opts.seed}) to ${opts.out} in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
 }
 
 async function show(opts: ShowOptions): Promise<void> {
   const ds = await datasetFromSpec(opts.data);
-  if (opts.start >= ds.size) throw new ValidationError('--start', opts.start, `is past the end of ${ds.name} (${ds.size} samples)`);
+  if (opts.start >= ds.size)
+    throw new ValidationError('--start', opts.start, `is past the end of ${ds.name} (${ds.size} samples)`);
   const n = Math.min(opts.n, ds.size - opts.start);
   const samples: Sample[] = [];
   for (let i = 0; i < n; i++) samples.push(await ds.get(opts.start + i));
@@ -83,7 +93,9 @@ export function registerDataCommand(program: Command): void {
   const data = program.command('data').description('Synthetic data generation and dataset inspection');
   data
     .command('gen')
-    .description('Generate a synthetic split into a sam-veteran-dataset folder (PNG images + COCO-RLE annotations)')
+    .description(
+      'Generate a synthetic split into a sam-veteran-dataset folder (PNG images + COCO-RLE annotations)',
+    )
     .requiredOption('--split <split>', `split: ${SYNTHETIC_SPLITS.join(' | ')}`)
     .requiredOption('--n <count>', 'number of samples', int('--n', 1))
     .requiredOption('--out <dir>', 'output folder (must be empty or absent)')

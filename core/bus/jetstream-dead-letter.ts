@@ -1,5 +1,5 @@
 /**
- * Dead-letter records on JetStream. Two sources land in `<prefix>_dead`:
+ * Dead-letter records on JetStream. Two sources land in `<PREFIX>_DEAD`:
  * 1. the server's `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.<stream>.<consumer>` advisory
  *    (`{"type":"io.nats.jetstream.advisory.v1.max_deliver","stream_seq":N,"deliveries":D,…}`),
  *    captured by the stream itself. The task stays in the work-queue stream (nats-server keeps

@@ -1,10 +1,10 @@
 /**
  * Idempotent creation of the JetStream resources behind the bus (any process may connect first):
- * - `<prefix>_tasks`: work-queue retention, msgId de-dup window; durable pull consumer `actors`
+ * - `<PREFIX>_TASKS`: work-queue retention, msgId de-dup window; durable pull consumer `actors`
  *   (explicit ack, ack_wait, max_deliver, optional backoff).
- * - `<prefix>_groups`: limits retention (optional max_age), msgId de-dup window; durable pull
+ * - `<PREFIX>_GROUPS`: limits retention (optional max_age), msgId de-dup window; durable pull
  *   consumer `learner` (explicit ack, unlimited deliveries).
- * - `<prefix>_dead`: captures the server's MAX_DELIVERIES advisory for the tasks consumer (so a task
+ * - `<PREFIX>_DEAD`: captures the server's MAX_DELIVERIES advisory for the tasks consumer (so a task
  *   that exhausted its deliveries is recorded even when no client is listening) and the records
  *   that term() publishes.
  * Only nats-server 2.9 features are used (single filter subject, no metadata/compression). On 2.9

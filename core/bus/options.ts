@@ -116,21 +116,27 @@ export function resolveBusOptions(opts: BusOptions = {}): ResolvedBusOptions {
   };
 }
 
+/**
+ * Stream, consumer and bucket names for a prefix. With the default prefix they are the cluster's
+ * published names (deploy/local/cluster-names.ts, deploy/k8s, the KEDA trigger): SAMV_TASKS/actors,
+ * SAMV_GROUPS/learner, samv-weights (KV `latest` + Object Store).
+ */
 export function busNames(prefix: string): BusNames {
-  const tasksStream = `${prefix}_tasks`;
+  const upper = prefix.toUpperCase();
+  const tasksStream = `${upper}_TASKS`;
   const tasksConsumer = 'actors';
   return {
     tasksStream,
     tasksSubject: `${prefix}.tasks`,
     tasksConsumer,
-    groupsStream: `${prefix}_groups`,
+    groupsStream: `${upper}_GROUPS`,
     groupsSubject: `${prefix}.groups`,
     groupsConsumer: 'learner',
-    deadStream: `${prefix}_dead`,
+    deadStream: `${upper}_DEAD`,
     deadSubject: `${prefix}.dead`,
     maxDeliveriesAdvisory: `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${tasksStream}.${tasksConsumer}`,
-    kvBucket: `${prefix}_policy`,
-    objBucket: `${prefix}_weights`,
+    kvBucket: `${prefix}-weights`,
+    objBucket: `${prefix}-weights`,
   };
 }
 

@@ -32,7 +32,10 @@ export interface ContactSheetOptions extends SheetOptions {
 }
 
 function escapeXml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c] as string);
+  return s.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c] as string,
+  );
 }
 
 /** Greedy word wrap to at most `maxLines` lines of `maxChars` (last line ends in "…" if cut). */
@@ -69,8 +72,10 @@ export async function renderSheet(tiles: readonly SheetTile[], opts: SheetOption
   const columns = Math.min(opts.columns ?? 4, tiles.length);
   const tile = opts.tile ?? 256;
   const fontSize = opts.fontSize ?? 13;
-  if (!Number.isInteger(columns) || columns < 1) throw new ValidationError('columns', opts.columns, 'must be a positive integer');
-  if (!Number.isInteger(tile) || tile < 32) throw new ValidationError('tile', tile, 'must be an integer >= 32');
+  if (!Number.isInteger(columns) || columns < 1)
+    throw new ValidationError('columns', opts.columns, 'must be a positive integer');
+  if (!Number.isInteger(tile) || tile < 32)
+    throw new ValidationError('tile', tile, 'must be an integer >= 32');
   const { default: sharp } = await import('sharp');
   const pad = 6;
   const maxChars = Math.max(8, Math.floor((tile - 2 * pad) / (fontSize * 0.56)));
@@ -81,7 +86,8 @@ export async function renderSheet(tiles: readonly SheetTile[], opts: SheetOption
   }));
   const lineHeight = Math.round(fontSize * 1.25);
   const small = Math.round(fontSize * 0.8);
-  const captionHeight = pad * 2 + Math.max(...wrapped.map((w) => w.title.length * lineHeight + w.rest.length * (small + 3)));
+  const captionHeight =
+    pad * 2 + Math.max(...wrapped.map((w) => w.title.length * lineHeight + w.rest.length * (small + 3)));
   const cellW = tile + pad;
   const cellH = tile + captionHeight + pad;
   const rows = Math.ceil(tiles.length / columns);
@@ -93,21 +99,31 @@ export async function renderSheet(tiles: readonly SheetTile[], opts: SheetOption
   for (const [k, t] of tiles.entries()) {
     const left = pad + (k % columns) * cellW;
     const top = pad + Math.floor(k / columns) * cellH;
-    const resized: Sharp = sharp(t.image.rgb, { raw: { width: t.image.width, height: t.image.height, channels: 3 } }).resize(
+    const resized: Sharp = sharp(t.image.rgb, {
+      raw: { width: t.image.width, height: t.image.height, channels: 3 },
+    }).resize(
       tile,
       tile,
       // Upscaled small images keep crisp pixels; large photos are downscaled smoothly.
-      { fit: 'contain', background: { r: 24, g: 24, b: 24 }, kernel: Math.max(t.image.width, t.image.height) > tile ? 'lanczos3' : 'nearest' },
+      {
+        fit: 'contain',
+        background: { r: 24, g: 24, b: 24 },
+        kernel: Math.max(t.image.width, t.image.height) > tile ? 'lanczos3' : 'nearest',
+      },
     );
     composites.push({ input: await resized.png().toBuffer(), top, left });
     let y = top + tile + pad + fontSize;
     const w = wrapped[k] as { title: string[]; rest: string[] };
     for (const line of w.title) {
-      svg.push(`<text x="${left}" y="${y}" font-size="${fontSize}" font-weight="bold" fill="#f2f2f2">${escapeXml(line)}</text>`);
+      svg.push(
+        `<text x="${left}" y="${y}" font-size="${fontSize}" font-weight="bold" fill="#f2f2f2">${escapeXml(line)}</text>`,
+      );
       y += lineHeight;
     }
     for (const line of w.rest) {
-      svg.push(`<text x="${left}" y="${y - lineHeight + small + 3}" font-size="${small}" fill="#a8a8a8">${escapeXml(line)}</text>`);
+      svg.push(
+        `<text x="${left}" y="${y - lineHeight + small + 3}" font-size="${small}" fill="#a8a8a8">${escapeXml(line)}</text>`,
+      );
       y += small + 3;
     }
   }
@@ -129,7 +145,11 @@ export function sampleTile(sample: Sample, opts: ContactSheetOptions = {}): Shee
     ...(opts.showBox === false ? {} : { box: sample.gtBox }),
   });
   if (sample.ignore !== undefined) {
-    rgb = overlayRgb({ ...sample.image, rgb }, sample.ignore, { alpha: 0.6, color: [128, 128, 128], outline: false });
+    rgb = overlayRgb({ ...sample.image, rgb }, sample.ignore, {
+      alpha: 0.6,
+      color: [128, 128, 128],
+      outline: false,
+    });
   }
   const template = sample.meta.template;
   return {
@@ -139,7 +159,10 @@ export function sampleTile(sample: Sample, opts: ContactSheetOptions = {}): Shee
 }
 
 /** A PNG contact sheet of samples (see `sampleTile`). */
-export async function renderContactSheet(samples: readonly Sample[], opts: ContactSheetOptions = {}): Promise<Buffer> {
+export async function renderContactSheet(
+  samples: readonly Sample[],
+  opts: ContactSheetOptions = {},
+): Promise<Buffer> {
   return renderSheet(
     samples.map((s) => sampleTile(s, opts)),
     opts,

@@ -13,7 +13,12 @@ import { openSamDataset } from './io/dataset-reader.ts';
 import { openReasonSeg } from './loaders/reasonseg.ts';
 import { openRefCoco } from './loaders/refcoco.ts';
 import type { Dataset } from './sample.ts';
-import { isSyntheticSplit, SYNTHETIC_SPLITS, syntheticDataset, type SyntheticOptions } from './synthetic/generate.ts';
+import {
+  isSyntheticSplit,
+  SYNTHETIC_SPLITS,
+  syntheticDataset,
+  type SyntheticOptions,
+} from './synthetic/generate.ts';
 
 export interface DatasetSpecDefaults {
   /** Sample count for synthetic specs without `n` (default: the split's DEFAULT_SYNTHETIC_COUNT). */
@@ -34,23 +39,32 @@ function intParam(params: URLSearchParams, key: string, spec: string): number | 
 
 /** Resolves a dataset spec (see the file header) to a Dataset. */
 export async function datasetFromSpec(spec: string, defaults: DatasetSpecDefaults = {}): Promise<Dataset> {
-  if (typeof spec !== 'string' || spec.trim() === '') throw new ValidationError('data', spec, 'must be a dataset spec');
+  if (typeof spec !== 'string' || spec.trim() === '')
+    throw new ValidationError('data', spec, 'must be a dataset spec');
   const m = /^(synthetic|reasonseg|refcoco):(.*)$/.exec(spec);
   if (m === null) return openSamDataset(spec);
   const [, kind, rest] = m as unknown as [string, string, string];
   if (kind === 'synthetic') {
     const [split, query = ''] = rest.split('?', 2) as [string, string?];
     if (!isSyntheticSplit(split)) {
-      throw new ValidationError('data', spec, `has unknown synthetic split "${split}" (use ${SYNTHETIC_SPLITS.join(', ')})`);
+      throw new ValidationError(
+        'data',
+        spec,
+        `has unknown synthetic split "${split}" (use ${SYNTHETIC_SPLITS.join(', ')})`,
+      );
     }
     const params = new URLSearchParams(query);
     for (const key of params.keys()) {
-      if (!['n', 'seed', 'size'].includes(key)) throw new ValidationError('data', spec, `has unknown parameter "${key}" (use n, seed, size)`);
+      if (!['n', 'seed', 'size'].includes(key))
+        throw new ValidationError('data', spec, `has unknown parameter "${key}" (use n, seed, size)`);
     }
     const n = intParam(params, 'n', spec) ?? defaults.n;
     const seed = intParam(params, 'seed', spec) ?? defaults.seed;
     const size = intParam(params, 'size', spec) ?? defaults.size;
-    const opts: SyntheticOptions = { ...(seed !== undefined ? { seed } : {}), ...(size !== undefined ? { size } : {}) };
+    const opts: SyntheticOptions = {
+      ...(seed !== undefined ? { seed } : {}),
+      ...(size !== undefined ? { size } : {}),
+    };
     const ds = syntheticDataset(split, n, opts);
     return ds;
   }

@@ -52,7 +52,11 @@ describe('sam-veteran-dataset format', () => {
     await write(dir, items);
     const ds = await openSamDataset(dir);
     expect(ds.size).toBe(items.length);
-    expect(ds.manifest).toMatchObject({ count: 4, splits: ['ood-val', 'val'], sources: ['reasonseg', 'synthetic'] });
+    expect(ds.manifest).toMatchObject({
+      count: 4,
+      splits: ['ood-val', 'val'],
+      sources: ['reasonseg', 'synthetic'],
+    });
     for (const [i, want] of items.entries()) {
       const got = await ds.get(i);
       expect(got.id).toBe(want.id);
@@ -78,7 +82,9 @@ describe('sam-veteran-dataset format', () => {
   it('refuses a non-empty folder unless told to overwrite, and duplicate ids', async () => {
     const dir = join(tmp, 'busy');
     await write(dir, [generateSample('train', 0, { size: 64 })]);
-    await expect(DatasetWriter.create(dir)).rejects.toThrow(`out "${dir}" is not empty (pass overwrite to replace it)`);
+    await expect(DatasetWriter.create(dir)).rejects.toThrow(
+      `out "${dir}" is not empty (pass overwrite to replace it)`,
+    );
     const w = await DatasetWriter.create(dir, { overwrite: true });
     const s = generateSample('train', 1, { size: 64 });
     await w.add(s);
@@ -89,7 +95,10 @@ describe('sam-veteran-dataset format', () => {
 
   it('names the annotations file and line for a bad record or an RLE that does not fit the image', async () => {
     const dir = join(tmp, 'bad');
-    await write(dir, [0, 1].map((i) => generateSample('train', i, { size: 64 })));
+    await write(
+      dir,
+      [0, 1].map((i) => generateSample('train', i, { size: 64 })),
+    );
     const path = join(dir, 'annotations.jsonl');
     const lines = (await readFile(path, 'utf8')).trim().split('\n');
 

@@ -2,9 +2,22 @@ import { cp, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DataFormatError, datasetFromSpec, generateSample, openReasonSeg, openRefCoco } from '../../core/data/index.ts';
+import {
+  DataFormatError,
+  datasetFromSpec,
+  generateSample,
+  openReasonSeg,
+  openRefCoco,
+} from '../../core/data/index.ts';
 import { NotFoundError, ValidationError } from '../../core/errors/index.ts';
-import { BinaryMask, decodeCocoRle, maskBbox, maskIou, rasterizePolygon, rasterizePolygons } from '../../core/mask/index.ts';
+import {
+  BinaryMask,
+  decodeCocoRle,
+  maskBbox,
+  maskIou,
+  rasterizePolygon,
+  rasterizePolygons,
+} from '../../core/mask/index.ts';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'data');
 const REASONSEG = join(FIXTURES, 'reasonseg', 'val');
@@ -76,7 +89,11 @@ describe('ReasonSeg/LISA loader', () => {
     expect(count(ignore)).toBe(36); // the 6x6 square inside the target
     expect(ignore.data.some((v, i) => (v & s.gtMask.data[i]!) === 1)).toBe(false);
     // A prediction that also covers the ignored hole is perfect once the hole is excluded.
-    const pred = new BinaryMask(s.gtMask.width, s.gtMask.height, s.gtMask.data.map((v, i) => v | ignore.data[i]!));
+    const pred = new BinaryMask(
+      s.gtMask.width,
+      s.gtMask.height,
+      s.gtMask.data.map((v, i) => v | ignore.data[i]!),
+    );
     expect(maskIou(pred, s.gtMask)).toBeLessThan(1);
     expect(maskIou(pred, s.gtMask, ignore)).toBe(1);
   });
@@ -101,18 +118,32 @@ describe('ReasonSeg/LISA loader', () => {
     const missing = await copyOf(REASONSEG, 'rs-missing');
     await unlink(join(missing, 'img_1.jpg'));
     await expect(openReasonSeg(missing)).rejects.toThrow(NotFoundError);
-    await expect(openReasonSeg(missing)).rejects.toThrow(`${join(missing, 'img_1.json')}: image img_1.jpg (or .jpeg/.png) is missing`);
+    await expect(openReasonSeg(missing)).rejects.toThrow(
+      `${join(missing, 'img_1.json')}: image img_1.jpg (or .jpeg/.png) is missing`,
+    );
 
     const label = await copyOf(REASONSEG, 'rs-label');
-    await editJson(join(label, 'img_2.json'), (j) => ((j.shapes as Array<{ label: string }>)[0]!.label = 'person'));
+    await editJson(
+      join(label, 'img_2.json'),
+      (j) => ((j.shapes as Array<{ label: string }>)[0]!.label = 'person'),
+    );
     await expect(openReasonSeg(label)).rejects.toThrow(DataFormatError);
     await expect(openReasonSeg(label)).rejects.toThrow(
       `${join(label, 'img_2.json')}: shapes[0].label "person" is not one of "target", "ignore", "flag"`,
     );
 
     const poly = await copyOf(REASONSEG, 'rs-poly');
-    await editJson(join(poly, 'img_0.json'), (j) => ((j.shapes as Array<{ points: unknown }>)[0]!.points = [[1, 2], [3, 4]]));
-    await expect(openReasonSeg(poly)).rejects.toThrow(`${join(poly, 'img_0.json')}: shapes[0].points [[1, 2], [3, 4]] has 2 points, needs at least 3`);
+    await editJson(
+      join(poly, 'img_0.json'),
+      (j) =>
+        ((j.shapes as Array<{ points: unknown }>)[0]!.points = [
+          [1, 2],
+          [3, 4],
+        ]),
+    );
+    await expect(openReasonSeg(poly)).rejects.toThrow(
+      `${join(poly, 'img_0.json')}: shapes[0].points [[1, 2], [3, 4]] has 2 points, needs at least 3`,
+    );
 
     const broken = await copyOf(REASONSEG, 'rs-json');
     await writeFile(join(broken, 'img_3.json'), '{"text": [');
@@ -123,7 +154,9 @@ describe('ReasonSeg/LISA loader', () => {
     const dir = await copyOf(REASONSEG, 'rs-size');
     await editJson(join(dir, 'img_0.json'), (j) => (j.imageWidth = 100));
     const ds = await openReasonSeg(dir);
-    await expect(ds.get(0)).rejects.toThrow(`${join(dir, 'img_0.json')}: imageWidth/imageHeight 100x96 do not match`);
+    await expect(ds.get(0)).rejects.toThrow(
+      `${join(dir, 'img_0.json')}: imageWidth/imageHeight 100x96 do not match`,
+    );
   });
 });
 
@@ -138,7 +171,10 @@ describe('RefCOCO loader', () => {
     expect(val.size).toBe((await refCounts('val')).samples);
     expect(val.size).toBeLessThan(all.size);
     const instances = JSON.parse(await readFile(join(REFCOCO, 'instances.json'), 'utf8')) as {
-      annotations: Array<{ id: number; segmentation: number[][] | { size: [number, number]; counts: string | number[] } }>;
+      annotations: Array<{
+        id: number;
+        segmentation: number[][] | { size: [number, number]; counts: string | number[] };
+      }>;
     };
     const kinds = new Set<string>();
     for (let i = 0; i < all.size; i++) {
@@ -206,13 +242,20 @@ describe('RefCOCO loader', () => {
     let err: unknown;
     for (let k = 0; k < ds.size && err === undefined; k++) await ds.get(k).catch((e: unknown) => (err = e));
     expect(err).toBeInstanceOf(NotFoundError);
-    expect((err as Error).message).toBe(`image file ${join(img, 'images', 'COCO_train2014_000000000002.jpg')} does not exist`);
+    expect((err as Error).message).toBe(
+      `image file ${join(img, 'images', 'COCO_train2014_000000000002.jpg')} does not exist`,
+    );
   });
 
   it('names the refs file for a ref whose annotation does not exist', async () => {
     const dir = await copyOf(REFCOCO, 'rc-ref');
-    await editJson(join(dir, 'refs.json'), (j) => ((j as unknown as Array<{ ann_id: number }>)[2]!.ann_id = 9999));
-    await expect(openRefCoco(dir)).rejects.toThrow(`${join(dir, 'refs.json')}: ref 2: ann_id 9999 is not in ${join(dir, 'instances.json')}`);
+    await editJson(
+      join(dir, 'refs.json'),
+      (j) => ((j as unknown as Array<{ ann_id: number }>)[2]!.ann_id = 9999),
+    );
+    await expect(openRefCoco(dir)).rejects.toThrow(
+      `${join(dir, 'refs.json')}: ref 2: ann_id 9999 is not in ${join(dir, 'instances.json')}`,
+    );
   });
 });
 
@@ -235,8 +278,12 @@ describe('datasetFromSpec', () => {
     await expect(datasetFromSpec('synthetic:test')).rejects.toThrow(
       'data "synthetic:test" has unknown synthetic split "test" (use train, id-val, ood-val)',
     );
-    await expect(datasetFromSpec('synthetic:train?m=3')).rejects.toThrow('has unknown parameter "m" (use n, seed, size)');
+    await expect(datasetFromSpec('synthetic:train?m=3')).rejects.toThrow(
+      'has unknown parameter "m" (use n, seed, size)',
+    );
     await expect(datasetFromSpec(REASONSEG)).rejects.toThrow(NotFoundError);
-    await expect(datasetFromSpec(REASONSEG)).rejects.toThrow(`${join(REASONSEG, 'manifest.json')} does not exist`);
+    await expect(datasetFromSpec(REASONSEG)).rejects.toThrow(
+      `${join(REASONSEG, 'manifest.json')} does not exist`,
+    );
   });
 });

@@ -27,7 +27,10 @@ const rleSchema = z.object({
 });
 
 export const annotationSchema = z.object({
-  id: z.string().min(1).regex(/^[^/\\]+$/, 'must not contain path separators'),
+  id: z
+    .string()
+    .min(1)
+    .regex(/^[^/\\]+$/, 'must not contain path separators'),
   split: z.string(),
   source: z.enum(['synthetic', 'reasonseg', 'refcoco']),
   image: z.string().min(1),

@@ -30,7 +30,8 @@ async function readText(path: string, what: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`${what} ${path} does not exist`);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new NotFoundError(`${what} ${path} does not exist`);
     throw err;
   }
 }
@@ -39,7 +40,9 @@ function parseJson(text: string, file: string, where = ''): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
-    throw new DataFormatError(file, `${where}${where ? ': ' : ''}invalid JSON (${(err as Error).message})`, { cause: err });
+    throw new DataFormatError(file, `${where}${where ? ': ' : ''}invalid JSON (${(err as Error).message})`, {
+      cause: err,
+    });
   }
 }
 
@@ -51,7 +54,8 @@ export async function openSamDataset(dir: string): Promise<SamDataset> {
     'dataset manifest (for ReasonSeg or RefCOCO folders use reasonseg:<dir> or refcoco:<dir>:<split>)',
   );
   const parsedManifest = manifestSchema.safeParse(parseJson(manifestText, manifestPath));
-  if (!parsedManifest.success) throw new DataFormatError(manifestPath, describeZodError(parsedManifest.error));
+  if (!parsedManifest.success)
+    throw new DataFormatError(manifestPath, describeZodError(parsedManifest.error));
   const manifest = parsedManifest.data;
   const annotationsPath = join(dir, manifest.annotations);
   const lines = (await readText(annotationsPath, 'annotations file')).split('\n');
@@ -61,13 +65,18 @@ export async function openSamDataset(dir: string): Promise<SamDataset> {
     if (line.trim() === '') return;
     const where = `line ${k + 1}`;
     const parsed = annotationSchema.safeParse(parseJson(line, annotationsPath, where));
-    if (!parsed.success) throw new DataFormatError(annotationsPath, `${where}: ${describeZodError(parsed.error)}`);
-    if (ids.has(parsed.data.id)) throw new DataFormatError(annotationsPath, `${where}: duplicate id "${parsed.data.id}"`);
+    if (!parsed.success)
+      throw new DataFormatError(annotationsPath, `${where}: ${describeZodError(parsed.error)}`);
+    if (ids.has(parsed.data.id))
+      throw new DataFormatError(annotationsPath, `${where}: duplicate id "${parsed.data.id}"`);
     ids.add(parsed.data.id);
     records.push(parsed.data);
   });
   if (records.length !== manifest.count) {
-    throw new DataFormatError(manifestPath, `count ${manifest.count} does not match ${records.length} lines in ${annotationsPath}`);
+    throw new DataFormatError(
+      manifestPath,
+      `count ${manifest.count} does not match ${records.length} lines in ${annotationsPath}`,
+    );
   }
   const name = dir;
   return {
@@ -103,7 +112,10 @@ export async function openSamDataset(dir: string): Promise<SamDataset> {
       const box = maskBbox(gtMask);
       if (box === null) throw new DataFormatError(annotationsPath, `${where}: mask is empty`);
       if (boxIou(box, rec.box) < 0.999) {
-        throw new DataFormatError(annotationsPath, `${where}: box [${rec.box.join(', ')}] does not match the mask's box [${box.join(', ')}]`);
+        throw new DataFormatError(
+          annotationsPath,
+          `${where}: box [${rec.box.join(', ')}] does not match the mask's box [${box.join(', ')}]`,
+        );
       }
       return {
         id: rec.id,

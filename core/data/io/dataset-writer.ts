@@ -53,12 +53,19 @@ export class DatasetWriter {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
     if (entries.length > 0) {
-      if (!opts.overwrite) throw new ValidationError('out', dir, 'is not empty (pass overwrite to replace it)');
+      if (!opts.overwrite)
+        throw new ValidationError('out', dir, 'is not empty (pass overwrite to replace it)');
       await rm(dir, { recursive: true, force: true });
     }
     await mkdir(join(dir, IMAGES_DIR), { recursive: true });
     const fh = await open(join(dir, ANNOTATIONS_FILE), 'w');
-    const name = opts.name ?? (dir.replace(/[/\\]+$/, '').split(/[/\\]/).pop() || 'dataset');
+    const name =
+      opts.name ??
+      (dir
+        .replace(/[/\\]+$/, '')
+        .split(/[/\\]/)
+        .pop() ||
+        'dataset');
     return new DatasetWriter(dir, name, fh);
   }
 
@@ -69,8 +76,10 @@ export class DatasetWriter {
   /** Appends one sample (its image as PNG, its masks as COCO RLE). */
   async add(sample: Sample): Promise<void> {
     if (this.closed) throw new ValidationError('writer', this.dir, 'is already closed');
-    if (this.ids.has(sample.id)) throw new ValidationError('sample.id', sample.id, 'is already in this dataset');
-    if (/[/\\]/.test(sample.id)) throw new ValidationError('sample.id', sample.id, 'must not contain path separators');
+    if (this.ids.has(sample.id))
+      throw new ValidationError('sample.id', sample.id, 'is already in this dataset');
+    if (/[/\\]/.test(sample.id))
+      throw new ValidationError('sample.id', sample.id, 'must not contain path separators');
     const image = `${IMAGES_DIR}/${sample.id}.png`;
     await writeFile(join(this.dir, image), await encodePng(sample.image));
     const record: AnnotationRecord = {

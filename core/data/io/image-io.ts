@@ -9,10 +9,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Sharp, SharpOptions } from 'sharp';
+import type * as SharpModule from 'sharp';
 import { NotFoundError, SamVeteranError } from '../../errors/index.ts';
 import type { RgbImage } from '../sample.ts';
 
-let sharpModule: Promise<typeof import('sharp')> | undefined;
+let sharpModule: Promise<typeof SharpModule> | undefined;
 
 async function sharp(input: Uint8Array | string, options?: SharpOptions): Promise<Sharp> {
   sharpModule ??= import('sharp');
@@ -26,10 +27,15 @@ export async function decodeImageFile(path: string): Promise<RgbImage> {
   try {
     bytes = await readFile(path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`image file ${path} does not exist`);
-    throw new SamVeteranError('INVALID_ARGUMENT', `image file ${path} cannot be read: ${(err as Error).message}`, {
-      cause: err,
-    });
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new NotFoundError(`image file ${path} does not exist`);
+    throw new SamVeteranError(
+      'INVALID_ARGUMENT',
+      `image file ${path} cannot be read: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
   }
   return decodeImageBytes(bytes, path);
 }
@@ -37,17 +43,27 @@ export async function decodeImageFile(path: string): Promise<RgbImage> {
 /** Decodes encoded image bytes to RGB; `where` names the source in errors. */
 export async function decodeImageBytes(bytes: Uint8Array, where: string): Promise<RgbImage> {
   try {
-    const { data, info } = await (await sharp(bytes))
+    const { data, info } = await (
+      await sharp(bytes)
+    )
       .toColourspace('srgb')
       .removeAlpha()
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels, expected 3`);
-    return { width: info.width, height: info.height, rgb: new Uint8Array(data.buffer, data.byteOffset, data.length) };
+    return {
+      width: info.width,
+      height: info.height,
+      rgb: new Uint8Array(data.buffer, data.byteOffset, data.length),
+    };
   } catch (err) {
-    throw new SamVeteranError('INVALID_ARGUMENT', `image ${where} cannot be decoded: ${(err as Error).message}`, {
-      cause: err,
-    });
+    throw new SamVeteranError(
+      'INVALID_ARGUMENT',
+      `image ${where} cannot be decoded: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
   }
 }
 
@@ -58,7 +74,9 @@ export async function imageFileSize(path: string): Promise<{ width: number; heig
     if (m.width === undefined || m.height === undefined) throw new Error('no size in header');
     return { width: m.width, height: m.height };
   } catch (err) {
-    throw new SamVeteranError('INVALID_ARGUMENT', `image ${path} cannot be read: ${(err as Error).message}`, { cause: err });
+    throw new SamVeteranError('INVALID_ARGUMENT', `image ${path} cannot be read: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }
 

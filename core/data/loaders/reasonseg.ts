@@ -52,12 +52,16 @@ export interface ReasonSegDataset extends Dataset {
 }
 
 function parseShape(raw: unknown, i: number, file: string): ReasonSegShape | null {
-  if (raw === null || typeof raw !== 'object') throw new DataFormatError(file, `shapes[${i}] must be an object`);
+  if (raw === null || typeof raw !== 'object')
+    throw new DataFormatError(file, `shapes[${i}] must be an object`);
   const s = raw as { label?: unknown; points?: unknown; shape_type?: unknown };
   const label = typeof s.label === 'string' ? s.label.toLowerCase() : s.label;
   if (label === 'flag') return null;
   if (label !== 'target' && label !== 'ignore') {
-    throw new DataFormatError(file, `shapes[${i}].label ${JSON.stringify(s.label)} is not one of "target", "ignore", "flag"`);
+    throw new DataFormatError(
+      file,
+      `shapes[${i}].label ${JSON.stringify(s.label)} is not one of "target", "ignore", "flag"`,
+    );
   }
   const type = s.shape_type ?? 'polygon';
   let points = s.points;
@@ -75,7 +79,10 @@ function parseShape(raw: unknown, i: number, file: string): ReasonSegShape | nul
       [x1, y2],
     ];
   } else if (type !== 'polygon') {
-    throw new DataFormatError(file, `shapes[${i}].shape_type ${JSON.stringify(type)} is not "polygon" or "rectangle"`);
+    throw new DataFormatError(
+      file,
+      `shapes[${i}].shape_type ${JSON.stringify(type)} is not "polygon" or "rectangle"`,
+    );
   }
   const flat = inFile(file, '', () => polygonToFlat(points as number[][], `shapes[${i}].points`));
   return { label, points: flat };
@@ -88,21 +95,42 @@ function parseEntry(jsonPath: string, imagePath: string, text: string): ReasonSe
   } catch (err) {
     throw new DataFormatError(jsonPath, `invalid JSON (${(err as Error).message})`, { cause: err });
   }
-  if (json === null || typeof json !== 'object') throw new DataFormatError(jsonPath, 'must contain a JSON object');
-  const o = json as { text?: unknown; shapes?: unknown; is_sentence?: unknown; imageWidth?: unknown; imageHeight?: unknown };
+  if (json === null || typeof json !== 'object')
+    throw new DataFormatError(jsonPath, 'must contain a JSON object');
+  const o = json as {
+    text?: unknown;
+    shapes?: unknown;
+    is_sentence?: unknown;
+    imageWidth?: unknown;
+    imageHeight?: unknown;
+  };
   const texts = typeof o.text === 'string' ? [o.text] : o.text;
-  if (!Array.isArray(texts) || texts.length === 0 || !texts.every((t) => typeof t === 'string' && t.trim() !== '')) {
+  if (
+    !Array.isArray(texts) ||
+    texts.length === 0 ||
+    !texts.every((t) => typeof t === 'string' && t.trim() !== '')
+  ) {
     throw new DataFormatError(jsonPath, '"text" must be a non-empty list of non-empty strings');
   }
   if (!Array.isArray(o.shapes)) throw new DataFormatError(jsonPath, '"shapes" must be a list');
-  const shapes = o.shapes.map((s, i) => parseShape(s, i, jsonPath)).filter((s): s is ReasonSegShape => s !== null);
+  const shapes = o.shapes
+    .map((s, i) => parseShape(s, i, jsonPath))
+    .filter((s): s is ReasonSegShape => s !== null);
   if (!shapes.some((s) => s.label === 'target')) throw new DataFormatError(jsonPath, 'has no "target" shape');
   const declaredSize =
     typeof o.imageWidth === 'number' && typeof o.imageHeight === 'number'
       ? { width: o.imageWidth, height: o.imageHeight }
       : undefined;
   const stem = basename(jsonPath, '.json');
-  return { jsonPath, imagePath, stem, texts: texts as string[], isSentence: o.is_sentence === true, shapes, declaredSize };
+  return {
+    jsonPath,
+    imagePath,
+    stem,
+    texts: texts as string[],
+    isSentence: o.is_sentence === true,
+    shapes,
+    declaredSize,
+  };
 }
 
 /**
@@ -119,7 +147,9 @@ export function reasonSegMasks(
   });
   // Stable sort by decreasing area (ties keep file order, as numpy's argsort[::-1] does not
   // guarantee; we choose file order for determinism).
-  const order = filled.map((_, i) => i).sort((a, b) => (filled[b]?.area ?? 0) - (filled[a]?.area ?? 0) || a - b);
+  const order = filled
+    .map((_, i) => i)
+    .sort((a, b) => (filled[b]?.area ?? 0) - (filled[a]?.area ?? 0) || a - b);
   const labels = new Uint8Array(size.width * size.height);
   for (const k of order) {
     const f = filled[k];
@@ -147,7 +177,8 @@ export async function openReasonSeg(dir: string, opts: ReasonSegOptions = {}): P
   try {
     names = (await readdir(dir)).sort();
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`ReasonSeg folder ${dir} does not exist`);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new NotFoundError(`ReasonSeg folder ${dir} does not exist`);
     throw err;
   }
   const present = new Set(names);
@@ -177,7 +208,10 @@ export async function openReasonSeg(dir: string, opts: ReasonSegOptions = {}): P
       const [ei, k] = index[i] as readonly [number, number];
       const e = entries[ei] as ReasonSegEntry;
       const image = await decodeImageFile(e.imagePath);
-      if (e.declaredSize && (e.declaredSize.width !== image.width || e.declaredSize.height !== image.height)) {
+      if (
+        e.declaredSize &&
+        (e.declaredSize.width !== image.width || e.declaredSize.height !== image.height)
+      ) {
         throw new DataFormatError(
           e.jsonPath,
           `imageWidth/imageHeight ${e.declaredSize.width}x${e.declaredSize.height} do not match ${e.imagePath} (${image.width}x${image.height})`,

@@ -82,7 +82,8 @@ async function readJson(path: string, what: string): Promise<unknown> {
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`${what} ${path} does not exist`);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new NotFoundError(`${what} ${path} does not exist`);
     throw err;
   }
   try {
@@ -102,7 +103,9 @@ function checkSegmentation(ann: CocoAnnotation, image: CocoImage, file: string):
   const seg = ann.segmentation as unknown;
   if (Array.isArray(seg)) {
     if (seg.length === 0) throw new DataFormatError(file, `${where}: segmentation has no polygon`);
-    seg.forEach((poly, i) => inFile(file, where, () => polygonToFlat(poly as number[], `segmentation[${i}]`)));
+    seg.forEach((poly, i) =>
+      inFile(file, where, () => polygonToFlat(poly as number[], `segmentation[${i}]`)),
+    );
     return;
   }
   if (seg === null || typeof seg !== 'object') {
@@ -148,15 +151,36 @@ export async function openRefCoco(dir: string, opts: RefCocoOptions = {}): Promi
     );
   }
   const imagesDir = opts.imagesDir ?? join(dir, 'images');
-  const instances = (await readJson(instancesFile, 'COCO instances file')) as { images?: unknown; annotations?: unknown };
-  if (instances === null || typeof instances !== 'object' || !Array.isArray(instances.images) || !Array.isArray(instances.annotations)) {
-    throw new DataFormatError(instancesFile, 'must be a COCO instances object with "images" and "annotations" lists');
+  const instances = (await readJson(instancesFile, 'COCO instances file')) as {
+    images?: unknown;
+    annotations?: unknown;
+  };
+  if (
+    instances === null ||
+    typeof instances !== 'object' ||
+    !Array.isArray(instances.images) ||
+    !Array.isArray(instances.annotations)
+  ) {
+    throw new DataFormatError(
+      instancesFile,
+      'must be a COCO instances object with "images" and "annotations" lists',
+    );
   }
   const images = new Map<number, CocoImage>();
   (instances.images as unknown[]).forEach((raw, i) => {
     const im = raw as Partial<CocoImage>;
-    if (!isInt(im.id) || typeof im.file_name !== 'string' || !isInt(im.width) || !isInt(im.height) || im.width < 1 || im.height < 1) {
-      throw new DataFormatError(instancesFile, `images[${i}] must have integer id, width, height and a file_name`);
+    if (
+      !isInt(im.id) ||
+      typeof im.file_name !== 'string' ||
+      !isInt(im.width) ||
+      !isInt(im.height) ||
+      im.width < 1 ||
+      im.height < 1
+    ) {
+      throw new DataFormatError(
+        instancesFile,
+        `images[${i}] must have integer id, width, height and a file_name`,
+      );
     }
     images.set(im.id, im as CocoImage);
   });
@@ -164,7 +188,10 @@ export async function openRefCoco(dir: string, opts: RefCocoOptions = {}): Promi
   (instances.annotations as unknown[]).forEach((raw, i) => {
     const a = raw as Partial<CocoAnnotation>;
     if (!isInt(a.id) || !isInt(a.image_id) || a.segmentation === undefined) {
-      throw new DataFormatError(instancesFile, `annotations[${i}] must have integer id, image_id and a segmentation`);
+      throw new DataFormatError(
+        instancesFile,
+        `annotations[${i}] must have integer id, image_id and a segmentation`,
+      );
     }
     anns.set(a.id, a as CocoAnnotation);
   });
@@ -175,31 +202,58 @@ export async function openRefCoco(dir: string, opts: RefCocoOptions = {}): Promi
   const splits = new Set<string>();
   let refCount = 0;
   refs.forEach((raw: unknown, i) => {
-    const r = raw as { ref_id?: unknown; ann_id?: unknown; image_id?: unknown; split?: unknown; sentences?: unknown };
+    const r = raw as {
+      ref_id?: unknown;
+      ann_id?: unknown;
+      image_id?: unknown;
+      split?: unknown;
+      sentences?: unknown;
+    };
     if (!isInt(r.ref_id) || !isInt(r.ann_id) || typeof r.split !== 'string' || !Array.isArray(r.sentences)) {
-      throw new DataFormatError(refsFile, `refs[${i}] must have integer ref_id, ann_id, a split and a sentences list`);
+      throw new DataFormatError(
+        refsFile,
+        `refs[${i}] must have integer ref_id, ann_id, a split and a sentences list`,
+      );
     }
     splits.add(r.split);
     if (opts.split !== undefined && r.split !== opts.split) return;
     const ann = anns.get(r.ann_id);
-    if (ann === undefined) throw new DataFormatError(refsFile, `ref ${r.ref_id}: ann_id ${r.ann_id} is not in ${instancesFile}`);
+    if (ann === undefined)
+      throw new DataFormatError(refsFile, `ref ${r.ref_id}: ann_id ${r.ann_id} is not in ${instancesFile}`);
     const image = images.get(ann.image_id);
     if (image === undefined) {
-      throw new DataFormatError(instancesFile, `annotation ${ann.id}: image_id ${ann.image_id} is not in "images"`);
+      throw new DataFormatError(
+        instancesFile,
+        `annotation ${ann.id}: image_id ${ann.image_id} is not in "images"`,
+      );
     }
     if (isInt(r.image_id) && r.image_id !== ann.image_id) {
-      throw new DataFormatError(refsFile, `ref ${r.ref_id}: image_id ${r.image_id} differs from annotation ${ann.id}'s ${ann.image_id}`);
+      throw new DataFormatError(
+        refsFile,
+        `ref ${r.ref_id}: image_id ${r.image_id} differs from annotation ${ann.id}'s ${ann.image_id}`,
+      );
     }
     checkSegmentation(ann, image, instancesFile);
     refCount++;
     (r.sentences as unknown[]).forEach((s, k) => {
-      const sent = (s as { sent?: unknown; raw?: unknown } | null)?.sent ?? (s as { raw?: unknown } | null)?.raw;
-      if (typeof sent !== 'string') throw new DataFormatError(refsFile, `ref ${r.ref_id}: sentences[${k}].sent must be a string`);
-      entries.push({ refId: r.ref_id as number, split: r.split as string, ann, image, sentence: sent, sentenceIndex: k });
+      const sent =
+        (s as { sent?: unknown; raw?: unknown } | null)?.sent ?? (s as { raw?: unknown } | null)?.raw;
+      if (typeof sent !== 'string')
+        throw new DataFormatError(refsFile, `ref ${r.ref_id}: sentences[${k}].sent must be a string`);
+      entries.push({
+        refId: r.ref_id as number,
+        split: r.split as string,
+        ann,
+        image,
+        sentence: sent,
+        sentenceIndex: k,
+      });
     });
   });
   if (opts.split !== undefined && refCount === 0) {
-    throw new NotFoundError(`${refsFile} has no refs in split "${opts.split}" (splits: ${[...splits].sort().join(', ')})`);
+    throw new NotFoundError(
+      `${refsFile} has no refs in split "${opts.split}" (splits: ${[...splits].sort().join(', ')})`,
+    );
   }
   const name = `refcoco:${dir}${opts.split !== undefined ? `:${opts.split}` : ''}`;
   return {
@@ -229,7 +283,13 @@ export async function openRefCoco(dir: string, opts: RefCocoOptions = {}): Promi
         query: e.sentence,
         gtMask,
         gtBox,
-        meta: { refId: e.refId, annId: e.ann.id, imageId: e.image.id, file: e.image.file_name, sentenceIndex: e.sentenceIndex },
+        meta: {
+          refId: e.refId,
+          annId: e.ann.id,
+          imageId: e.image.id,
+          file: e.image.file_name,
+          sentenceIndex: e.sentenceIndex,
+        },
       };
     },
   };

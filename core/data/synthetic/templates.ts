@@ -47,7 +47,11 @@ const ALL_SPECS: readonly ObjectSpec[] = SHAPES.flatMap((shape) =>
  * A uniformly random attribute triple among those `accept`ed (and allowed in the split). With
  * `like`, half the time it shares the shape or the colour of `like` when possible — a distractor.
  */
-function randomSpec(ctx: PlanContext, accept: (s: ObjectSpec) => boolean = () => true, like?: ObjectSpec): ObjectSpec {
+function randomSpec(
+  ctx: PlanContext,
+  accept: (s: ObjectSpec) => boolean = () => true,
+  like?: ObjectSpec,
+): ObjectSpec {
   const { rng } = ctx;
   const ok = ALL_SPECS.filter((s) => (ctx.allowHeldOut || !isHeldOutPair(s.color, s.shape)) && accept(s));
   if (ok.length === 0) throw new Error('synthetic templates: no object spec satisfies the constraints');
