@@ -39,7 +39,13 @@ function observation(seed: number): PolicyObservation {
       }
     }
   }
-  return { width: SIDE, height: SIDE, rgb, query: 'the small red triangle left of the blue circle', mask: seed % 2 ? mask : null };
+  return {
+    width: SIDE,
+    height: SIDE,
+    rgb,
+    query: 'the small red triangle left of the blue circle',
+    mask: seed % 2 ? mask : null,
+  };
 }
 
 function median(xs: number[]): number {
@@ -76,7 +82,7 @@ async function main(): Promise<void> {
   const rng = new Rng(2);
   console.log(
     `policy: ${policy.parameterCount} parameters, view ${policy.config.viewSize}px, ${policy.dims.patches} patches, d=${policy.config.dModel}, ` +
-      `${policy.config.attnLayers} attention layer(s); batch ${BATCH}, ${REPS} reps; load average ${loadavg()
+      `${policy.config.mixerLayers} mixer + ${policy.config.attnLayers} attention layer(s); batch ${BATCH}, ${REPS} reps; load average ${loadavg()
         .map((l) => l.toFixed(1))
         .join(' ')}`,
   );
@@ -85,9 +91,12 @@ async function main(): Promise<void> {
   const results: Record<string, number> = {};
   for (const kind of ['box', 'refine'] as ActionKind[]) {
     const batched = measure(() => void policy.sample(obs, { rng, kind }), REPS);
-    const single = measure(() => {
-      for (const o of obs) policy.sample([o], { rng, kind });
-    }, Math.max(1, Math.floor(REPS / 2)));
+    const single = measure(
+      () => {
+        for (const o of obs) policy.sample([o], { rng, kind });
+      },
+      Math.max(1, Math.floor(REPS / 2)),
+    );
     const bRate = (1000 * BATCH) / batched.wallMs;
     const sRate = (1000 * BATCH) / single.wallMs;
     results[`${kind}Batched`] = bRate;
@@ -99,16 +108,23 @@ async function main(): Promise<void> {
   }
   const prep = policy.prepare(obs);
   const prepTime = measure(() => void policy.prepare(obs), REPS);
-  rows.push(`prepare (resize + patchify + tokenize) batch ${BATCH}: ${fmt(prepTime.wallMs)} ms (cpu ${fmt(prepTime.cpuMs)})`);
+  rows.push(
+    `prepare (resize + patchify + tokenize) batch ${BATCH}: ${fmt(prepTime.wallMs)} ms (cpu ${fmt(prepTime.cpuMs)})`,
+  );
 
   const targets = obs.map((o, i) =>
     i % 2
       ? policy.codec.encodeAction({ kind: 'box', box: [20, 30, 120, 90] }, o)
       : policy.codec.encodeAction({ kind: 'points', positive: [50, 60], negative: [200, 10] }, o),
   );
-  const step = measure(() => void policy.trainStep(() => policy.supervisedLoss(prep, targets)), Math.max(3, Math.floor(REPS / 2)));
+  const step = measure(
+    () => void policy.trainStep(() => policy.supervisedLoss(prep, targets)),
+    Math.max(3, Math.floor(REPS / 2)),
+  );
   const fwd = measure(() => void policy.logProbsSync(prep, targets), REPS);
-  rows.push(`forward (teacher-forced log-probs) batch ${BATCH}: ${fmt(fwd.wallMs)} ms (cpu ${fmt(fwd.cpuMs)})`);
+  rows.push(
+    `forward (teacher-forced log-probs) batch ${BATCH}: ${fmt(fwd.wallMs)} ms (cpu ${fmt(fwd.cpuMs)})`,
+  );
   rows.push(
     `train step (supervised, AdamW) batch ${BATCH}: ${fmt(step.wallMs)} ms (cpu ${fmt(step.cpuMs)}); backward/forward ${(step.cpuMs / fwd.cpuMs).toFixed(1)}x`,
   );
@@ -118,9 +134,10 @@ async function main(): Promise<void> {
     `batched box sampling ${results['boxBatched']?.toFixed(0)} actions/s vs target ${target}: ${(results['boxBatched'] ?? 0) >= target ? 'OK' : 'BELOW TARGET'}`,
   );
   console.log(
-    'limits: single-observation sampling pays a fixed cost per call (tensor uploads and one device read per token stage: 4 for a box, 3 for refine), ' +
-      'so batching amortises it; batched sampling and training are bound by the encoder products over B×64 patch tokens, where only the plain ' +
-      '2-D matmul takes the XNNPACK fast path on WASM (batched attention products run ~10× slower per FLOP) and everything is single-threaded.',
+    'limits: single-observation sampling pays a fixed cost per call (tensor uploads, then one device read per token stage: 4 for a box, ' +
+      '3 for refine), which batching amortises; batched sampling and the train step are bound by the 2-D products over B×64 patch tokens ' +
+      '(patch embedding, channel MLPs, token mixing), single-threaded on WASM. The weight-gradient products (inner dimension B×64) and ' +
+      'the transposes around them dominate the backward pass, which costs ~4-5× the forward.',
   );
   policy.dispose();
 }

@@ -5,7 +5,11 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { SamVeteranError } from '../core/errors/index.ts';
+import { registerActorCommand } from './commands/actor.ts';
 import { registerDataCommand } from './commands/data.ts';
+import { registerEnvCommand } from './commands/env.ts';
+import { registerEvalCommand } from './commands/eval.ts';
+import { registerLearnerCommand } from './commands/learner.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -14,7 +18,11 @@ export function buildProgram(): Command {
     .description('Train agents to use Segment Anything like a seasoned human (multi-task GRPO, SAM in the loop).')
     .version(pkg.version, '-v, --version')
     .showHelpAfterError();
+  registerActorCommand(program);
   registerDataCommand(program);
+  registerEnvCommand(program);
+  registerEvalCommand(program);
+  registerLearnerCommand(program);
   return program;
 }
 

@@ -1,5 +1,6 @@
 /** Configuration of the learner (env section `SAMV_LEARNER__*`). Defaults follow the paper. */
 import { z } from 'zod';
+import { TaskMixSchema } from './actor-config.ts';
 import { MetricsPortSchema } from './bus-config.ts';
 
 export const LearnerConfigSchema = z.strictObject({
@@ -40,6 +41,10 @@ export const LearnerConfigSchema = z.strictObject({
   metricsPort: MetricsPortSchema,
   /** Seed of every random choice the learner makes (task order, initialisation). Default 1. */
   seed: z.number().int().default(1),
+  /** Dataset spec the feeder draws task samples from (core/data `datasetFromSpec`). Default synthetic:train. */
+  dataset: z.string().min(1).default('synthetic:train'),
+  /** Relative frequency of the three GRPO tasks among issued tasks. Default 1:1:1. */
+  taskMix: TaskMixSchema.prefault({}),
 });
 
 export type LearnerConfig = z.infer<typeof LearnerConfigSchema>;

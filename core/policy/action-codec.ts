@@ -150,12 +150,23 @@ export class ActionCodec {
       throw new ValidationError('tokens.kind', tokens.kind, "must be 'box' or 'refine'");
     }
     const type = tokens.kind === 'refine' ? tokens.ids[0] : undefined;
-    if (tokens.kind === 'refine' && !(Number.isInteger(type) && (type as number) >= 0 && (type as number) < 4)) {
-      throw new ValidationError('tokens.ids[0]', type, 'must be a refine type in 0..3 (stop, positive, negative, both)');
+    if (
+      tokens.kind === 'refine' &&
+      !(Number.isInteger(type) && (type as number) >= 0 && (type as number) < 4)
+    ) {
+      throw new ValidationError(
+        'tokens.ids[0]',
+        type,
+        'must be a refine type in 0..3 (stop, positive, negative, both)',
+      );
     }
     const sizes = this.headSizes(tokens.kind, type);
     if (tokens.ids.length !== sizes.length) {
-      throw new ValidationError('tokens.ids', tokens.ids, `must have ${sizes.length} ids for this ${tokens.kind} action`);
+      throw new ValidationError(
+        'tokens.ids',
+        tokens.ids,
+        `must have ${sizes.length} ids for this ${tokens.kind} action`,
+      );
     }
     tokens.ids.forEach((id, i) => {
       const n = sizes[i] as number;

@@ -20,6 +20,11 @@ export interface PolicyConfig {
    * FiLM-conditioned on the query. Default 2.
    */
   readonly mixerLayers: number;
+  /**
+   * Cross-attention blocks where every patch attends to the query's word tokens (word-level
+   * grounding on top of FiLM's pooled query), placed before the mixers. Default 0.
+   */
+  readonly crossAttnLayers: number;
   /** Hidden width of the token-mixing MLP. Default 64. */
   readonly mixHidden: number;
   /**
@@ -50,6 +55,7 @@ export const DEFAULT_POLICY_CONFIG: PolicyConfig = {
   dModel: 64,
   mlpHidden: 128,
   mixerLayers: 2,
+  crossAttnLayers: 0,
   mixHidden: 64,
   attnLayers: 0,
   maxQueryTokens: 16,
@@ -75,6 +81,7 @@ export function resolvePolicyConfig(partial: Partial<PolicyConfig> = {}): Policy
   posInt('dModel', 2);
   posInt('mlpHidden', 1);
   posInt('mixerLayers', 0);
+  posInt('crossAttnLayers', 0);
   posInt('mixHidden', 1);
   posInt('attnLayers', 0);
   posInt('maxQueryTokens', 1);

@@ -1,10 +1,14 @@
+export { AdamW } from './adamw.ts';
+export type { AdamWSettings, OptimizerState } from './adamw.ts';
 export * from './action-codec.ts';
 export * from './config.ts';
 export * from './observation.ts';
 export * from './pointer-policy.ts';
+export * from './policy-types.ts';
+export { drawToken } from './sampling.ts';
 export * from './serialization.ts';
 export { initTf, ensureTf, tf } from './tf-runtime.ts';
 export type { TfBackendName } from './tf-runtime.ts';
-export { buildTargets, slotsOf } from './token-targets.ts';
+export { SLOT_COUNT, Slot, buildTargets, slotsOf, smoothTargets } from './token-targets.ts';
 export type { TokenTargets } from './token-targets.ts';
 export * from './vocabulary.ts';

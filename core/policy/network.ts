@@ -7,6 +7,7 @@
  *   q  = relu(mean_t(onehot·E + qpos)·Wq + bq)                        pooled query      [B,d]
  *   x  = x ⊙ (1 + γ(q)) + β(q)                                        FiLM (Perez et al. 2018)
  *   x  = x + MLP(LN(x))
+ *   per cross block: x += Attn(LN(x) → query tokens)                      word-level grounding
  *   per mixer block: x = FiLM(x); x += TokenMix(LN(x)); x += MLP(LN(x))   spatial context
  *   per attention block: x += Attn(LN(x) → LN([x; query tokens])); x += MLP(LN(x))
  *   h  = LN(x[:, :P]);    g = relu([mean_p h; q]·Wg + bg)             patch / global    [B,P,d] [B,d]
@@ -56,7 +57,13 @@ function mlpBlock(params: Params, x: tf.Tensor, prefix: string): tf.Tensor {
  * query tokens) with an additive key bias [B, 1, N]; query-token rows are only keys and values,
  * which saves a fifth of the (slow, batched) attention products. Returns the updated patch rows.
  */
-function attentionBlock(params: Params, seq: tf.Tensor3D, P: number, keyBias: tf.Tensor, prefix: string): tf.Tensor3D {
+function attentionBlock(
+  params: Params,
+  seq: tf.Tensor3D,
+  P: number,
+  keyBias: tf.Tensor,
+  prefix: string,
+): tf.Tensor3D {
   const [B, N, d] = seq.shape;
   const qkv = dense(params, layerNorm(params, seq, prefix), `${prefix}.wqkv`, `${prefix}.bqkv`);
   const [q, k, v] = tf.split(qkv, 3, 2) as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
@@ -71,7 +78,10 @@ function attentionBlock(params: Params, seq: tf.Tensor3D, P: number, keyBias: tf
 /** FiLM: x ⊙ (1 + γ(q)) + β(q), with [γ; β] = q·W + b, broadcast over patches. */
 function film(params: Params, x: tf.Tensor, q: tf.Tensor, prefix: string): tf.Tensor {
   const [B, , d] = x.shape as [number, number, number];
-  const [gamma, beta] = tf.split(dense(params, q, `${prefix}.w`, `${prefix}.b`), 2, 1) as [tf.Tensor, tf.Tensor];
+  const [gamma, beta] = tf.split(dense(params, q, `${prefix}.w`, `${prefix}.b`), 2, 1) as [
+    tf.Tensor,
+    tf.Tensor,
+  ];
   return tf.add(tf.mul(x, tf.reshape(tf.add(gamma, 1), [B, 1, d])), tf.reshape(beta, [B, 1, d]));
 }
 
@@ -84,8 +94,31 @@ function mixerBlock(params: Params, x: tf.Tensor3D, q: tf.Tensor, prefix: string
   const conditioned = film(params, x, q, `${prefix}.film`);
   const cols = tf.reshape(tf.transpose(layerNorm(params, conditioned, prefix), [0, 2, 1]), [B * d, P]);
   const hidden = tf.relu(dense(params, cols, `${prefix}.w1`, `${prefix}.b1`));
-  const mixed = tf.transpose(tf.reshape(dense(params, hidden, `${prefix}.w2`, `${prefix}.b2`), [B, d, P]), [0, 2, 1]);
+  const mixed = tf.transpose(
+    tf.reshape(dense(params, hidden, `${prefix}.w2`, `${prefix}.b2`), [B, d, P]),
+    [0, 2, 1],
+  );
   return mlpBlock(params, tf.add(conditioned, mixed), `${prefix}.mlp`) as tf.Tensor3D;
+}
+
+/**
+ * Cross-attention of patches [B, P, d] to the query's word tokens [B, T, d] (padding masked by
+ * `keyBias` [B, 1, T]): the batched products are only P×T, a fraction of full self-attention.
+ */
+function crossAttentionBlock(
+  params: Params,
+  x: tf.Tensor3D,
+  tokens: tf.Tensor3D,
+  keyBias: tf.Tensor,
+  prefix: string,
+): tf.Tensor3D {
+  const d = x.shape[2];
+  const q = dense(params, layerNorm(params, x, prefix), `${prefix}.wq`) as tf.Tensor3D;
+  const k = dense(params, tokens, `${prefix}.wk`) as tf.Tensor3D;
+  const v = dense(params, tokens, `${prefix}.wv`) as tf.Tensor3D;
+  const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(d)), keyBias);
+  const attn = tf.softmax(scores, -1) as tf.Tensor3D;
+  return tf.add(x, dense(params, tf.matMul(attn, v), `${prefix}.wo`, `${prefix}.bo`)) as tf.Tensor3D;
 }
 
 export interface EncoderInputs {
@@ -107,7 +140,6 @@ export interface Encoded {
 }
 
 export function encode(params: Params, c: PolicyConfig, inputs: EncoderInputs): Encoded {
-  const d = c.dModel;
   const [B, P] = inputs.patches.shape;
   const T = inputs.queryOneHot.shape[1];
 
@@ -121,14 +153,24 @@ export function encode(params: Params, c: PolicyConfig, inputs: EncoderInputs): 
   const q = tf.relu(dense(params, pooled, 'query.w', 'query.b'));
 
   x = mlpBlock(params, film(params, x, q, 'film'), 'mlp0');
+  if (c.crossAttnLayers > 0) {
+    // A query with no words keeps one all-masked row; the -1e9 bias then gives uniform weights
+    // over zero vectors, i.e. no update, instead of NaN.
+    const words = tf.mul(qTokens, qMask3) as tf.Tensor3D;
+    const tokenBias = tf.reshape(tf.mul(tf.sub(inputs.queryMask, 1), 1e9), [B, 1, T]);
+    for (let i = 0; i < c.crossAttnLayers; i++) {
+      x = crossAttentionBlock(params, x as tf.Tensor3D, words, tokenBias, `cross${i}`);
+    }
+  }
   for (let i = 0; i < c.mixerLayers; i++) x = mixerBlock(params, x as tf.Tensor3D, q, `mix${i}`);
 
   if (c.attnLayers > 0) {
     // Padding query tokens are masked out as keys; patch keys are always valid.
-    const keyBias = tf.reshape(
-      tf.concat([tf.zeros([B, P]), tf.mul(tf.sub(inputs.queryMask, 1), 1e9)], 1),
-      [B, 1, P + T],
-    );
+    const keyBias = tf.reshape(tf.concat([tf.zeros([B, P]), tf.mul(tf.sub(inputs.queryMask, 1), 1e9)], 1), [
+      B,
+      1,
+      P + T,
+    ]);
     const tokens = tf.mul(qTokens, qMask3);
     for (let i = 0; i < c.attnLayers; i++) {
       x = attentionBlock(params, tf.concat([x, tokens], 1) as tf.Tensor3D, P, keyBias, `attn${i}`);
@@ -159,7 +201,12 @@ export function selectPatch(enc: Encoded, oneHot: tf.Tensor2D): tf.Tensor2D {
 }
 
 /** Context for the offset (and size) heads: relu([gk; e]·W + b). */
-export function headContext(params: Params, prefix: 'box' | 'pos' | 'neg', gk: tf.Tensor2D, e: tf.Tensor2D): tf.Tensor2D {
+export function headContext(
+  params: Params,
+  prefix: 'box' | 'pos' | 'neg',
+  gk: tf.Tensor2D,
+  e: tf.Tensor2D,
+): tf.Tensor2D {
   return tf.relu(dense(params, tf.concat([gk, e], 1), `${prefix}.ctx.w`, `${prefix}.ctx.b`)) as tf.Tensor2D;
 }
 
@@ -168,7 +215,11 @@ export function offsetLogits(params: Params, prefix: 'box' | 'pos' | 'neg', ctx:
 }
 
 /** Width logits, conditioned on the offset token; returns the context carried to the height head. */
-export function widthLogits(params: Params, ctx: tf.Tensor2D, offOneHot: tf.Tensor2D): [tf.Tensor2D, tf.Tensor2D] {
+export function widthLogits(
+  params: Params,
+  ctx: tf.Tensor2D,
+  offOneHot: tf.Tensor2D,
+): [tf.Tensor2D, tf.Tensor2D] {
   const c2 = tf.add(ctx, dense(params, offOneHot, 'box.off.emb')) as tf.Tensor2D;
   return [dense(params, tf.relu(c2), 'box.w.w', 'box.w.b') as tf.Tensor2D, c2];
 }

@@ -39,16 +39,26 @@ export interface PreparedBatch {
 }
 
 export function validateObservation(obs: PolicyObservation, field: string): void {
-  if (!Number.isInteger(obs.width) || obs.width < 1) throw new ValidationError(`${field}.width`, obs.width, 'must be a positive integer');
+  if (!Number.isInteger(obs.width) || obs.width < 1)
+    throw new ValidationError(`${field}.width`, obs.width, 'must be a positive integer');
   if (!Number.isInteger(obs.height) || obs.height < 1) {
     throw new ValidationError(`${field}.height`, obs.height, 'must be a positive integer');
   }
   if (!(obs.rgb instanceof Uint8Array) || obs.rgb.length !== obs.width * obs.height * 3) {
-    throw new ValidationError(`${field}.rgb`, obs.rgb, `must be a Uint8Array of ${obs.width}x${obs.height}x3 bytes`);
+    throw new ValidationError(
+      `${field}.rgb`,
+      obs.rgb,
+      `must be a Uint8Array of ${obs.width}x${obs.height}x3 bytes`,
+    );
   }
-  if (typeof obs.query !== 'string') throw new ValidationError(`${field}.query`, obs.query, 'must be a string');
+  if (typeof obs.query !== 'string')
+    throw new ValidationError(`${field}.query`, obs.query, 'must be a string');
   if (obs.mask && (obs.mask.width !== obs.width || obs.mask.height !== obs.height)) {
-    throw new ValidationError(`${field}.mask`, `${obs.mask.width}x${obs.mask.height}`, `does not match the ${obs.width}x${obs.height} image`);
+    throw new ValidationError(
+      `${field}.mask`,
+      `${obs.mask.width}x${obs.mask.height}`,
+      `does not match the ${obs.width}x${obs.height} image`,
+    );
   }
 }
 
@@ -103,7 +113,13 @@ export function prepareBatch(
       queryMask[b * T + t] = 1;
     });
   });
-  return { size: B, patches, queryOneHot, queryMask, imageSizes: batch.map((o) => ({ width: o.width, height: o.height })) };
+  return {
+    size: B,
+    patches,
+    queryOneHot,
+    queryMask,
+    imageSizes: batch.map((o) => ({ width: o.width, height: o.height })),
+  };
 }
 
 /** Area-averaged view of the image (and mask coverage) into `out` [V, V, C], centred to [−0.5, 0.5]. */

@@ -56,6 +56,14 @@ export function paramSpecs(c: PolicyConfig, dims: PolicyDims, vocabSize: number)
   vec('film.b', 2 * d);
 
   mlp('mlp0');
+  for (let i = 0; i < c.crossAttnLayers; i++) {
+    layerNorm(`cross${i}`);
+    mat(`cross${i}.wq`, d, d);
+    mat(`cross${i}.wk`, d, d);
+    mat(`cross${i}.wv`, d, d);
+    mat(`cross${i}.wo`, d, d, 'small');
+    vec(`cross${i}.bo`, d);
+  }
   for (let i = 0; i < c.mixerLayers; i++) {
     mat(`mix${i}.film.w`, d, 2 * d, 'small');
     vec(`mix${i}.film.b`, 2 * d);
@@ -122,7 +130,11 @@ export function initParam(spec: ParamSpec, rng: Rng): Float32Array {
   const fanIn = spec.shape.length >= 2 ? (spec.shape[0] as number) : n;
   // 'small' keeps residual branches, output logits and positional tables near zero at start.
   const std =
-    spec.init === 'lecun' ? Math.sqrt(1 / fanIn) : spec.init === 'embed' ? Math.sqrt(1 / (spec.shape[1] ?? 1)) : 0.02;
+    spec.init === 'lecun'
+      ? Math.sqrt(1 / fanIn)
+      : spec.init === 'embed'
+        ? Math.sqrt(1 / (spec.shape[1] ?? 1))
+        : 0.02;
   for (let i = 0; i < n; i++) out[i] = rng.normal(0, std);
   return out;
 }

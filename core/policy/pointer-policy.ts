@@ -6,13 +6,13 @@
  * deterministic), and reports the token's log-prob under the policy itself (temperature 1), which
  * is what `logProbs` recomputes for the importance ratio; temperature 0 is greedy.
  *
- * AdamW (Loshchilov & Hutter 2019): an Adam step on the loss gradient (clipped to a global norm),
- * then decoupled decay w ← w − lr·wd·w on matrices only.
+ * Training: AdamW (adamw.ts) on the loss gradient, clipped to a global norm first.
  */
-import type { BoxAction, PointAction } from '../actions/index.ts';
 import { SamVeteranError, ValidationError } from '../errors/index.ts';
 import { Rng } from '../rng/index.ts';
-import type { ActionKind, ActionTokens } from './action-codec.ts';
+import type { ActionTokens } from './action-codec.ts';
+import type { OptimizerState } from './adamw.ts';
+import { AdamW } from './adamw.ts';
 import { ActionCodec, MAX_ACTION_TOKENS, typeHasNegative, typeHasPositive } from './action-codec.ts';
 import type { PolicyConfig, PolicyDims } from './config.ts';
 import { policyDims, resolvePolicyConfig } from './config.ts';
@@ -32,76 +32,22 @@ import type { PolicyObservation, PreparedBatch } from './observation.ts';
 import { prepareBatch } from './observation.ts';
 import type { ParamSpec } from './params.ts';
 import { initParam, paramSpecs } from './params.ts';
+import { drawToken, oneHot, range, resolveKinds } from './sampling.ts';
 import type { TokenTargets } from './token-targets.ts';
-import { SLOT_COUNT, Slot, buildTargets } from './token-targets.ts';
+import { SLOT_COUNT, Slot, buildTargets, smoothTargets } from './token-targets.ts';
 import { assertTfReady, ensureTf, tf } from './tf-runtime.ts';
 import type { Vocabulary } from './vocabulary.ts';
 import { buildVocabulary } from './vocabulary.ts';
 
-/** Optimiser settings of a trainable policy. */
-export interface PolicyTrainOptions {
-  /** Adam step size. Default 1e-3. */
-  readonly learningRate: number;
-  /** Decoupled weight decay per unit learning rate. Default 0.01 (the paper's AdamW). */
-  readonly weightDecay: number;
-  /** Adam β1. Default 0.9. */
-  readonly beta1: number;
-  /** Adam β2. Default 0.999. */
-  readonly beta2: number;
-  /** Adam ε. Default 1e-8. */
-  readonly epsilon: number;
-  /** Clip the gradient to this global L2 norm; 0 disables. Default 1. */
-  readonly maxGradNorm: number;
-}
-
-export const DEFAULT_TRAIN_OPTIONS: PolicyTrainOptions = {
-  learningRate: 1e-3,
-  weightDecay: 0.01,
-  beta1: 0.9,
-  beta2: 0.999,
-  epsilon: 1e-8,
-  maxGradNorm: 1,
-};
-
-export interface SampleOptions {
-  /** Sampling temperature; 0 = greedy. Default 1. */
-  readonly temperature?: number;
-  /** The random stream (sampling consumes it in batch order). */
-  readonly rng: Rng;
-  /** Which action to emit, for the whole batch or per observation. */
-  readonly kind: ActionKind | readonly ActionKind[];
-}
-
-export interface SampledAction {
-  readonly tokens: ActionTokens;
-  /** log π(token | prefix) at temperature 1, one per token. */
-  readonly logprobs: Float32Array;
-  /** The decoded action in pixels of the original image. */
-  readonly action: BoxAction | PointAction;
-}
-
-export interface NamedWeight {
-  readonly name: string;
-  readonly shape: readonly number[];
-  readonly data: Float32Array;
-}
-
-export interface TokenLogProbs {
-  /** [B, MAX_ACTION_TOKENS] log-probs, 0 at padding. */
-  readonly logprobs: tf.Tensor2D;
-  /** [B, MAX_ACTION_TOKENS] 1 for real tokens. */
-  readonly mask: tf.Tensor2D;
-}
-
-export interface PolicyCreateOptions {
-  /** Seed or Rng for the initial weights. Default seed 0. */
-  readonly seed?: number | string | Rng;
-  /** Start from these weights instead of a seeded initialisation. */
-  readonly weights?: readonly NamedWeight[];
-  /** A frozen policy (a reference copy) refuses train steps. Default false. */
-  readonly frozen?: boolean;
-  readonly train?: Partial<PolicyTrainOptions>;
-}
+import type {
+  NamedWeight,
+  PolicyCreateOptions,
+  PolicyTrainOptions,
+  SampleOptions,
+  SampledAction,
+  TokenLogProbs,
+} from './policy-types.ts';
+import { DEFAULT_TRAIN_OPTIONS } from './policy-types.ts';
 
 export class PointerPolicy {
   readonly config: PolicyConfig;
@@ -112,7 +58,7 @@ export class PointerPolicy {
   readonly frozen: boolean;
   private readonly vars = new Map<string, tf.Variable>();
   private trainOptions: PolicyTrainOptions;
-  private optimizer: tf.AdamOptimizer | undefined;
+  private optimizer: AdamW | undefined;
   private disposed = false;
   private steps = 0;
 
@@ -132,12 +78,16 @@ export class PointerPolicy {
     } else {
       const seed = options.seed ?? 0;
       const rng = typeof seed === 'object' ? seed : new Rng(seed);
-      for (const spec of this.specs) this.addVariable(spec.name, spec.shape, initParam(spec, rng.fork(spec.name)));
+      for (const spec of this.specs)
+        this.addVariable(spec.name, spec.shape, initParam(spec, rng.fork(spec.name)));
     }
   }
 
   /** Initialises TensorFlow.js (WASM unless a backend is already active) and builds a policy. */
-  static async create(config: Partial<PolicyConfig> = {}, options: PolicyCreateOptions = {}): Promise<PointerPolicy> {
+  static async create(
+    config: Partial<PolicyConfig> = {},
+    options: PolicyCreateOptions = {},
+  ): Promise<PointerPolicy> {
     await ensureTf();
     return new PointerPolicy(config, options);
   }
@@ -221,8 +171,16 @@ export class PointerPolicy {
           posPatch[b] = posPick.get(b)?.[0] ?? -1;
           negPatch[b] = negPick.get(b)?.[0] ?? -1;
         }
-        const posOffL = offsetLogits(params, 'pos', headContext(params, 'pos', gp, selectPatch(enc, oneHot(posPatch, P))));
-        const negOffL = offsetLogits(params, 'neg', headContext(params, 'neg', gp, selectPatch(enc, oneHot(negPatch, P))));
+        const posOffL = offsetLogits(
+          params,
+          'pos',
+          headContext(params, 'pos', gp, selectPatch(enc, oneHot(posPatch, P))),
+        );
+        const negOffL = offsetLogits(
+          params,
+          'neg',
+          headContext(params, 'neg', gp, selectPatch(enc, oneHot(negPatch, P))),
+        );
         const posOff = posOffL.dataSync() as Float32Array;
         const negOff = negOffL.dataSync() as Float32Array;
         for (const b of refineItems) {
@@ -258,12 +216,20 @@ export class PointerPolicy {
    * Teacher-forced per-token log-probs, differentiable: call inside tf.tidy / variableGrads /
    * `trainStep`'s loss function. Row b, column j is log π(ids_b[j] | observation_b, ids_b[<j]).
    */
-  logProbs(batch: readonly PolicyObservation[] | PreparedBatch, tokens: readonly ActionTokens[] | TokenTargets): TokenLogProbs {
+  logProbs(
+    batch: readonly PolicyObservation[] | PreparedBatch,
+    tokens: readonly ActionTokens[] | TokenTargets,
+    scoreRows?: readonly Float32Array[],
+  ): TokenLogProbs {
     this.assertLive();
     const prep = isPrepared(batch) ? batch : this.prepare(batch);
     const targets = isTargets(tokens) ? tokens : buildTargets(tokens, this.codec);
     if (targets.size !== prep.size) {
-      throw new ValidationError('tokens', `${targets.size} actions`, `must match the ${prep.size} observations`);
+      throw new ValidationError(
+        'tokens',
+        `${targets.size} actions`,
+        `must match the ${prep.size} observations`,
+      );
     }
     const B = prep.size;
     const L = MAX_ACTION_TOKENS;
@@ -271,8 +237,11 @@ export class PointerPolicy {
     const enc = this.encodePrepared(params, prep);
     const oh = targets.oneHots.map((a, s) => tf.tensor2d(a, [B, targets.classes[s] as number]));
     const slot = (s: number): tf.Tensor2D => oh[s] as tf.Tensor2D;
+    // Σ_k row_k · log π_k per slot: the target's log-prob for one-hot rows (or, with `scoreRows`,
+    // the negative cross-entropy against soft targets).
+    const rows = scoreRows ? scoreRows.map((a, s) => tf.tensor2d(a, [B, targets.classes[s] as number])) : oh;
     const tokenLp = (logits: tf.Tensor2D, s: number): tf.Tensor =>
-      tf.sum(tf.mul(tf.logSoftmax(logits), slot(s)), 1, true);
+      tf.sum(tf.mul(tf.logSoftmax(logits), rows[s] as tf.Tensor2D), 1, true);
     const zeros = tf.zeros([B, 1]);
     const lp: tf.Tensor[] = new Array<tf.Tensor>(SLOT_COUNT).fill(zeros);
     if (targets.hasBox) {
@@ -302,14 +271,33 @@ export class PointerPolicy {
   }
 
   /** Plain-array log-probs (no gradient), one Float32Array per action, in sequence order. */
-  logProbsSync(batch: readonly PolicyObservation[] | PreparedBatch, tokens: readonly ActionTokens[]): Float32Array[] {
-    const data = tf.tidy(() => this.logProbs(batch, tokens).logprobs).dataSync() as Float32Array;
+  logProbsSync(
+    batch: readonly PolicyObservation[] | PreparedBatch,
+    tokens: readonly ActionTokens[],
+  ): Float32Array[] {
+    const lp = tf.tidy(() => this.logProbs(batch, tokens).logprobs);
+    const data = lp.dataSync() as Float32Array;
+    lp.dispose();
     return tokens.map((t, b) => data.slice(b * MAX_ACTION_TOKENS, b * MAX_ACTION_TOKENS + t.ids.length));
   }
 
-  /** Token cross-entropy: mean over the real tokens of −log π(target). */
-  supervisedLoss(batch: readonly PolicyObservation[] | PreparedBatch, targets: readonly ActionTokens[] | TokenTargets): tf.Scalar {
-    const { logprobs, mask } = this.logProbs(batch, targets);
+  /**
+   * Token cross-entropy: mean over the real tokens of −log π(target), or with `smoothing` ε > 0
+   * the cross-entropy against neighbourhood-smoothed targets (see `smoothTargets`).
+   */
+  supervisedLoss(
+    batch: readonly PolicyObservation[] | PreparedBatch,
+    targets: readonly ActionTokens[] | TokenTargets,
+    options: { smoothing?: number } = {},
+  ): tf.Scalar {
+    const eps = options.smoothing ?? 0;
+    if (!(eps >= 0 && eps < 1)) throw new ValidationError('smoothing', eps, 'must be in [0, 1)');
+    const t = isTargets(targets) ? targets : buildTargets(targets, this.codec);
+    const { logprobs, mask } = this.logProbs(
+      batch,
+      t,
+      eps > 0 ? smoothTargets(t, this.codec, eps) : undefined,
+    );
     return tf.neg(tf.div(tf.sum(tf.mul(logprobs, mask)), tf.maximum(tf.sum(mask), 1))) as tf.Scalar;
   }
 
@@ -319,37 +307,39 @@ export class PointerPolicy {
    */
   trainStep(lossFn: () => tf.Scalar): { loss: number; gradNorm: number } {
     this.assertLive();
-    if (this.frozen) throw new SamVeteranError('FAILED_PRECONDITION', 'this policy is frozen (a reference copy); clone() a trainable one');
+    if (this.frozen)
+      throw new SamVeteranError(
+        'FAILED_PRECONDITION',
+        'this policy is frozen (a reference copy); clone() a trainable one',
+      );
     const opts = this.trainOptions;
-    this.optimizer ??= tf.train.adam(opts.learningRate, opts.beta1, opts.beta2, opts.epsilon);
-    // The Adam learning rate is read on every step; keep it in sync with setTrainOptions.
-    (this.optimizer as unknown as { learningRate: number }).learningRate = opts.learningRate;
+    this.optimizer ??= new AdamW(this.specs, this.vars);
+    const optimizer = this.optimizer;
     const varList = [...this.vars.values()];
     const { value, grads } = tf.variableGrads(lossFn, varList);
     const result = tf.tidy(() => {
-      const names = Object.keys(grads);
-      const sq = names.map((n) => tf.sum(tf.square(grads[n] as tf.Tensor)));
-      const gradNorm = Math.sqrt((tf.addN(sq).dataSync() as Float32Array)[0] as number);
+      // variableGrads keys gradients by tfjs variable name; map them back to parameter names.
+      const byParam = new Map<string, tf.Tensor>();
+      for (const [name, v] of this.vars) {
+        const g = grads[v.name];
+        if (g) byParam.set(name, g);
+      }
+      const sq = [...byParam.values()].map((g) => tf.sum(tf.square(g)));
+      const gradNorm = sq.length > 0 ? Math.sqrt((tf.addN(sq).dataSync() as Float32Array)[0] as number) : 0;
       const loss = (value.dataSync() as Float32Array)[0] as number;
       if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) return { loss, gradNorm, skipped: true };
       const scale = opts.maxGradNorm > 0 && gradNorm > opts.maxGradNorm ? opts.maxGradNorm / gradNorm : 1;
-      const clipped: Record<string, tf.Tensor> = {};
-      for (const n of names) clipped[n] = scale === 1 ? (grads[n] as tf.Tensor) : tf.mul(grads[n] as tf.Tensor, scale);
-      (this.optimizer as tf.AdamOptimizer).applyGradients(clipped as unknown as Parameters<tf.AdamOptimizer['applyGradients']>[0]);
-      const decay = 1 - opts.learningRate * opts.weightDecay;
-      if (decay !== 1) {
-        for (const spec of this.specs) {
-          if (!spec.decay) continue;
-          const v = this.vars.get(spec.name) as tf.Variable;
-          v.assign(tf.mul(v, decay));
-        }
-      }
+      if (scale !== 1) for (const [name, g] of byParam) byParam.set(name, tf.mul(g, scale));
+      optimizer.step(byParam, opts);
       return { loss, gradNorm, skipped: false };
     });
     value.dispose();
     for (const g of Object.values(grads)) g.dispose();
     if (result.skipped) {
-      throw new SamVeteranError('INTERNAL', `non-finite loss ${result.loss} or gradient norm ${result.gradNorm}; step skipped`);
+      throw new SamVeteranError(
+        'INTERNAL',
+        `non-finite loss ${result.loss} or gradient norm ${result.gradNorm}; step skipped`,
+      );
     }
     this.steps++;
     return { loss: result.loss, gradNorm: result.gradNorm };
@@ -362,6 +352,23 @@ export class PointerPolicy {
   /** Changes optimiser settings (e.g. a learning-rate schedule) without resetting Adam's moments. */
   setTrainOptions(options: Partial<PolicyTrainOptions>): void {
     this.trainOptions = { ...this.trainOptions, ...options };
+  }
+
+  /**
+   * Adam's state (for exact resume): the step count and the first/second moments by weight name
+   * (`<name>/m` for every weight, then `<name>/v`). Null before the first train step.
+   */
+  async getOptimizerState(): Promise<OptimizerState | null> {
+    this.assertLive();
+    return Promise.resolve(this.optimizer ? this.optimizer.getState() : null);
+  }
+
+  /** Restores `getOptimizerState()` output (same architecture); the next step continues Adam exactly. */
+  async setOptimizerState(state: OptimizerState): Promise<void> {
+    this.assertLive();
+    this.optimizer ??= new AdamW(this.specs, this.vars);
+    this.optimizer.setState(state);
+    return Promise.resolve();
   }
 
   /** A copy of the weights, in canonical order. */
@@ -385,7 +392,11 @@ export class PointerPolicy {
 
   /** A frozen copy (the reference policy for the KL term), or a trainable one with `{frozen: false}`. */
   clone(options: { frozen?: boolean } = {}): PointerPolicy {
-    return new PointerPolicy(this.config, { weights: this.getWeights(), frozen: options.frozen ?? true, train: this.trainOptions });
+    return new PointerPolicy(this.config, {
+      weights: this.getWeights(),
+      frozen: options.frozen ?? true,
+      train: this.trainOptions,
+    });
   }
 
   dispose(): void {
@@ -418,16 +429,26 @@ export class PointerPolicy {
 
   private checkWeights(weights: readonly NamedWeight[]): void {
     if (weights.length !== this.specs.length) {
-      throw new ValidationError('weights', `${weights.length} tensors`, `must have the ${this.specs.length} tensors of this architecture`);
+      throw new ValidationError(
+        'weights',
+        `${weights.length} tensors`,
+        `must have the ${this.specs.length} tensors of this architecture`,
+      );
     }
     this.specs.forEach((spec, i) => {
       const w = weights[i] as NamedWeight;
-      if (w.name !== spec.name) throw new ValidationError(`weights[${i}].name`, w.name, `must be ${JSON.stringify(spec.name)}`);
+      if (w.name !== spec.name)
+        throw new ValidationError(`weights[${i}].name`, w.name, `must be ${JSON.stringify(spec.name)}`);
       if (w.shape.length !== spec.shape.length || w.shape.some((d, k) => d !== spec.shape[k])) {
-        throw new ValidationError(`weights.${spec.name}.shape`, w.shape, `must be [${spec.shape.join(', ')}]`);
+        throw new ValidationError(
+          `weights.${spec.name}.shape`,
+          w.shape,
+          `must be [${spec.shape.join(', ')}]`,
+        );
       }
       const n = spec.shape.reduce((a, b) => a * b, 1);
-      if (w.data.length !== n) throw new ValidationError(`weights.${spec.name}.data`, w.data, `must have ${n} values`);
+      if (w.data.length !== n)
+        throw new ValidationError(`weights.${spec.name}.data`, w.data, `must have ${n} values`);
     });
   }
 
@@ -438,55 +459,6 @@ export class PointerPolicy {
 
 /** Greedy sampling never draws; any stream will do. */
 const GREEDY_RNG = new Rng('greedy');
-
-function range(n: number): number[] {
-  return Array.from({ length: n }, (_, i) => i);
-}
-
-/** One-hot rows [B, n]; a negative index gives an all-zero row. */
-function oneHot(indices: Int32Array, n: number): tf.Tensor2D {
-  const data = new Float32Array(indices.length * n);
-  indices.forEach((v, b) => {
-    if (v >= 0) data[b * n + v] = 1;
-  });
-  return tf.tensor2d(data, [indices.length, n]);
-}
-
-/**
- * Draws a token from one row of logits: returns [id, log-prob at temperature 1]. Temperature 0
- * (or below 1e-6) takes the argmax (first on ties).
- */
-export function drawToken(logits: Float32Array, temperature: number, rng: Rng): [number, number] {
-  const n = logits.length;
-  let max = -Infinity;
-  let arg = 0;
-  for (let i = 0; i < n; i++) {
-    const v = logits[i] as number;
-    if (v > max) {
-      max = v;
-      arg = i;
-    }
-  }
-  let z = 0;
-  for (let i = 0; i < n; i++) z += Math.exp((logits[i] as number) - max);
-  const logZ = max + Math.log(z);
-  let id = arg;
-  if (temperature >= 1e-6) {
-    const w = new Float64Array(n);
-    for (let i = 0; i < n; i++) w[i] = Math.exp(((logits[i] as number) - max) / temperature);
-    id = rng.categorical(w);
-  }
-  return [id, (logits[id] as number) - logZ];
-}
-
-function resolveKinds(kind: SampleOptions['kind'], n: number): ActionKind[] {
-  const kinds = typeof kind === 'string' ? new Array<ActionKind>(n).fill(kind) : [...kind];
-  if (kinds.length !== n) throw new ValidationError('kind', kind, `must be one kind or ${n} kinds (one per observation)`);
-  kinds.forEach((k, i) => {
-    if (k !== 'box' && k !== 'refine') throw new ValidationError(`kind[${i}]`, k, "must be 'box' or 'refine'");
-  });
-  return kinds;
-}
 
 function isPrepared(v: readonly PolicyObservation[] | PreparedBatch): v is PreparedBatch {
   return !Array.isArray(v) && (v as PreparedBatch).patches instanceof Float32Array;

@@ -16,8 +16,9 @@ import { endianness } from 'node:os';
 import { SamVeteranError, ValidationError } from '../errors/index.ts';
 import type { PolicyConfig } from './config.ts';
 import { resolvePolicyConfig } from './config.ts';
-import type { NamedWeight, PolicyCreateOptions } from './pointer-policy.ts';
+import type { NamedWeight, PolicyCreateOptions } from './policy-types.ts';
 import { PointerPolicy } from './pointer-policy.ts';
+import { ensureTf } from './tf-runtime.ts';
 
 const MAGIC = 'SVP1';
 export const POLICY_FORMAT = 'sam-veteran-policy';
@@ -59,7 +60,8 @@ export class CheckpointError extends SamVeteranError {
 }
 
 function assertLittleEndian(): void {
-  if (endianness() !== 'LE') throw new SamVeteranError('INTERNAL', 'policy checkpoints need a little-endian host');
+  if (endianness() !== 'LE')
+    throw new SamVeteranError('INTERNAL', 'policy checkpoints need a little-endian host');
 }
 
 export function sha256Hex(bytes: Uint8Array): string {
@@ -114,14 +116,19 @@ export function decodePolicyFile(bytes: Uint8Array, source = 'checkpoint'): Seri
     throw new CheckpointError(`${source} is not a policy checkpoint (expected magic "${MAGIC}")`);
   }
   const len = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(4, true);
-  if (8 + len > bytes.length) throw new CheckpointError(`${source} is truncated: manifest length ${len} exceeds the file`);
+  if (8 + len > bytes.length)
+    throw new CheckpointError(`${source} is truncated: manifest length ${len} exceeds the file`);
   let manifest: PolicyManifest;
   try {
     manifest = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + len))) as PolicyManifest;
   } catch (err) {
     throw new CheckpointError(`${source} has an unreadable manifest`, { cause: err });
   }
-  if (manifest.format !== POLICY_FORMAT || manifest.architecture !== POLICY_ARCHITECTURE || manifest.version !== 1) {
+  if (
+    manifest.format !== POLICY_FORMAT ||
+    manifest.architecture !== POLICY_ARCHITECTURE ||
+    manifest.version !== 1
+  ) {
     throw new CheckpointError(
       `${source} has format ${JSON.stringify(manifest.format)} architecture ${JSON.stringify(manifest.architecture)} version ${String(manifest.version)}; expected ${POLICY_FORMAT} ${POLICY_ARCHITECTURE} 1`,
     );
@@ -130,11 +137,18 @@ export function decodePolicyFile(bytes: Uint8Array, source = 'checkpoint'): Seri
   const blob = bytes.subarray(start);
   const digest = sha256Hex(blob);
   if (digest !== manifest.sha256) {
-    throw new CheckpointError(`${source} is corrupt: blob sha256 ${digest} does not match the manifest's ${manifest.sha256}`);
+    throw new CheckpointError(
+      `${source} is corrupt: blob sha256 ${digest} does not match the manifest's ${manifest.sha256}`,
+    );
   }
   for (const t of manifest.tensors) {
     const n = t.shape.reduce((a, b) => a * b, 1);
-    if (t.dtype !== 'float32' || t.length !== 4 * n || t.offset % 4 !== 0 || t.offset + t.length > blob.length) {
+    if (
+      t.dtype !== 'float32' ||
+      t.length !== 4 * n ||
+      t.offset % 4 !== 0 ||
+      t.offset + t.length > blob.length
+    ) {
       throw new CheckpointError(`${source} has a bad tensor entry ${JSON.stringify(t)}`);
     }
   }
@@ -146,37 +160,62 @@ export function weightsOf(s: SerializedPolicy): NamedWeight[] {
   assertLittleEndian();
   return s.manifest.tensors.map((t) => {
     const bytes = s.blob.slice(t.offset, t.offset + t.length);
-    return { name: t.name, shape: [...t.shape], data: new Float32Array(bytes.buffer, bytes.byteOffset, t.length / 4) };
+    return {
+      name: t.name,
+      shape: [...t.shape],
+      data: new Float32Array(bytes.buffer, bytes.byteOffset, t.length / 4),
+    };
   });
 }
 
-/** Builds the policy stored in checkpoint bytes; throws CheckpointError / ValidationError naming the problem. */
-export async function loadPolicy(
+export type LoadPolicyOptions = Omit<PolicyCreateOptions, 'weights' | 'seed'>;
+
+/**
+ * Builds the policy stored in checkpoint bytes (TensorFlow.js must be initialised: `ensureTf()`);
+ * throws CheckpointError naming `source` and the problem.
+ */
+export function loadPolicyBytes(
   bytes: Uint8Array,
-  options: Omit<PolicyCreateOptions, 'weights' | 'seed'> & { source?: string } = {},
-): Promise<PointerPolicy> {
-  const source = options.source ?? 'checkpoint';
+  source = 'checkpoint',
+  options: LoadPolicyOptions = {},
+): PointerPolicy {
   const s = decodePolicyFile(bytes, source);
   let config: PolicyConfig;
   try {
     config = resolvePolicyConfig(s.manifest.config);
   } catch (err) {
-    if (err instanceof ValidationError) throw new CheckpointError(`${source} has an invalid config: ${err.message}`, { cause: err });
+    if (err instanceof ValidationError)
+      throw new CheckpointError(`${source} has an invalid config: ${err.message}`, { cause: err });
     throw err;
   }
   const create: PolicyCreateOptions = { weights: weightsOf(s) };
   if (options.frozen !== undefined) Object.assign(create, { frozen: options.frozen });
   if (options.train !== undefined) Object.assign(create, { train: options.train });
   try {
-    return await PointerPolicy.create(config, create);
+    return new PointerPolicy(config, create);
   } catch (err) {
-    if (err instanceof ValidationError) throw new CheckpointError(`${source} does not match its architecture: ${err.message}`, { cause: err });
+    if (err instanceof ValidationError)
+      throw new CheckpointError(`${source} does not match its architecture: ${err.message}`, { cause: err });
     throw err;
   }
 }
 
+/** Initialises TensorFlow.js if needed, then `loadPolicyBytes`. */
+export async function loadPolicy(
+  bytes: Uint8Array,
+  options: LoadPolicyOptions & { source?: string } = {},
+): Promise<PointerPolicy> {
+  await ensureTf();
+  const { source, ...rest } = options;
+  return loadPolicyBytes(bytes, source ?? 'checkpoint', rest);
+}
+
 /** Writes the checkpoint atomically (temp file + rename); returns the manifest. */
-export async function savePolicyFile(policy: PointerPolicy, path: string, metadata?: Record<string, unknown>): Promise<PolicyManifest> {
+export async function savePolicyFile(
+  policy: PointerPolicy,
+  path: string,
+  metadata?: Record<string, unknown>,
+): Promise<PolicyManifest> {
   const s = serializePolicy(policy, metadata);
   const tmp = `${path}.tmp-${process.pid}`;
   await writeFile(tmp, encodePolicyFile(s));
@@ -184,10 +223,7 @@ export async function savePolicyFile(policy: PointerPolicy, path: string, metada
   return s.manifest;
 }
 
-export async function loadPolicyFile(
-  path: string,
-  options: Omit<PolicyCreateOptions, 'weights' | 'seed'> = {},
-): Promise<PointerPolicy> {
+export async function loadPolicyFile(path: string, options: LoadPolicyOptions = {}): Promise<PointerPolicy> {
   let bytes: Uint8Array;
   try {
     bytes = await readFile(path);

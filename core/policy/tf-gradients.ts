@@ -66,9 +66,27 @@ export function registerPolicyGradients(tf: TfApi): void {
     },
   });
 
-  reg(binary('Add', (dy) => dy, (dy) => dy));
-  reg(binary('Sub', (dy) => dy, (dy) => tf.neg(dy)));
-  reg(binary('Multiply', (dy, _a, b) => tf.mul(dy, b), (dy, a) => tf.mul(dy, a)));
+  reg(
+    binary(
+      'Add',
+      (dy) => dy,
+      (dy) => dy,
+    ),
+  );
+  reg(
+    binary(
+      'Sub',
+      (dy) => dy,
+      (dy) => tf.neg(dy),
+    ),
+  );
+  reg(
+    binary(
+      'Multiply',
+      (dy, _a, b) => tf.mul(dy, b),
+      (dy, a) => tf.mul(dy, a),
+    ),
+  );
   reg(
     binary(
       'RealDiv',
@@ -88,7 +106,9 @@ export function registerPolicyGradients(tf: TfApi): void {
     if (ty) return tf.matMul(x, transpose2d(y));
     if (tx) {
       const out = (x.shape[1] as number) * (y.shape[1] as number);
-      return x.size <= y.size + out ? tf.matMul(transpose2d(x), y) : transpose2d(tf.matMul(transpose2d(y), x));
+      return x.size <= y.size + out
+        ? tf.matMul(transpose2d(x), y)
+        : transpose2d(tf.matMul(transpose2d(y), x));
     }
     return tf.matMul(x, y);
   };

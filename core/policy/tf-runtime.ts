@@ -51,7 +51,10 @@ export async function ensureTf(): Promise<TfBackendName> {
 /** The active backend name, or throws when initTf has not completed. */
 export function assertTfReady(): TfBackendName {
   if (current === undefined || tf.getBackend() !== current) {
-    throw new SamVeteranError('FAILED_PRECONDITION', 'TensorFlow.js is not initialised: await initTf() first');
+    throw new SamVeteranError(
+      'FAILED_PRECONDITION',
+      'TensorFlow.js is not initialised: await initTf() first',
+    );
   }
   return current;
 }

@@ -73,3 +73,67 @@ export function buildTargets(tokens: readonly ActionTokens[], codec: ActionCodec
   });
   return { size: B, oneHots, classes, scatter, mask, hasBox, hasRefine };
 }
+
+/**
+ * Smoothed targets for the supervised warm start: q = (1 − ε)·onehot + ε·K(target), where K is a
+ * Gaussian (σ = 1 cell) over the patch grid for patch tokens, over the offset grid for offsets,
+ * over bins for sizes, and uniform for the type token. Near misses of ordinal tokens then cost
+ * less than far ones, which the plain one-hot cross-entropy cannot express. Teacher forcing still
+ * conditions on the hard targets.
+ */
+export function smoothTargets(targets: TokenTargets, codec: ActionCodec, epsilon: number): Float32Array[] {
+  const G = codec.grid;
+  const K = codec.offsetBins;
+  const kernels: ((id: number, n: number) => Float32Array)[] = [
+    grid2d(G),
+    grid2d(K),
+    line1d(),
+    line1d(),
+    (id, n) => new Float32Array(n).fill(1 / n),
+    grid2d(G),
+    grid2d(K),
+    grid2d(G),
+    grid2d(K),
+  ];
+  return targets.oneHots.map((oh, s) => {
+    const n = targets.classes[s] as number;
+    const out = new Float32Array(oh.length);
+    for (let b = 0; b < targets.size; b++) {
+      const row = oh.subarray(b * n, (b + 1) * n);
+      const id = row.indexOf(1);
+      if (id < 0) continue;
+      const k = (kernels[s] as (id: number, n: number) => Float32Array)(id, n);
+      for (let i = 0; i < n; i++) out[b * n + i] = epsilon * (k[i] as number) + (i === id ? 1 - epsilon : 0);
+    }
+    return out;
+  });
+}
+
+function normalise(v: Float32Array): Float32Array {
+  let s = 0;
+  for (const x of v) s += x;
+  for (let i = 0; i < v.length; i++) v[i] = (v[i] as number) / s;
+  return v;
+}
+
+function grid2d(side: number): (id: number, n: number) => Float32Array {
+  return (id, n) => {
+    const v = new Float32Array(n);
+    const r0 = Math.floor(id / side);
+    const c0 = id % side;
+    for (let i = 0; i < n; i++) {
+      const dr = Math.floor(i / side) - r0;
+      const dc = (i % side) - c0;
+      v[i] = Math.exp(-(dr * dr + dc * dc) / 2);
+    }
+    return normalise(v);
+  };
+}
+
+function line1d(): (id: number, n: number) => Float32Array {
+  return (id, n) => {
+    const v = new Float32Array(n);
+    for (let i = 0; i < n; i++) v[i] = Math.exp(-((i - id) * (i - id)) / 2);
+    return normalise(v);
+  };
+}

@@ -24,7 +24,10 @@ export interface ImageRef {
   readonly source?: ImageSource;
 }
 
-/** COCO compressed RLE (pycocotools string form, column-major runs starting with zeros). */
+/**
+ * COCO compressed RLE (pycocotools string form, column-major runs starting with zeros). core/mask's
+ * `CocoRle` is the same data as { size: [height, width], counts }.
+ */
 export interface RleMask {
   readonly height: number;
   readonly width: number;

@@ -5,6 +5,7 @@
  * ValidationError naming the field path; range checks against an image (inside the image, x2 ≥ x1)
  * belong to the consumer, which knows the image size.
  */
+import { endianness } from 'node:os';
 import { ValidationError } from '../errors/index.ts';
 import type { Box, Point } from '../geometry/index.ts';
 import type { Box__Output, Box as BoxIn } from '../generated/samveteran/v1/Box.ts';
@@ -22,6 +23,7 @@ import type { RleMask as RleIn, RleMask__Output } from '../generated/samveteran/
 import type { ImageRef, LabeledPoint, LogitGrid, RleMask } from './types.ts';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
+const LITTLE_ENDIAN = endianness() === 'LE';
 
 export function isSha256Hex(s: unknown): s is string {
   return typeof s === 'string' && SHA256_HEX.test(s);
@@ -121,13 +123,27 @@ export function logitsFromWire(w: LowResLogits__Output | null | undefined, field
       `has ${bytes instanceof Uint8Array ? bytes.length : 0} bytes, expected ${l.width}x${l.height} float32 = ${expected}`,
     );
   }
-  const data = new Float32Array(l.width * l.height);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  for (let i = 0; i < data.length; i++) data[i] = view.getFloat32(i * 4, true);
+  let data: Float32Array;
+  if (LITTLE_ENDIAN) {
+    // One copy into a fresh (aligned) buffer, viewed as float32.
+    data = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + expected));
+  } else {
+    data = new Float32Array(l.width * l.height);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (let i = 0; i < data.length; i++) data[i] = view.getFloat32(i * 4, true);
+  }
   return { width: l.width, height: l.height, data };
 }
 
 export function logitsToWire(g: LogitGrid): LogitsIn {
+  if (LITTLE_ENDIAN) {
+    // A view, no copy: serialization copies the bytes into the message.
+    return {
+      width: g.width,
+      height: g.height,
+      data: Buffer.from(g.data.buffer, g.data.byteOffset, g.data.byteLength),
+    };
+  }
   const out = Buffer.allocUnsafe(g.data.length * 4);
   for (let i = 0; i < g.data.length; i++) out.writeFloatLE(g.data[i] ?? 0, i * 4);
   return { width: g.width, height: g.height, data: out };

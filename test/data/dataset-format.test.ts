@@ -85,6 +85,11 @@ describe('sam-veteran-dataset format', () => {
     await expect(DatasetWriter.create(dir)).rejects.toThrow(
       `out "${dir}" is not empty (pass overwrite to replace it)`,
     );
+    const other = join(tmp, 'not-a-dataset');
+    await write(join(other, 'inner'), [generateSample('train', 0, { size: 64 })]);
+    await expect(DatasetWriter.create(other, { overwrite: true })).rejects.toThrow(
+      `out "${other}" is not empty and is not a dataset folder; refusing to overwrite it`,
+    );
     const w = await DatasetWriter.create(dir, { overwrite: true });
     const s = generateSample('train', 1, { size: 64 });
     await w.add(s);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   generateSample,
@@ -28,6 +29,25 @@ describe('synthetic world', () => {
       expect(a.meta).toEqual(b.meta);
       const c = generateSample(split, 7, { seed: 4, size: 128 });
       expect(Buffer.from(a.image.rgb).equals(Buffer.from(c.image.rgb))).toBe(false);
+    }
+  });
+
+  it('matches golden digests, so the same seed gives the same bytes on every machine and version', () => {
+    // If a deliberate change to the world alters these, update them (and say so: datasets written
+    // before the change no longer match the generator) and rebuild the fixtures (npm run fixtures:data).
+    const golden: Record<string, [string, string]> = {
+      train: ['811b4db2e261d5ed', 'the smallest star'],
+      'id-val': ['12f28a6424f401d4', 'the smallest diamond'],
+      'ood-val': ['ddc34e6eb8fc1cad', 'the orange diamond'],
+    };
+    for (const split of ['train', 'id-val', 'ood-val'] as const) {
+      const s = generateSample(split, 0, { size: 128 });
+      const digest = createHash('sha256')
+        .update(s.image.rgb)
+        .update(s.gtMask.data)
+        .update(s.query)
+        .digest('hex');
+      expect([digest.slice(0, 16), s.query]).toEqual(golden[split]);
     }
   });
 

@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../core/errors/index.ts';
 import { boxIou } from '../../core/geometry/index.ts';
 import type { Box } from '../../core/geometry/index.ts';
-import { ActionCodec, buildVocabulary, resolvePolicyConfig, tokenize, PAD_ID, UNK_ID } from '../../core/policy/index.ts';
+import {
+  ActionCodec,
+  buildVocabulary,
+  resolvePolicyConfig,
+  tokenize,
+  PAD_ID,
+  UNK_ID,
+} from '../../core/policy/index.ts';
 import { Rng } from '../../core/rng/index.ts';
 
 const codec = new ActionCodec(resolvePolicyConfig());
@@ -64,7 +71,11 @@ describe('ActionCodec', () => {
     expect(neg.ids[0]).toBe(2);
     const back = codec.decodeTokens(neg, size);
     expect(back).toMatchObject({ kind: 'points', positive: null });
-    expect(codec.decodeTokens({ kind: 'refine', ids: [0] }, size)).toEqual({ kind: 'points', positive: null, negative: null });
+    expect(codec.decodeTokens({ kind: 'refine', ids: [0] }, size)).toEqual({
+      kind: 'points',
+      positive: null,
+      negative: null,
+    });
   });
 
   it('maps size bins monotonically onto [minSizeFrac, 1]', () => {
@@ -77,9 +88,15 @@ describe('ActionCodec', () => {
 
   it('rejects malformed token sequences naming the field', () => {
     expect(() => codec.decodeTokens({ kind: 'box', ids: [1, 2, 3] }, size)).toThrow(ValidationError);
-    expect(() => codec.decodeTokens({ kind: 'box', ids: [1, 2, 3] }, size)).toThrow('tokens.ids [1, 2, 3] must have 4 ids');
-    expect(() => codec.decodeTokens({ kind: 'box', ids: [64, 0, 0, 0] }, size)).toThrow('tokens.ids[0] 64 must be an integer in [0, 64)');
-    expect(() => codec.decodeTokens({ kind: 'refine', ids: [7] }, size)).toThrow('tokens.ids[0] 7 must be a refine type');
+    expect(() => codec.decodeTokens({ kind: 'box', ids: [1, 2, 3] }, size)).toThrow(
+      'tokens.ids [1, 2, 3] must have 4 ids',
+    );
+    expect(() => codec.decodeTokens({ kind: 'box', ids: [64, 0, 0, 0] }, size)).toThrow(
+      'tokens.ids[0] 64 must be an integer in [0, 64)',
+    );
+    expect(() => codec.decodeTokens({ kind: 'refine', ids: [7] }, size)).toThrow(
+      'tokens.ids[0] 7 must be a refine type',
+    );
     expect(() => codec.decodeTokens({ kind: 'refine', ids: [1, 3] }, size)).toThrow('must have 3 ids');
   });
 });

@@ -4,7 +4,11 @@ import { BinaryMask } from '../../core/mask/index.ts';
 import type { PolicyObservation } from '../../core/policy/index.ts';
 import { Rng } from '../../core/rng/index.ts';
 
-const COLOURS: Record<string, [number, number, number]> = { red: [220, 30, 30], blue: [30, 60, 220], green: [30, 180, 60] };
+const COLOURS: Record<string, [number, number, number]> = {
+  red: [220, 30, 30],
+  blue: [30, 60, 220],
+  green: [30, 180, 60],
+};
 
 export interface Fixture {
   readonly observation: PolicyObservation;
@@ -48,6 +52,7 @@ export const TINY = {
   dModel: 16,
   mlpHidden: 24,
   attnLayers: 1,
+  crossAttnLayers: 1,
   maxQueryTokens: 6,
   offsetBins: 4,
   sizeBins: 12,

@@ -14,6 +14,7 @@ const CONFIG = {
   dModel: 8,
   mlpHidden: 8,
   attnLayers: 1,
+  crossAttnLayers: 1,
   maxQueryTokens: 4,
   offsetBins: 2,
   sizeBins: 6,
@@ -27,7 +28,10 @@ beforeAll(async () => {
 describe('policy gradients', () => {
   it('match finite differences for every parameter tensor', async () => {
     const policy = await PointerPolicy.create(CONFIG, { seed: 5 });
-    const obs: PolicyObservation[] = [makeFixture(1, 40, 32, false).observation, makeFixture(2, 40, 32, true).observation];
+    const obs: PolicyObservation[] = [
+      makeFixture(1, 40, 32, false).observation,
+      makeFixture(2, 40, 32, true).observation,
+    ];
     // A mixed batch touches every head: box tokens, and a refine action with both points.
     const tokens: ActionTokens[] = [
       { kind: 'box', ids: [2, 1, 3, 4] },
@@ -39,7 +43,8 @@ describe('policy gradients', () => {
       [1, 0.5, 2, 1, 0],
       [0.7, 1.3, 1, 0.4, 1.1],
     ]);
-    const lossOf = (): tf.Scalar => tf.sum(tf.mul(policy.logProbs(prep, tokens).logprobs, weights)) as tf.Scalar;
+    const lossOf = (): tf.Scalar =>
+      tf.sum(tf.mul(policy.logProbs(prep, tokens).logprobs, weights)) as tf.Scalar;
 
     const vars = (policy as unknown as { vars: Map<string, tf.Variable> }).vars;
     const { grads } = tf.variableGrads(lossOf, [...vars.values()]);

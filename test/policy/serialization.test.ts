@@ -25,7 +25,9 @@ beforeAll(async () => {
   policy = await PointerPolicy.create(TINY, { seed: 21 });
   // Move the weights off their initial values so the round trip is not trivially all-seeded.
   const obs = [makeFixture(1).observation, makeFixture(2).observation];
-  const targets = [makeFixture(1), makeFixture(2)].map((f) => policy.codec.encodeAction({ kind: 'box', box: f.box }, f.observation));
+  const targets = [makeFixture(1), makeFixture(2)].map((f) =>
+    policy.codec.encodeAction({ kind: 'box', box: f.box }, f.observation),
+  );
   for (let i = 0; i < 2; i++) policy.trainStep(() => policy.supervisedLoss(obs, targets));
   dir = await mkdtemp(join(tmpdir(), 'policy-ckpt-'));
 });
@@ -69,7 +71,9 @@ describe('policy checkpoints', () => {
     bytes[bytes.length - 3] = (bytes[bytes.length - 3] as number) ^ 0xff;
     await expect(loadPolicy(bytes)).rejects.toThrow(CheckpointError);
     await expect(loadPolicy(bytes)).rejects.toThrow(
-      new RegExp(`checkpoint is corrupt: blob sha256 [0-9a-f]{64} does not match the manifest's ${manifest.sha256}`),
+      new RegExp(
+        `checkpoint is corrupt: blob sha256 [0-9a-f]{64} does not match the manifest's ${manifest.sha256}`,
+      ),
     );
   });
 
@@ -79,10 +83,15 @@ describe('policy checkpoints', () => {
     );
     const s = serializePolicy(policy);
     const renamed = encodePolicyFile({
-      manifest: { ...s.manifest, tensors: s.manifest.tensors.map((t, i) => (i === 0 ? { ...t, name: 'bogus' } : t)) },
+      manifest: {
+        ...s.manifest,
+        tensors: s.manifest.tensors.map((t, i) => (i === 0 ? { ...t, name: 'bogus' } : t)),
+      },
       blob: s.blob,
     });
-    await expect(loadPolicy(renamed)).rejects.toThrow(/does not match its architecture: weights\[0\]\.name "bogus" must be "patch\.w"/);
+    await expect(loadPolicy(renamed)).rejects.toThrow(
+      /does not match its architecture: weights\[0\]\.name "bogus" must be "patch\.w"/,
+    );
   });
 
   it('saves to and loads from a file path', async () => {
@@ -94,7 +103,9 @@ describe('policy checkpoints', () => {
     expect(decodePolicyFile(await readFile(path)).manifest).toEqual(manifest);
     loaded.dispose();
     await writeFile(path, new Uint8Array(3));
-    await expect(loadPolicyFile(path)).rejects.toThrow(`policy checkpoint "${path}" is not a policy checkpoint`);
+    await expect(loadPolicyFile(path)).rejects.toThrow(
+      `policy checkpoint "${path}" is not a policy checkpoint`,
+    );
     await expect(loadPolicyFile(join(dir, 'missing.svp'))).rejects.toThrow('cannot be read');
   });
 });

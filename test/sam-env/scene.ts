@@ -25,7 +25,12 @@ export interface Scene {
   readonly masks: BinaryMask[];
 }
 
-export async function makeScene(width: number, height: number, discs: readonly Disc[], seed = 1): Promise<Scene> {
+export async function makeScene(
+  width: number,
+  height: number,
+  discs: readonly Disc[],
+  seed = 1,
+): Promise<Scene> {
   const rng = new Rng(seed);
   const rgb = new Uint8Array(width * height * 3);
   for (let i = 0; i < width * height; i++) {
@@ -45,7 +50,11 @@ export async function makeScene(width: number, height: number, discs: readonly D
     }
     return m;
   });
-  const png = new Uint8Array(await sharp(rgb, { raw: { width, height, channels: 3 } }).png().toBuffer());
+  const png = new Uint8Array(
+    await sharp(rgb, { raw: { width, height, channels: 3 } })
+      .png()
+      .toBuffer(),
+  );
   const digest = createHash('sha256').update(png).digest('hex');
   return { width, height, rgb, png, digest, masks };
 }

@@ -55,6 +55,14 @@ export class DatasetWriter {
     if (entries.length > 0) {
       if (!opts.overwrite)
         throw new ValidationError('out', dir, 'is not empty (pass overwrite to replace it)');
+      // Only ever delete what looks like a dataset folder: a mistyped --out must not wipe a home directory.
+      if (!entries.includes(MANIFEST_FILE) && !entries.includes(ANNOTATIONS_FILE)) {
+        throw new ValidationError(
+          'out',
+          dir,
+          'is not empty and is not a dataset folder; refusing to overwrite it',
+        );
+      }
       await rm(dir, { recursive: true, force: true });
     }
     await mkdir(join(dir, IMAGES_DIR), { recursive: true });

@@ -81,12 +81,12 @@ export async function imageFileSize(path: string): Promise<{ width: number; heig
 }
 
 /**
- * Encodes RGB as PNG. Fixed settings (compression 9, no adaptive filtering choice left to
- * defaults of other versions) so that the same pixels give the same bytes.
+ * Encodes RGB as PNG (lossless). Settings are pinned (compression 6, adaptive filtering off, no
+ * palette) rather than left to library defaults, so the same pixels give the same bytes.
  */
 export async function encodePng(image: RgbImage): Promise<Buffer> {
   return (await sharp(image.rgb, { raw: { width: image.width, height: image.height, channels: 3 } }))
-    .png({ compressionLevel: 9, adaptiveFiltering: false, palette: false })
+    .png({ compressionLevel: 6, adaptiveFiltering: false, palette: false })
     .toBuffer();
 }
 

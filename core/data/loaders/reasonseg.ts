@@ -145,8 +145,8 @@ export function reasonSegMasks(
     const mask = rasterizePolygon(Array.from(s.points), size);
     return { label: s.label, mask, area: maskArea(mask) };
   });
-  // Stable sort by decreasing area (ties keep file order, as numpy's argsort[::-1] does not
-  // guarantee; we choose file order for determinism).
+  // Decreasing area; ties keep file order (LISA's argsort()[::-1] leaves tie order unspecified,
+  // so we pick one that is deterministic).
   const order = filled
     .map((_, i) => i)
     .sort((a, b) => (filled[b]?.area ?? 0) - (filled[a]?.area ?? 0) || a - b);

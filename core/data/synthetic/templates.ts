@@ -11,15 +11,7 @@
 import type { Rng } from '../../rng/index.ts';
 import type { AttributeFilter, Description, Direction, OrdinalKey, Relation } from './referring.ts';
 import type { ObjectSpec } from './scene.ts';
-import {
-  COLORS,
-  HELD_OUT_PAIRS,
-  isHeldOutPair,
-  SHAPES,
-  SIZES,
-  type ColorName,
-  type ShapeKind,
-} from './vocabulary.ts';
+import { COLORS, HELD_OUT_PAIRS, isHeldOutPair, SHAPES, SIZES } from './vocabulary.ts';
 
 export type QueryFamily = 'id' | 'ood';
 

@@ -69,7 +69,10 @@ export function encodedImage(bytes: Uint8Array): ImagePayload {
 
 /** Builds a payload from raw RGB (digest = SHA-256 of the RGB bytes). */
 export function rawImage(width: number, height: number, rgb: Uint8Array): ImagePayload {
-  return { digest: createHash('sha256').update(rgb).digest('hex'), source: { kind: 'raw', width, height, rgb } };
+  return {
+    digest: createHash('sha256').update(rgb).digest('hex'),
+    source: { kind: 'raw', width, height, rgb },
+  };
 }
 
 export interface CallOptions {
@@ -128,7 +131,8 @@ export class SamEnvClient {
     const targets = (typeof opts.addresses === 'string' ? opts.addresses.split(',') : [...opts.addresses])
       .map((a) => a.trim())
       .filter((a) => a.length > 0);
-    if (targets.length === 0) throw new ValidationError('addresses', opts.addresses, 'must list at least one address');
+    if (targets.length === 0)
+      throw new ValidationError('addresses', opts.addresses, 'must list at least one address');
     this.deadlineMs = opts.deadlineMs ?? 10_000;
     this.maxAttempts = Math.max(1, opts.maxAttempts ?? 5);
     this.initialBackoffMs = opts.initialBackoffMs ?? 20;
@@ -214,11 +218,17 @@ export class SamEnvClient {
     const deadline = Date.now() + timeoutMs;
     const errors = await Promise.allSettled(
       this.channels.map(
-        (ch) => new Promise<void>((resolve, reject) => ch.client.waitForReady(deadline, (e) => (e ? reject(e) : resolve()))),
+        (ch) =>
+          new Promise<void>((resolve, reject) =>
+            ch.client.waitForReady(deadline, (e) => (e ? reject(e) : resolve())),
+          ),
       ),
     );
     if (!errors.some((e) => e.status === 'fulfilled')) {
-      throw new SamVeteranError('UNAVAILABLE', `no sam-env replica ready within ${timeoutMs} ms (${this.targets.join(', ')})`);
+      throw new SamVeteranError(
+        'UNAVAILABLE',
+        `no sam-env replica ready within ${timeoutMs} ms (${this.targets.join(', ')})`,
+      );
     }
   }
 
@@ -233,7 +243,9 @@ export class SamEnvClient {
     opts: CallOptions,
     build: (ref: ReturnType<typeof imageRefToWire>) => object,
   ): Promise<unknown> {
-    const full: ImageRef = image.source ? { digest: image.digest, source: image.source } : { digest: image.digest };
+    const full: ImageRef = image.source
+      ? { digest: image.digest, source: image.source }
+      : { digest: image.digest };
     const bare: ImageRef = { digest: image.digest };
     return this.withRetries(opts, async (ch, deadline) => {
       const known = ch.sent.has(image.digest);
@@ -281,7 +293,10 @@ export class SamEnvClient {
     return ch;
   }
 
-  private async withRetries<T>(opts: CallOptions, attempt: (ch: Channel, deadline: number) => Promise<T>): Promise<T> {
+  private async withRetries<T>(
+    opts: CallOptions,
+    attempt: (ch: Channel, deadline: number) => Promise<T>,
+  ): Promise<T> {
     const deadline = Date.now() + (opts.deadlineMs ?? this.deadlineMs);
     this.stats.calls++;
     let last: Channel | undefined;
@@ -293,7 +308,8 @@ export class SamEnvClient {
       } catch (err) {
         const retryable = err instanceof SamVeteranError && err.code === 'UNAVAILABLE' && !isDeadline(err);
         if (!retryable || i >= this.maxAttempts) throw err;
-        const backoff = Math.min(this.maxBackoffMs, this.initialBackoffMs * 2 ** (i - 1)) * this.rng.uniform(0.5, 1);
+        const backoff =
+          Math.min(this.maxBackoffMs, this.initialBackoffMs * 2 ** (i - 1)) * this.rng.uniform(0.5, 1);
         if (Date.now() + backoff >= deadline) throw err;
         this.stats.retries++;
         await new Promise((r) => setTimeout(r, backoff));
@@ -306,7 +322,12 @@ function isDeadline(err: SamVeteranError): boolean {
   return (err as { grpcCode?: number }).grpcCode === grpc.status.DEADLINE_EXCEEDED;
 }
 
-function unaryCall<Req extends object, Res>(ch: Channel, method: string, req: Req, deadline: number): Promise<Res> {
+function unaryCall<Req extends object, Res>(
+  ch: Channel,
+  method: string,
+  req: Req,
+  deadline: number,
+): Promise<Res> {
   return new Promise<Res>((resolve, reject) => {
     type UnaryFn = (req: Req, md: grpc.Metadata, o: grpc.CallOptions, cb: grpc.requestCallback<Res>) => void;
     const fn = (ch.client as unknown as Record<string, UnaryFn>)[method] as UnaryFn;

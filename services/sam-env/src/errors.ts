@@ -34,7 +34,11 @@ export class DeadlineExceededError extends SamVeteranError {
 }
 
 /** Domain error → gRPC status (code + details). Logs unknown errors; never leaks their message. */
-export function toGrpcStatus(err: unknown, logger: Logger, method: string): Pick<StatusObject, 'code' | 'details'> {
+export function toGrpcStatus(
+  err: unknown,
+  logger: Logger,
+  method: string,
+): Pick<StatusObject, 'code' | 'details'> {
   if (err instanceof DeadlineExceededError) return { code: status.DEADLINE_EXCEEDED, details: err.message };
   if (err instanceof SamVeteranError && err.code !== 'INTERNAL' && err.code !== 'CONFIG') {
     return { code: CODE_TO_STATUS[err.code], details: err.message };
@@ -57,7 +61,8 @@ export class SamEnvCallError extends SamVeteranError {
 /**
  * gRPC ServiceError → domain error. INVALID_ARGUMENT keeps the server's message (which names the
  * field and value); NOT_FOUND and RESOURCE_EXHAUSTED map to their classes; UNAVAILABLE and
- * DEADLINE_EXCEEDED to UnavailableError-coded errors; everything else to a SamEnvCallError.
+ * DEADLINE_EXCEEDED to UNAVAILABLE-coded errors (CANCELLED, which this client never causes itself,
+ * counts as UNAVAILABLE: the server dropped the call); everything else to a SamEnvCallError.
  */
 export function fromGrpcError(err: ServiceError, address: string): SamVeteranError {
   const msg = err.details || err.message;
@@ -73,8 +78,14 @@ export function fromGrpcError(err: ServiceError, address: string): SamVeteranErr
       return new SamEnvCallError('FAILED_PRECONDITION', err.code, `${where}: ${msg}`, { cause: err });
     case status.UNAVAILABLE:
       return new UnavailableError(`${where} unavailable: ${msg}`, { cause: err });
+    case status.CANCELLED:
+      // The client never cancels its own calls, so CANCELLED means the server dropped the call
+      // (force shutdown, connection reset): safe to retry elsewhere, like UNAVAILABLE.
+      return new UnavailableError(`${where} cancelled the call: ${msg}`, { cause: err });
     case status.DEADLINE_EXCEEDED:
-      return new SamEnvCallError('UNAVAILABLE', err.code, `${where}: deadline exceeded: ${msg}`, { cause: err });
+      return new SamEnvCallError('UNAVAILABLE', err.code, `${where}: deadline exceeded: ${msg}`, {
+        cause: err,
+      });
     default:
       return new SamEnvCallError('INTERNAL', err.code, `${where}: ${status[err.code] ?? err.code}: ${msg}`, {
         cause: err,

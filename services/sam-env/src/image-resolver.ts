@@ -22,6 +22,8 @@ export interface ImageLimits {
   readonly maxImageBytes: number;
   /** Max width or height in pixels. Default 4096. */
   readonly maxImageSide: number;
+  /** Max width × height in pixels. Default 4096². */
+  readonly maxImagePixels?: number;
 }
 
 export interface ImageResolverOptions extends ImageLimits {
@@ -63,11 +65,19 @@ export class ImageResolver {
       const bytes = src.kind === 'encoded' ? src.bytes : src.rgb;
       const field2 = `${field}.${src.kind === 'encoded' ? 'encoded' : 'raw.rgb'}`;
       if (bytes.byteLength > this.opts.maxImageBytes) {
-        throw new ResourceExhaustedError(field2, bytes, `exceeds the limit of ${this.opts.maxImageBytes} bytes`);
+        throw new ResourceExhaustedError(
+          field2,
+          bytes,
+          `exceeds the limit of ${this.opts.maxImageBytes} bytes`,
+        );
       }
       const actual = sha256Hex(bytes);
       if (actual !== ref.digest) {
-        throw new ValidationError(`${field}.digest`, ref.digest, `does not match the SHA-256 of the image bytes (${actual})`);
+        throw new ValidationError(
+          `${field}.digest`,
+          ref.digest,
+          `does not match the SHA-256 of the image bytes (${actual})`,
+        );
       }
     }
     const hit = this.cache.get(ref.digest);
@@ -83,10 +93,15 @@ export class ImageResolver {
       image = this.fromRaw(src.width, src.height, src.rgb, ref.digest, `${field}.raw`);
     } else if (src?.kind === 'store' && this.opts.store) {
       const bytes = await this.opts.store.get(src.key);
-      if (!bytes) throw new NotFoundError(`${field}.storeKey ${JSON.stringify(src.key)} is not in the image store`);
+      if (!bytes)
+        throw new NotFoundError(`${field}.storeKey ${JSON.stringify(src.key)} is not in the image store`);
       const actual = sha256Hex(bytes);
       if (actual !== ref.digest) {
-        throw new ValidationError(`${field}.digest`, ref.digest, `does not match the SHA-256 of stored image (${actual})`);
+        throw new ValidationError(
+          `${field}.digest`,
+          ref.digest,
+          `does not match the SHA-256 of stored image (${actual})`,
+        );
       }
       image = await this.decode(bytes, ref.digest, `${field}.storeKey`);
     } else {
@@ -101,7 +116,15 @@ export class ImageResolver {
 
   private checkSide(width: number, height: number, field: string): void {
     if (width > this.opts.maxImageSide || height > this.opts.maxImageSide) {
-      throw new ResourceExhaustedError(field, `${width}x${height}`, `exceeds the max side of ${this.opts.maxImageSide} px`);
+      throw new ResourceExhaustedError(
+        field,
+        `${width}x${height}`,
+        `exceeds the max side of ${this.opts.maxImageSide} px`,
+      );
+    }
+    const maxPixels = this.opts.maxImagePixels ?? 4096 * 4096;
+    if (width * height > maxPixels) {
+      throw new ResourceExhaustedError(field, `${width}x${height}`, `exceeds the max of ${maxPixels} pixels`);
     }
   }
 
@@ -110,14 +133,27 @@ export class ImageResolver {
     try {
       meta = await sharp(bytes).metadata();
     } catch (err) {
-      throw new ValidationError(field, bytes, `is not a decodable PNG/JPEG image: ${(err as Error).message}`, { cause: err });
+      throw new ValidationError(
+        field,
+        bytes,
+        `is not a decodable PNG/JPEG image: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
     if (meta.format !== 'png' && meta.format !== 'jpeg') {
-      throw new ValidationError(field, bytes, `has format ${JSON.stringify(meta.format)}; only PNG and JPEG are accepted`);
+      throw new ValidationError(
+        field,
+        bytes,
+        `has format ${JSON.stringify(meta.format)}; only PNG and JPEG are accepted`,
+      );
     }
     this.checkSide(meta.width ?? 0, meta.height ?? 0, field);
     try {
-      const { data, info } = await sharp(bytes).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+      const { data, info } = await sharp(bytes)
+        .removeAlpha()
+        .toColourspace('srgb')
+        .raw()
+        .toBuffer({ resolveWithObject: true });
       let rgb = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
       if (info.channels === 1) {
         rgb = new Uint8Array(info.width * info.height * 3);
@@ -128,16 +164,27 @@ export class ImageResolver {
       return { digest, width: info.width, height: info.height, rgb };
     } catch (err) {
       if (err instanceof ValidationError) throw err;
-      throw new ValidationError(field, bytes, `is not a decodable PNG/JPEG image: ${(err as Error).message}`, { cause: err });
+      throw new ValidationError(
+        field,
+        bytes,
+        `is not a decodable PNG/JPEG image: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
   }
 
   private fromRaw(width: number, height: number, rgb: Uint8Array, digest: string, field: string): EnvImage {
-    if (!Number.isInteger(width) || width < 1) throw new ValidationError(`${field}.width`, width, 'must be ≥ 1');
-    if (!Number.isInteger(height) || height < 1) throw new ValidationError(`${field}.height`, height, 'must be ≥ 1');
+    if (!Number.isInteger(width) || width < 1)
+      throw new ValidationError(`${field}.width`, width, 'must be ≥ 1');
+    if (!Number.isInteger(height) || height < 1)
+      throw new ValidationError(`${field}.height`, height, 'must be ≥ 1');
     this.checkSide(width, height, field);
     if (rgb.byteLength !== width * height * 3) {
-      throw new ValidationError(`${field}.rgb`, rgb, `has ${rgb.byteLength} bytes, expected ${width}x${height}x3`);
+      throw new ValidationError(
+        `${field}.rgb`,
+        rgb,
+        `has ${rgb.byteLength} bytes, expected ${width}x${height}x3`,
+      );
     }
     return { digest, width, height, rgb: new Uint8Array(rgb) };
   }

@@ -1,16 +1,18 @@
 /**
- * Micro-batching of decoder runs. Prompts on the same image (same key = model id + digest) that
- * arrive within `maxWaitMs` of the first are decoded in one model run of at most `maxBatch` prompts.
- * A full batch runs at once; a partial one when the wait expires (maxWaitMs 0 = at the end of the
- * current event-loop turn, so prompts submitted together still share a run). Items whose caller has
- * gone (aborted signal) are dropped before the run.
+ * Micro-batching of decoder runs. Prompts on the same image (same key = model id + digest) are
+ * decoded together in runs of at most `maxBatch` prompts:
+ *  - when no run is in progress, a queue is flushed at the end of the current event-loop turn, so
+ *    an idle server adds no latency and prompts submitted together (a TransitionGroup) share a run;
+ *  - while a run is in progress, new prompts wait for it to finish (or for `maxWaitMs`, or for a
+ *    full batch) and then go together — under load, batches fill by themselves.
+ * Items whose caller has gone (aborted signal) are dropped before the run.
  */
 import { DeadlineExceededError } from './errors.ts';
 
 export interface MicroBatcherOptions {
   /** Max prompts per run (≥ 1). */
   readonly maxBatch: number;
-  /** Max time in ms the first prompt of a batch waits for company. Default 2. */
+  /** Max time in ms a prompt queued behind a running decode waits before its own run. */
   readonly maxWaitMs: number;
 }
 
@@ -40,7 +42,8 @@ export class MicroBatcher<C, P, R> {
     private readonly run: BatchRunner<C, P, R>,
     private readonly onBatch?: (size: number) => void,
   ) {
-    if (!Number.isInteger(opts.maxBatch) || opts.maxBatch < 1) throw new RangeError(`maxBatch ${opts.maxBatch} must be ≥ 1`);
+    if (!Number.isInteger(opts.maxBatch) || opts.maxBatch < 1)
+      throw new RangeError(`maxBatch ${opts.maxBatch} must be ≥ 1`);
   }
 
   /** Queues one item; `ctx` is used when this item starts a new batch for `key`. */
@@ -56,7 +59,7 @@ export class MicroBatcher<C, P, R> {
         this.flush(key);
       } else if (!q.timer) {
         q.timer =
-          this.opts.maxWaitMs > 0
+          this.running > 0 && this.opts.maxWaitMs > 0
             ? setTimeout(() => this.flush(key), this.opts.maxWaitMs)
             : setImmediate(() => this.flush(key));
       }
@@ -110,6 +113,8 @@ export class MicroBatcher<C, P, R> {
       })
       .finally(() => {
         this.running--;
+        // Prompts that queued behind this run go now rather than at their timer.
+        for (const k of [...this.queues.keys()]) this.flush(k);
         this.maybeIdle();
       });
   }

@@ -117,11 +117,14 @@ export class SamEnvServer {
     await this.opts.model.init();
     const host = this.opts.host ?? '0.0.0.0';
     this.boundPort = await new Promise<number>((resolve, reject) => {
-      this.server.bindAsync(`${host}:${this.opts.port ?? 50051}`, grpc.ServerCredentials.createInsecure(), (err, port) =>
-        err ? reject(err) : resolve(port),
+      this.server.bindAsync(
+        `${host}:${this.opts.port ?? 50051}`,
+        grpc.ServerCredentials.createInsecure(),
+        (err, port) => (err ? reject(err) : resolve(port)),
       );
     });
-    if (this.opts.metricsPort !== undefined) this.metricsPortValue = await this.metrics.listen(this.opts.metricsPort);
+    if (this.opts.metricsPort !== undefined)
+      this.metricsPortValue = await this.metrics.listen(this.opts.metricsPort);
     this.health.setStatus('', 'SERVING');
     this.health.setStatus(SAM_ENV_SERVICE, 'SERVING');
     this.setState('ready');

@@ -10,7 +10,7 @@ import { ImageResolver, type ImageStore } from './image-resolver.ts';
 import type { SamEnvMetrics } from './metrics.ts';
 import { MicroBatcher } from './micro-batcher.ts';
 import type { EnvImage, EnvModel, ImageEmbedding, TransitionOutput, TransitionPrompt } from './model.ts';
-import { maskToRle } from './rle.ts';
+import { maskToRleWithArea } from './rle.ts';
 import { validateGroupSize, validateModelName, validatePrompt } from './validate.ts';
 
 export interface TransitionServiceOptions {
@@ -21,6 +21,10 @@ export interface TransitionServiceOptions {
   readonly maxImageBytes?: number;
   /** Max image width/height in pixels. Default 4096. */
   readonly maxImageSide?: number;
+  /** Max image width × height in pixels. Default 4096². */
+  readonly maxImagePixels?: number;
+  /** Prompts processed at once across calls; further calls wait (back-pressure). Default 256. */
+  readonly maxConcurrent?: number;
   /** Reported in Info; the server enforces it on the wire. Default 32 MiB. */
   readonly maxMessageBytes?: number;
   /** Embedding cache capacity in bytes. Default 512 MiB. */
@@ -69,6 +73,9 @@ export class TransitionService {
   private readonly maxGroupSize: number;
   private readonly maxMessageBytes: number;
   private readonly serverVersion: string;
+  private readonly maxConcurrent: number;
+  private active = 0;
+  private readonly waiters: { n: number; go: () => void }[] = [];
 
   constructor(opts: TransitionServiceOptions) {
     this.model = opts.model;
@@ -76,9 +83,11 @@ export class TransitionService {
     this.maxGroupSize = opts.maxGroupSize ?? 64;
     this.maxMessageBytes = opts.maxMessageBytes ?? 32 * 2 ** 20;
     this.serverVersion = opts.serverVersion ?? '0.0.0';
+    this.maxConcurrent = opts.maxConcurrent ?? 256;
     this.images = new ImageResolver({
       maxImageBytes: opts.maxImageBytes ?? 16 * 2 ** 20,
       maxImageSide: opts.maxImageSide ?? 4096,
+      maxImagePixels: opts.maxImagePixels ?? 4096 * 4096,
       cacheBytes: opts.imageCacheBytes ?? 256 * 2 ** 20,
       ...(opts.imageStore ? { store: opts.imageStore } : {}),
     });
@@ -122,6 +131,23 @@ export class TransitionService {
       validatePrompt(p, image, info, call.promptField === 'prompt' ? 'prompt' : `prompts[${i}]`),
     );
     this.checkAlive(call.signal);
+    const permits = Math.min(prompts.length, this.maxConcurrent);
+    await this.acquire(permits);
+    try {
+      return await this.decode(call, image, prompts, t0);
+    } finally {
+      this.release(permits);
+    }
+  }
+
+  private async decode(
+    call: TransitionCall,
+    image: EnvImage,
+    prompts: TransitionPrompt[],
+    t0: number,
+  ): Promise<TransitionCallResult> {
+    const info = this.model.info;
+    this.checkAlive(call.signal);
     const { value: embedding, cached } = await this.embeddings.getOrCompute(info.id, image.digest, () =>
       this.model.embed(image),
     );
@@ -131,6 +157,25 @@ export class TransitionService {
     const outputs = await this.batcher.submitAll(key, { embedding, image }, prompts, call.signal);
     const results = outputs.map((o) => toResult(o, call.returnLogits));
     return { results, embeddingCached: cached, modelId: info.id, serverMs: performance.now() - t0 };
+  }
+
+  private acquire(n: number): Promise<void> {
+    if (this.active + n <= this.maxConcurrent && this.waiters.length === 0) {
+      this.active += n;
+      return Promise.resolve();
+    }
+    return new Promise<void>((go) => this.waiters.push({ n, go }));
+  }
+
+  private release(n: number): void {
+    this.active -= n;
+    while (this.waiters.length > 0) {
+      const w = this.waiters[0] as { n: number; go: () => void };
+      if (this.active + w.n > this.maxConcurrent) break;
+      this.waiters.shift();
+      this.active += w.n;
+      w.go();
+    }
   }
 
   private checkAlive(signal: AbortSignal | undefined): void {
@@ -149,10 +194,9 @@ export class TransitionService {
 }
 
 function toResult(o: TransitionOutput, returnLogits: boolean): EnvTransitionResult {
-  let area = 0;
-  for (const v of o.mask.data) area += v;
+  const { rle, area } = maskToRleWithArea(o.mask);
   return {
-    mask: maskToRle(o.mask),
+    mask: rle,
     ...(returnLogits && o.lowResLogits ? { lowResLogits: o.lowResLogits } : {}),
     predictedIou: o.predictedIou,
     stability: o.stability,

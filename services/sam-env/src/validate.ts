@@ -12,20 +12,34 @@ import { rleToMask } from './rle.ts';
 /** An empty `model` means "any"; otherwise it must equal the served model's id or family. */
 export function validateModelName(model: string, info: ModelInfo, field = 'model'): void {
   if (model === '' || model === info.id || model === info.family) return;
-  throw new ValidationError(field, model, `is not served here (this server runs ${info.id}, family ${info.family})`);
+  throw new ValidationError(
+    field,
+    model,
+    `is not served here (this server runs ${info.id}, family ${info.family})`,
+  );
 }
 
 export function validateGroupSize(n: number, maxGroupSize: number, field = 'prompts'): void {
   if (n === 0) throw new ValidationError(field, [], 'must contain at least one prompt');
-  if (n > maxGroupSize) throw new ResourceExhaustedError(field, n, `exceeds the max group size of ${maxGroupSize} prompts`);
+  if (n > maxGroupSize)
+    throw new ResourceExhaustedError(field, n, `exceeds the max group size of ${maxGroupSize} prompts`);
 }
 
 /** Checks one prompt against the image and model and converts it into the model's prompt type. */
-export function validatePrompt(p: EnvPrompt, image: EnvImage, info: ModelInfo, field = 'prompt'): TransitionPrompt {
+export function validatePrompt(
+  p: EnvPrompt,
+  image: EnvImage,
+  info: ModelInfo,
+  field = 'prompt',
+): TransitionPrompt {
   const size = { width: image.width, height: image.height };
   const box = validateBox(p.box, size, `${field}.box`);
   if (p.points.length > info.maxPoints) {
-    throw new ValidationError(`${field}.points`, p.points.length, `has more than the limit of ${info.maxPoints} points`);
+    throw new ValidationError(
+      `${field}.points`,
+      p.points.length,
+      `has more than the limit of ${info.maxPoints} points`,
+    );
   }
   const points = p.points.map((pt, i) => ({
     point: validatePoint(pt.point, size, `${field}.points[${i}].point`),
@@ -35,7 +49,11 @@ export function validatePrompt(p: EnvPrompt, image: EnvImage, info: ModelInfo, f
   if (p.prevLogits) {
     const l = p.prevLogits;
     if (!info.supportsMaskInput) {
-      throw new ValidationError(`${field}.prevLogits`, `${l.width}x${l.height}`, `is not accepted by ${info.id} (no mask input)`);
+      throw new ValidationError(
+        `${field}.prevLogits`,
+        `${l.width}x${l.height}`,
+        `is not accepted by ${info.id} (no mask input)`,
+      );
     }
     if (l.width !== info.lowResSize || l.height !== info.lowResSize) {
       throw new ValidationError(

@@ -109,7 +109,8 @@ export class GrabCutModel implements EnvModel<GrabCutEmbedding> {
     const s = Math.min(1, this.workingSize / Math.max(image.width, image.height));
     const w = Math.max(1, Math.round(image.width * s));
     const h = Math.max(1, Math.round(image.height * s));
-    if (w === image.width && h === image.height) return { w, h, rgb: image.rgb.slice(), byteSize: image.rgb.length };
+    if (w === image.width && h === image.height)
+      return { w, h, rgb: image.rgb.slice(), byteSize: image.rgb.length };
     const src = cv.matFromArray(image.height, image.width, cv.CV_8UC3, image.rgb);
     const dst = new cv.Mat();
     const rgb = withMats([src, dst], () => {
@@ -119,7 +120,11 @@ export class GrabCutModel implements EnvModel<GrabCutEmbedding> {
     return { w, h, rgb, byteSize: rgb.length };
   }
 
-  async decode(emb: GrabCutEmbedding, image: EnvImage, prompts: readonly TransitionPrompt[]): Promise<TransitionOutput[]> {
+  async decode(
+    emb: GrabCutEmbedding,
+    image: EnvImage,
+    prompts: readonly TransitionPrompt[],
+  ): Promise<TransitionOutput[]> {
     return prompts.map((p) => this.decodeOne(emb, image, p));
   }
 
@@ -131,7 +136,11 @@ export class GrabCutModel implements EnvModel<GrabCutEmbedding> {
   }
 
   /** Working-resolution 0/1 mask and the (possibly grown) working rectangle. */
-  private segment(emb: GrabCutEmbedding, image: EnvImage, prompt: TransitionPrompt): { small: Uint8Array; rect: Rect } {
+  private segment(
+    emb: GrabCutEmbedding,
+    image: EnvImage,
+    prompt: TransitionPrompt,
+  ): { small: Uint8Array; rect: Rect } {
     const { w, h } = emb;
     const sx = w / image.width;
     const sy = h / image.height;
@@ -146,8 +155,12 @@ export class GrabCutModel implements EnvModel<GrabCutEmbedding> {
     if (rect[3] <= rect[1]) rect[3] = rect[1] + 1;
     const boxArea = (rect[2] - rect[0]) * (rect[3] - rect[1]);
     const floodLimit = Math.max(4 * boxArea, 64);
-    const pos = prompt.points.filter((p) => p.label === 1).map((p) => [p.point[0] * sx, p.point[1] * sy] as const);
-    const neg = prompt.points.filter((p) => p.label === 0).map((p) => [p.point[0] * sx, p.point[1] * sy] as const);
+    const pos = prompt.points
+      .filter((p) => p.label === 1)
+      .map((p) => [p.point[0] * sx, p.point[1] * sy] as const);
+    const neg = prompt.points
+      .filter((p) => p.label === 0)
+      .map((p) => [p.point[0] * sx, p.point[1] * sy] as const);
 
     // Previous mask (logits preferred) at working resolution, as 0/1.
     let prev: Float32Array | undefined;
@@ -155,7 +168,9 @@ export class GrabCutModel implements EnvModel<GrabCutEmbedding> {
       const l = prompt.prevLogits;
       prev = resampleBilinear(l.data, l.width, l.height, w, h).map((v) => (v > 0 ? 1 : 0));
     } else if (prompt.prevMask) {
-      prev = resampleBilinear(prompt.prevMask.data, image.width, image.height, w, h).map((v) => (v >= 0.5 ? 1 : 0));
+      prev = resampleBilinear(prompt.prevMask.data, image.width, image.height, w, h).map((v) =>
+        v >= 0.5 ? 1 : 0,
+      );
     } else if (prompt.points.length > 0) {
       // Clicks refine a mask; without the previous one, start from the box-only mask (as the agent saw it).
       prev = Float32Array.from(this.segment(emb, image, { box: prompt.box, points: [] }).small);
@@ -164,7 +179,9 @@ export class GrabCutModel implements EnvModel<GrabCutEmbedding> {
     // Positive points pull the rectangle out to their same-coloured region.
     const posRegions: (Uint32Array | undefined)[] = pos.map((p) => {
       const region = this.flood(emb, p, [0, 0, w, h], floodLimit);
-      const ext: Rect = region ? regionBounds(region, w) : [p[0] - 3 * r, p[1] - 3 * r, p[0] + 3 * r, p[1] + 3 * r];
+      const ext: Rect = region
+        ? regionBounds(region, w)
+        : [p[0] - 3 * r, p[1] - 3 * r, p[0] + 3 * r, p[1] + 3 * r];
       rect[0] = clampInt(Math.min(rect[0], Math.floor(ext[0]) - 1), 0, w - 1);
       rect[1] = clampInt(Math.min(rect[1], Math.floor(ext[1]) - 1), 0, h - 1);
       rect[2] = clampInt(Math.max(rect[2], Math.ceil(ext[2]) + 1), 1, w);
@@ -245,7 +262,9 @@ export class GrabCutModel implements EnvModel<GrabCutEmbedding> {
         cv.grabCut(img, mask, new cv.Rect(0, 0, w, h), bgd, fgd, this.iterations, cv.GC_INIT_WITH_MASK);
       } catch (err) {
         // OpenCV.js throws the C++ exception as a bare heap pointer.
-        throw new Error(`GrabCut failed (${typeof err === 'number' ? `OpenCV exception ${err}` : String(err)})`);
+        throw new Error(
+          `GrabCut failed (${typeof err === 'number' ? `OpenCV exception ${err}` : String(err)})`,
+        );
       }
       return mask.data.slice();
     });
@@ -281,7 +300,12 @@ export class GrabCutModel implements EnvModel<GrabCutEmbedding> {
     const lowSoft = resampleBilinear(small, emb.w, emb.h, L, L);
     const logits = new Float32Array(L * L);
     for (let i = 0; i < logits.length; i++) logits[i] = ((lowSoft[i] as number) - 0.5) * LOGIT_SCALE;
-    const fullRect: Box = [rect[0] / (emb.w / W), rect[1] / (emb.h / H), rect[2] / (emb.w / W), rect[3] / (emb.h / H)];
+    const fullRect: Box = [
+      rect[0] / (emb.w / W),
+      rect[1] / (emb.h / H),
+      rect[2] / (emb.w / W),
+      rect[3] / (emb.h / H),
+    ];
     const predictedIou = x2 > x1 ? boxIou([x1, y1, x2, y2], fullRect) : 0;
     return {
       mask: new BinaryMask(W, H, data),
@@ -295,7 +319,12 @@ export class GrabCutModel implements EnvModel<GrabCutEmbedding> {
    * Pixels 4-connected to `seed` whose colour is within the tolerance of the seed's 3×3 mean colour,
    * inside `bounds`; undefined when the region would exceed `limit` pixels (it leaked).
    */
-  private flood(emb: GrabCutEmbedding, seed: readonly [number, number], bounds: Rect, limit: number): Uint32Array | undefined {
+  private flood(
+    emb: GrabCutEmbedding,
+    seed: readonly [number, number],
+    bounds: Rect,
+    limit: number,
+  ): Uint32Array | undefined {
     const { w, h, rgb } = emb;
     const sx = clampInt(Math.floor(seed[0]), 0, w - 1);
     const sy = clampInt(Math.floor(seed[1]), 0, h - 1);
@@ -365,7 +394,14 @@ function regionBounds(region: Uint32Array, w: number): Rect {
   return [x1, y1, x2, y2];
 }
 
-function paintDisk(labels: Uint8Array, w: number, h: number, c: readonly [number, number], r: number, v: number): void {
+function paintDisk(
+  labels: Uint8Array,
+  w: number,
+  h: number,
+  c: readonly [number, number],
+  r: number,
+  v: number,
+): void {
   const x0 = Math.max(0, Math.floor(c[0] - r));
   const x1 = Math.min(w - 1, Math.ceil(c[0] + r));
   const y0 = Math.max(0, Math.floor(c[1] - r));

@@ -36,7 +36,18 @@ export function loadOpenCv(): Promise<{ readonly cv: OpenCv }> {
   if (!loading) {
     loading = new Promise<{ cv: OpenCv }>((resolve) => {
       const require = createRequire(import.meta.url);
+      // The Emscripten build installs process-wide `uncaughtException` / `unhandledRejection`
+      // handlers (which rethrow, printing the whole 8 MB module source, or abort). Remove them: error
+      // handling stays the host's.
+      const emitter = process as NodeJS.EventEmitter;
+      const events = ['uncaughtException', 'unhandledRejection'];
+      const before = new Set<unknown>(events.flatMap((e) => emitter.listeners(e)));
       const cv = require('@techstark/opencv-js') as OpenCv & { onRuntimeInitialized?: () => void };
+      for (const e of events) {
+        for (const l of emitter.listeners(e)) {
+          if (!before.has(l)) emitter.removeListener(e, l as (...a: unknown[]) => void);
+        }
+      }
       if ((cv as { Mat?: unknown }).Mat) resolve({ cv });
       else cv.onRuntimeInitialized = () => resolve({ cv });
     });

@@ -1,0 +1,279 @@
+/**
+ * sam-env benchmark (`npm run bench:env`), one run, three sections:
+ *
+ *  1. GrabCut transitions/s in-process (TransitionService, no network) vs over gRPC on loopback
+ *     (SamEnvServer + SamEnvClient in this process), same prompts, cached embedding. Target: gRPC ≥ 90%.
+ *  2. Per-call gRPC overhead: Info calls, and Transition with a trivial model (box-filled mask), each
+ *     p50/p99 over sequential calls, with the in-process trivial transition as the baseline.
+ *  3. Fixture SAM decoder (sam2-onnx fixture ONNX pair, onnxruntime-node CPU): a group of 8 prompts
+ *     decoded in one batched run vs one run per prompt.
+ *
+ * Every figure is the median of several rounds. Limits: one machine, client and server share the same
+ * CPUs (2 cores here, other work running), so absolute numbers are noisy; the ratios are the point.
+ */
+import { spawn } from 'node:child_process';
+import { BinaryMask } from '../core/mask/index.ts';
+import type { EnvPrompt } from '../core/wire/index.ts';
+import { encodedImage, SamEnvClient } from '../services/sam-env/src/client.ts';
+import type {
+  EnvImage,
+  EnvModel,
+  ModelInfo,
+  TransitionOutput,
+  TransitionPrompt,
+} from '../services/sam-env/src/model.ts';
+import { createGrabCutModel } from '../services/sam-env/src/models/grabcut.ts';
+import type * as Sam2OnnxModule from '../services/sam-env/src/models/sam2-onnx/index.ts';
+import { SamEnvServer } from '../services/sam-env/src/server.ts';
+import { TransitionService } from '../services/sam-env/src/transition-service.ts';
+import { makeScene, RED } from '../test/sam-env/scene.ts';
+
+type Sam2OnnxPlugin = typeof Sam2OnnxModule;
+
+const ROUNDS = 7;
+const PER_ROUND = 16;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+function quantile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))] as number;
+}
+
+/** n slightly different boxes around the disc of `scene(side)`, in pixels of a side×side image. */
+function prompts(n: number, side = 128): EnvPrompt[] {
+  const k = side / 128;
+  return Array.from({ length: n }, (_, i) => ({
+    box: [(18 + (i % 5)) * k, (20 + (i % 3)) * k, (82 - (i % 4)) * k, 84 * k],
+    points: [],
+  }));
+}
+
+const scene = (side: number) =>
+  makeScene(
+    side,
+    side,
+    [{ cx: (50 * side) / 128, cy: (52 * side) / 128, r: (28 * side) / 128, color: RED }],
+    11,
+  );
+
+/**
+ * Transitions per second of two paths, median over rounds of PER_ROUND sequential calls. Rounds of
+ * the two paths alternate, so that load from other processes hits both alike.
+ */
+async function rates(
+  a: (p: EnvPrompt) => Promise<unknown>,
+  b: (p: EnvPrompt) => Promise<unknown>,
+  side: number,
+): Promise<[number, number]> {
+  const ps = prompts(PER_ROUND, side);
+  await a(ps[0]!); // warm: embedding cached, JIT
+  await b(ps[0]!);
+  const ra: number[] = [];
+  const rb: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const [run, out] of [
+      [a, ra],
+      [b, rb],
+    ] as const) {
+      const t0 = performance.now();
+      for (const p of ps) await run(p);
+      out.push((PER_ROUND * 1000) / (performance.now() - t0));
+    }
+  }
+  return [median(ra), median(rb)];
+}
+
+/** A model that does no work: the mask is the box. Isolates the per-call cost of the service. */
+class TrivialModel implements EnvModel {
+  readonly info: ModelInfo = {
+    id: 'trivial',
+    family: 'trivial',
+    inputSize: 1,
+    supportsMaskInput: false,
+    lowResSize: 0,
+    maxPoints: 16,
+    maxBatch: 16,
+  };
+  async init(): Promise<void> {}
+  async embed(): Promise<{ byteSize: number }> {
+    return { byteSize: 1 };
+  }
+  async decode(_e: unknown, image: EnvImage, ps: readonly TransitionPrompt[]): Promise<TransitionOutput[]> {
+    return ps.map((p) => {
+      const m = new BinaryMask(image.width, image.height);
+      for (let y = Math.floor(p.box[1]); y < Math.ceil(p.box[3]); y++) {
+        m.data.fill(1, y * image.width + Math.floor(p.box[0]), y * image.width + Math.ceil(p.box[2]));
+      }
+      return { mask: m, predictedIou: 1, stability: 1 };
+    });
+  }
+  async close(): Promise<void> {}
+}
+
+async function latencies(n: number, call: () => Promise<unknown>): Promise<number[]> {
+  for (let i = 0; i < 20; i++) await call();
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await call();
+    out.push(performance.now() - t0);
+  }
+  return out;
+}
+
+/** Starts `sam-veteran env serve` as a child process and reads its address from stdout. */
+async function spawnServer(): Promise<{ address: string; stop: () => void }> {
+  const proc = spawn(
+    process.execPath,
+    ['bin/sam-veteran.js', 'env', 'serve', '--host', '127.0.0.1', '--port', '0'],
+    {
+      stdio: ['ignore', 'pipe', 'ignore'],
+      env: { ...process.env, LOG_LEVEL: 'warn' },
+    },
+  );
+  const address = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    proc.stdout.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const line = buf.split('\n')[0];
+      if (buf.includes('\n') && line) resolve((JSON.parse(line) as { listening: string }).listening);
+    });
+    proc.once('exit', (code) => reject(new Error(`env serve exited with ${code}`)));
+  });
+  return { address, stop: () => proc.kill('SIGTERM') };
+}
+
+const ms = (x: number) => `${x.toFixed(3)} ms`;
+
+async function main(): Promise<void> {
+  console.log(`sam-env bench — ${ROUNDS} rounds x ${PER_ROUND} sequential calls per figure, medians`);
+
+  // 1. GrabCut in-process vs gRPC, on two image sizes (the per-call gRPC cost is fixed, the model's
+  // per-call cost grows with the image through upsampling and RLE).
+  const local = new TransitionService({ model: createGrabCutModel() });
+  await local.model.init();
+  const server = await SamEnvServer.start({ model: createGrabCutModel(), host: '127.0.0.1', port: 0 });
+  const client = new SamEnvClient({ addresses: [server.address], firstContact: 'send' });
+  const child = await spawnServer();
+  const pct = (a: number, b: number) => `${((a / b) * 100).toFixed(1)}%`;
+  const row = (label: string, a: number, b: number) =>
+    console.log(
+      `   ${label.padEnd(38)} ${a.toFixed(1).padStart(8)} /s ${b.toFixed(1).padStart(8)} /s   ${pct(b, a)}`,
+    );
+  console.log(
+    '\n1. GrabCut transitions/s (working size 128, 3 iterations), target: gRPC ≥ 90% of in-process',
+  );
+  console.log(`   ${''.padEnd(38)} ${'in-process'.padStart(10)} ${'gRPC'.padStart(10)}   ratio`);
+  let payload = encodedImage(new Uint8Array(0));
+  let ref = { digest: '', source: payload.source! };
+  for (const side of [128, 320]) {
+    const sc = await scene(side);
+    payload = encodedImage(sc.png);
+    ref = { digest: payload.digest, source: payload.source! };
+    const [inProc, overGrpc] = await rates(
+      (p) => local.run({ model: '', image: ref, prompts: [p], returnLogits: true, promptField: 'prompt' }),
+      (p) => client.transition(payload, p),
+      side,
+    );
+    row(`${side}x${side}, Transition (1 prompt)`, inProc, overGrpc);
+    // The actors' call pattern: a GRPO group of 8 prompts on one image per call.
+    const group = prompts(8, side);
+    const [inProcG, overGrpcG] = await rates(
+      async () =>
+        local.run({ model: '', image: ref, prompts: group, returnLogits: true, promptField: 'prompts' }),
+      async () => client.transitionGroup(payload, group),
+      side,
+    );
+    row(`${side}x${side}, TransitionGroup of 8`, inProcG * 8, overGrpcG * 8);
+    // As deployed: the server in its own process (`sam-veteran env serve`), so client-side gRPC work
+    // does not run on the server's event loop.
+    const remote = new SamEnvClient({ addresses: [child.address], firstContact: 'send' });
+    const [inProcR, overGrpcR] = await rates(
+      (p) => local.run({ model: '', image: ref, prompts: [p], returnLogits: true, promptField: 'prompt' }),
+      (p) => remote.transition(payload, p),
+      side,
+    );
+    row(`${side}x${side}, Transition, server process`, inProcR, overGrpcR);
+    remote.close();
+  }
+  child.stop();
+
+  // 2. Per-call overhead.
+  const info = await latencies(500, () => client.info());
+  const trivialServer = await SamEnvServer.start({ model: new TrivialModel(), host: '127.0.0.1', port: 0 });
+  const trivialClient = new SamEnvClient({ addresses: [trivialServer.address], firstContact: 'send' });
+  const box: EnvPrompt = { box: [20, 20, 80, 80], points: [] };
+  const trivialGrpc = await latencies(500, () => trivialClient.transition(payload, box));
+  const trivialLocal = new TransitionService({ model: new TrivialModel() });
+  const trivialInProc = await latencies(500, () =>
+    trivialLocal.run({ model: '', image: ref, prompts: [box], returnLogits: false, promptField: 'prompt' }),
+  );
+  console.log('\n2. Per-call gRPC overhead (sequential calls, loopback)');
+  console.log(
+    `   Info                         : p50 ${ms(quantile(info, 0.5))}  p99 ${ms(quantile(info, 0.99))}`,
+  );
+  console.log(
+    `   Transition, trivial model    : p50 ${ms(quantile(trivialGrpc, 0.5))}  p99 ${ms(quantile(trivialGrpc, 0.99))}`,
+  );
+  console.log(
+    `   same, in-process (baseline)  : p50 ${ms(quantile(trivialInProc, 0.5))}  p99 ${ms(quantile(trivialInProc, 0.99))}`,
+  );
+  console.log(
+    `   => gRPC overhead per call    : p50 ${ms(quantile(trivialGrpc, 0.5) - quantile(trivialInProc, 0.5))}`,
+  );
+  trivialClient.close();
+  await trivialServer.shutdown();
+  client.close();
+  await server.shutdown();
+
+  // 3. Fixture SAM decoder: batched vs one-by-one.
+  console.log('\n3. Fixture SAM decoder (onnxruntime-node CPU), group of 8 prompts');
+  await samFixtureSection(await scene(128));
+}
+
+async function samFixtureSection(scene: { width: number; height: number; rgb: Uint8Array }): Promise<void> {
+  let plugin: Sam2OnnxPlugin;
+  try {
+    plugin = await import('../services/sam-env/src/models/sam2-onnx/index.ts');
+  } catch (err) {
+    console.log(`   skipped: the sam2-onnx plugin could not be loaded (${(err as Error).message})`);
+    return;
+  }
+  const image: EnvImage = { digest: 'bench', width: scene.width, height: scene.height, rgb: scene.rgb };
+  const group: TransitionPrompt[] = Array.from({ length: 8 }, (_, i) => ({
+    box: [10 + i, 12, 90 - i, 100],
+    points: [{ point: [50, 52], label: 1 }],
+  }));
+  for (const family of plugin.SAM_ONNX_FAMILIES) {
+    const { encoder, decoder } = plugin.buildFixtureModels(family);
+    const model = plugin.createSam2OnnxModel({ encoderBytes: encoder, decoderBytes: decoder, maxBatch: 8 });
+    await model.init();
+    const emb = await model.embed(image);
+    const batched: number[] = [];
+    const single: number[] = [];
+    await model.decode(emb, image, group);
+    for (let r = 0; r < ROUNDS; r++) {
+      let t0 = performance.now();
+      await model.decode(emb, image, group);
+      batched.push((group.length * 1000) / (performance.now() - t0));
+      t0 = performance.now();
+      for (const p of group) await model.decode(emb, image, [p]);
+      single.push((group.length * 1000) / (performance.now() - t0));
+    }
+    const b = median(batched);
+    const s = median(single);
+    const maxBatch = model.info.maxBatch;
+    console.log(
+      `   ${family.padEnd(17)}: batched ${b.toFixed(1)} prompts/s, one-by-one ${s.toFixed(1)} prompts/s, ` +
+        `ratio ${(b / s).toFixed(2)}x (model maxBatch ${maxBatch})`,
+    );
+    await model.close();
+  }
+}
+
+await main();

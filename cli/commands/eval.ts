@@ -1,0 +1,227 @@
+/**
+ * `sam-veteran eval` — runs the agent loop of a policy on a dataset and reports gIoU, cIoU and box
+ * IoU (95% bootstrap CIs) and the termination rate per refinement step; writes DIR/summary.json and
+ * DIR/episodes.png (the first 16 episodes, one row each).
+ *
+ * Policies: a checkpoint file (greedy), `oracle` and `gt-box` (ground-truth baselines), or
+ * `remote:<baseUrl>#<model>` (an OpenAI-compatible endpoint serving a VLM).
+ * Environments: `grabcut` (worker threads, the default) or `host:port[,host:port…]` (sam-env gRPC).
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import cliProgress from 'cli-progress';
+import type { Command } from 'commander';
+import {
+  episodeSheetPng,
+  evaluatePolicy,
+  formatSummary,
+  greedyPolicy,
+  gtBoxPolicyFor,
+  oraclePolicyFor,
+  type EvalPolicy,
+} from '../../core/agent/index.ts';
+import { datasetFromSpec } from '../../core/data/index.ts';
+import type {
+  EnvImage,
+  EnvPort,
+  ModelInfo,
+  TransitionOutput,
+  TransitionPrompt,
+} from '../../core/env/index.ts';
+import { ValidationError } from '../../core/errors/index.ts';
+import { loadPolicyFile } from '../../core/policy/index.ts';
+import { parseRemotePolicySpec, RemotePolicy } from '../../core/policy-remote/index.ts';
+import { SamEnvClient, rawImage } from '../../services/sam-env/src/client.ts';
+import { maskToRle, rleToMask } from '../../services/sam-env/src/rle.ts';
+import { WorkerEnvPool } from '../../services/sam-env/src/worker-env-pool.ts';
+
+interface EvalOptions {
+  policy: string;
+  data: string;
+  n: number;
+  env: string;
+  workers: number;
+  maxRefinements: number;
+  batch: number;
+  out?: string;
+  seed: number;
+  sheet: number;
+  concurrency: number;
+  timeoutMs: number;
+}
+
+function int(field: string, min: number): (v: string) => number {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new ValidationError(field, v, `must be an integer >= ${min}`);
+    return n;
+  };
+}
+
+/** sam-env over gRPC as an EnvPort: raw RGB payloads (sent once per replica), masks as COCO RLE. */
+export class GrpcEnvPort implements EnvPort {
+  constructor(private readonly client: SamEnvClient) {}
+
+  async info(): Promise<ModelInfo> {
+    const i = await this.client.info();
+    return {
+      id: i.modelId,
+      family: i.family,
+      inputSize: i.inputSize,
+      supportsMaskInput: i.supportsMaskInput,
+      lowResSize: i.lowResSize,
+      maxPoints: i.limits.maxPoints,
+      maxBatch: i.limits.maxBatch,
+    };
+  }
+
+  async transitionGroup(image: EnvImage, prompts: readonly TransitionPrompt[]): Promise<TransitionOutput[]> {
+    const payload = { ...rawImage(image.width, image.height, image.rgb), digest: image.digest };
+    const reply = await this.client.transitionGroup(
+      payload,
+      prompts.map((p) => ({
+        box: p.box,
+        points: p.points,
+        ...(p.prevLogits ? { prevLogits: p.prevLogits } : {}),
+        ...(p.prevMask ? { prevMask: maskToRle(p.prevMask) } : {}),
+      })),
+    );
+    return reply.results.map((r, i) => ({
+      mask: rleToMask(r.mask, `results[${i}].mask`),
+      ...(r.lowResLogits ? { lowResLogits: r.lowResLogits } : {}),
+      predictedIou: r.predictedIou,
+      stability: r.stability,
+    }));
+  }
+
+  close(): Promise<void> {
+    this.client.close();
+    return Promise.resolve();
+  }
+}
+
+async function resolvePolicy(
+  opts: EvalOptions,
+): Promise<{ policy: EvalPolicy; name: string; remote?: RemotePolicy }> {
+  if (opts.policy === 'oracle') return { policy: (inputs) => oraclePolicyFor(inputs), name: 'oracle' };
+  if (opts.policy === 'gt-box') return { policy: gtBoxPolicyFor, name: 'gt-box' };
+  const remote = parseRemotePolicySpec(opts.policy);
+  if (remote) {
+    const policy = new RemotePolicy({
+      ...remote,
+      concurrency: opts.concurrency,
+      timeoutMs: opts.timeoutMs,
+      seed: opts.seed,
+    });
+    return { policy, name: `${remote.model} @ ${remote.baseUrl}`, remote: policy };
+  }
+  return { policy: greedyPolicy(await loadPolicyFile(opts.policy, { frozen: true })), name: opts.policy };
+}
+
+function checkEnvSpec(env: string): void {
+  if (env !== 'grabcut' && !/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/.test(env) && !env.startsWith('dns:///')) {
+    throw new ValidationError('--env', env, 'must be "grabcut" or host:port[,host:port...]');
+  }
+}
+
+function createEnv(opts: EvalOptions): EnvPort {
+  if (opts.env === 'grabcut') return new WorkerEnvPool({ workers: opts.workers });
+  return new GrpcEnvPort(new SamEnvClient({ addresses: opts.env }));
+}
+
+async function evalCommand(opts: EvalOptions): Promise<void> {
+  checkEnvSpec(opts.env);
+  const dataset = await datasetFromSpec(opts.data, { n: opts.n, seed: opts.seed });
+  const n = Math.min(opts.n, dataset.size);
+  const { policy, name, remote } = await resolvePolicy(opts);
+  const env = createEnv(opts);
+  const bar = new cliProgress.SingleBar(
+    {
+      format: `eval ${name} [{bar}] {value}/{total} episodes | {eta_formatted} left`,
+      stream: process.stderr,
+      hideCursor: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(n, 0);
+  let result;
+  try {
+    result = await evaluatePolicy({
+      policy,
+      dataset,
+      env,
+      n,
+      batch: opts.batch,
+      maxRefinements: opts.maxRefinements,
+      seed: opts.seed,
+      keepInputs: opts.sheet,
+      onProgress: (done) => bar.update(done),
+    });
+  } finally {
+    bar.stop();
+    await env.close();
+  }
+  console.log(formatSummary(`${name} on ${dataset.name}`, result.summary));
+  console.log(
+    `${n} episodes in ${result.seconds.toFixed(1)} s (${(n / result.seconds).toFixed(1)} episodes/s)`,
+  );
+  if (remote) {
+    const s = remote.stats;
+    console.log(
+      `remote: ${s.actions} actions, ${s.formatErrors} format errors, ${s.retries} retries, ${s.failures} failures`,
+    );
+  }
+  if (opts.out !== undefined) {
+    await mkdir(opts.out, { recursive: true });
+    const summary = {
+      policy: opts.policy,
+      data: opts.data,
+      dataset: dataset.name,
+      env: opts.env,
+      maxRefinements: opts.maxRefinements,
+      seed: opts.seed,
+      seconds: result.seconds,
+      ...result.summary,
+      ...(remote ? { remote: remote.stats } : {}),
+    };
+    await writeFile(join(opts.out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+    if (result.inputs.length > 0) {
+      await writeFile(
+        join(opts.out, 'episodes.png'),
+        await episodeSheetPng(result.episodes, result.inputs, { maxEpisodes: opts.sheet }),
+      );
+    }
+    console.log(
+      `wrote ${join(opts.out, 'summary.json')}${result.inputs.length > 0 ? ` and ${join(opts.out, 'episodes.png')}` : ''}`,
+    );
+  }
+}
+
+export function registerEvalCommand(program: Command): void {
+  program
+    .command('eval')
+    .description(
+      'Evaluate a policy with the agent loop: gIoU, cIoU, box IoU, termination rate per refinement step.',
+    )
+    .requiredOption('--policy <spec>', "checkpoint path | 'oracle' | 'gt-box' | remote:<baseUrl>#<model>")
+    .requiredOption(
+      '--data <spec>',
+      'dataset spec, e.g. synthetic:id-val, reasonseg:<dir>, refcoco:<dir>:val',
+    )
+    .option('--n <count>', 'episodes (the first n samples)', int('--n', 1), 500)
+    .option('--env <env>', "'grabcut' (worker threads) or sam-env host:port[,host:port...]", 'grabcut')
+    .option('--workers <count>', 'GrabCut worker threads', int('--workers', 1), 2)
+    .option('--max-refinements <count>', 'refinement steps after the box', int('--max-refinements', 0), 3)
+    .option('--batch <count>', 'episodes per agent-loop batch', int('--batch', 1), 32)
+    .option('--out <dir>', 'write summary.json and episodes.png here')
+    .option(
+      '--seed <seed>',
+      'synthetic data seed (unless the spec sets one) and bootstrap seed',
+      int('--seed', 0),
+      0,
+    )
+    .option('--sheet <count>', 'episodes drawn in episodes.png', int('--sheet', 0), 16)
+    .option('--concurrency <count>', 'remote policy: requests in flight', int('--concurrency', 1), 8)
+    .option('--timeout-ms <ms>', 'remote policy: timeout per request', int('--timeout-ms', 1), 120_000)
+    .action(evalCommand);
+}

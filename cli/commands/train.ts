@@ -1,0 +1,56 @@
+/**
+ * `sam-veteran train`: the main job on the embedded default (in-process bus, GrabCut in worker
+ * threads, synthetic data, the shipped warm start). `npm start` runs it with the defaults.
+ */
+import type { Command } from 'commander';
+import { runEmbeddedJob } from '../train/embedded-job.ts';
+import { DEFAULT_WARM_START } from '../train/paths.ts';
+
+function int(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} "${v}" must be a non-negative integer`);
+    return n;
+  };
+}
+
+export function registerTrainCommand(program: Command): void {
+  program
+    .command('train')
+    .description('GRPO training on the embedded default: no servers, one process (the main job)')
+    .option('--init <path>', 'warm-start policy checkpoint', DEFAULT_WARM_START)
+    .option('--steps <n>', 'GRPO steps at most', int('steps'), 60)
+    .option('--budget-minutes <m>', 'stop training after this many minutes', Number, 7)
+    .option('--actors <n>', 'in-process actors', int('actors'), 2)
+    .option('--env-workers <n>', 'GrabCut worker threads', int('env-workers'), 1)
+    .option('--eval-n <n>', 'samples per evaluation split before and after (0 skips)', int('eval-n'), 500)
+    .option('--seed <n>', 'seed of everything random', int('seed'), 1)
+    .option('--runs <dir>', 'where run folders go', 'runs')
+    .option('--name <name>', 'run name suffix', 'embedded')
+    .option('--batch-states <n>', 'groups per GRPO step', int('batch-states'), 16)
+    .option('--group-size <n>', 'rollouts per group', int('group-size'), 8)
+    .option('--lr <x>', 'AdamW learning rate', Number)
+    .option('--no-progress', 'plain log lines instead of progress bars')
+    .action(async (o: Record<string, unknown>) => {
+      const result = await runEmbeddedJob({
+        warmStart: o['init'] as string,
+        steps: o['steps'] as number,
+        budgetMinutes: o['budgetMinutes'] as number,
+        actors: o['actors'] as number,
+        envWorkers: o['envWorkers'] as number,
+        evalN: o['evalN'] as number,
+        seed: o['seed'] as number,
+        runsRoot: o['runs'] as string,
+        name: o['name'] as string,
+        progress: (o['progress'] as boolean) && process.stderr.isTTY === true,
+        learner: {
+          batchStates: o['batchStates'] as number,
+          groupSize: o['groupSize'] as number,
+          ...(typeof o['lr'] === 'number' ? { learningRate: o['lr'] } : {}),
+        },
+        actor: { groupSize: o['groupSize'] as number },
+      });
+      console.log(`run folder: ${result.runDir}`);
+      console.log(`report:     ${result.reportPath}`);
+    });
+}

@@ -1,0 +1,201 @@
+/**
+ * The main job on the embedded default (`npm start` → `sam-veteran train`): the same learner and
+ * actor classes as the cluster, wired in one process over the in-process bus, with GrabCut in
+ * worker threads as the environment and the synthetic world as data. Evaluates the warm start on
+ * id-val and ood-val, trains with GRPO under a step and time budget, evaluates again, and writes a
+ * run folder (metrics JSONL, PNG plots, HTML report, before/after summary).
+ */
+import { readFile } from 'node:fs/promises';
+import { SingleBar, Presets } from 'cli-progress';
+import { Registry } from 'prom-client';
+import { evaluatePolicy, greedyPolicy, formatSummary, type EpisodeSummary } from '../../core/agent/index.ts';
+import { createBus } from '../../core/bus/index.ts';
+import { ActorConfigSchema, LearnerConfigSchema, type ActorConfig, type LearnerConfig } from '../../core/config/index.ts';
+import { datasetFromSpec } from '../../core/data/index.ts';
+import { createLogger, type Logger } from '../../core/log/index.ts';
+import { ensureTf, loadPolicyBytes, type PointerPolicy } from '../../core/policy/index.ts';
+import { RunFolder, renderTrainingReport } from '../../core/report/index.ts';
+import { Actor } from '../../services/actor/index.ts';
+import { Learner, type LearnerStepMetrics } from '../../services/learner/index.ts';
+import { WorkerEnvPool } from '../../services/sam-env/index.ts';
+
+export interface EmbeddedJobOptions {
+  /** Warm-start checkpoint (policy file). */
+  readonly warmStart: string;
+  /** GRPO steps at most. */
+  readonly steps: number;
+  /** Stop training after this many minutes even if steps remain (evaluation not included). */
+  readonly budgetMinutes: number;
+  /** In-process actors. */
+  readonly actors: number;
+  /** GrabCut worker threads. */
+  readonly envWorkers: number;
+  /** Samples per evaluation split (before and after). 0 skips evaluation. */
+  readonly evalN: number;
+  readonly seed: number;
+  readonly runsRoot: string;
+  readonly name: string;
+  readonly learner?: Partial<LearnerConfig>;
+  readonly actor?: Partial<ActorConfig>;
+  /** Show a progress bar (TTY). */
+  readonly progress: boolean;
+}
+
+export interface EmbeddedJobResult {
+  readonly runDir: string;
+  readonly steps: number;
+  readonly before: Record<string, EpisodeSummary>;
+  readonly after: Record<string, EpisodeSummary>;
+  readonly reportPath: string;
+}
+
+const EVAL_SPLITS = ['id-val', 'ood-val'] as const;
+
+export async function runEmbeddedJob(opts: EmbeddedJobOptions): Promise<EmbeddedJobResult> {
+  const run = await RunFolder.create(opts.runsRoot, opts.name);
+  const runId = run.id;
+  const log = createLogger({ service: 'train', runId });
+  log.info({ runDir: run.dir, opts }, 'training job starting');
+  await ensureTf();
+
+  const warmBytes = new Uint8Array(await readFile(opts.warmStart));
+  const policy = loadPolicyBytes(warmBytes, opts.warmStart);
+  const reference = policy.clone({ frozen: true });
+  const env = new WorkerEnvPool({ workers: opts.envWorkers });
+  const registry = new Registry();
+
+  const learnerConfig = LearnerConfigSchema.parse({
+    ...opts.learner,
+    totalSteps: opts.steps,
+    seed: opts.seed,
+    checkpointDir: run.path('checkpoints'),
+  });
+  const actorConfig = ActorConfigSchema.parse({ ...opts.actor });
+
+  const before: Record<string, EpisodeSummary> = {};
+  const after: Record<string, EpisodeSummary> = {};
+  try {
+    if (opts.evalN > 0) {
+      for (const split of EVAL_SPLITS) before[split] = await evaluate(policy, split, env, opts, log, 'before');
+      await run.writeJson('eval-before.json', before);
+    }
+
+    const bus = await createBus(`memory://${runId}`);
+    const learner = new Learner({
+      bus,
+      config: learnerConfig,
+      policy,
+      reference,
+      runId,
+      logger: log.child({ service: 'learner' }),
+      metrics: registry,
+      datasetSpec: `synthetic:train?seed=${opts.seed}`,
+      onStep: (m) => {
+        void run.appendMetrics(m);
+        onStep(m);
+      },
+    });
+    const actors: Actor[] = [];
+    for (let i = 0; i < opts.actors; i++) {
+      actors.push(
+        new Actor({
+          id: `actor-${i + 1}`,
+          bus,
+          env,
+          config: actorConfig,
+          policy: policy.clone(),
+          logger: log.child({ service: 'actor', actorId: `actor-${i + 1}` }),
+          metrics: registry,
+          seed: opts.seed * 1000 + i,
+        }),
+      );
+    }
+
+    const bar = opts.progress
+      ? new SingleBar(
+          { format: 'train |{bar}| {value}/{total} steps | reward {reward} | kl {kl} | {eta_formatted} left', etaBuffer: 10 },
+          Presets.shades_classic,
+        )
+      : undefined;
+    bar?.start(opts.steps, 0, { reward: '-', kl: '-' });
+    let lastLogged = 0;
+    function onStep(m: LearnerStepMetrics): void {
+      const reward = typeof m['reward.mean'] === 'number' ? (m['reward.mean'] as number).toFixed(2) : '-';
+      const kl = typeof m['kl'] === 'number' ? (m['kl'] as number).toExponential(1) : '-';
+      bar?.update(m.step, { reward, kl });
+      if (!bar && m.step - lastLogged >= 10) {
+        lastLogged = m.step;
+        log.info({ step: m.step, reward, kl }, 'train step');
+      }
+    }
+
+    await learner.start();
+    await Promise.all(actors.map((a) => a.start()));
+    const budget = setTimeout(() => {
+      log.info({ budgetMinutes: opts.budgetMinutes }, 'time budget reached; stopping training');
+      void learner.stop();
+    }, opts.budgetMinutes * 60_000);
+    try {
+      await learner.run(opts.steps);
+    } finally {
+      clearTimeout(budget);
+      bar?.stop();
+      await Promise.all(actors.map((a) => a.stop()));
+      await learner.stop();
+      await bus.close();
+    }
+    const steps = learner.step;
+
+    if (opts.evalN > 0) {
+      for (const split of EVAL_SPLITS) after[split] = await evaluate(policy, split, env, opts, log, 'after');
+      await run.writeJson('eval-after.json', after);
+    }
+    const records = await run.readMetrics();
+    const { html } = await renderTrainingReport({
+      runDir: run.dir,
+      title: `SAM-Veteran training — ${run.id}`,
+      config: { learner: learnerConfig, actor: actorConfig, job: { ...opts } },
+      metrics: records,
+      ...(opts.evalN > 0 ? { evalBefore: before, evalAfter: after } : {}),
+    });
+    void html;
+    for (const split of Object.keys(after)) {
+      const b = before[split];
+      const a = after[split];
+      if (b && a) {
+        console.log(formatSummary(`${split} before`, b));
+        console.log(formatSummary(`${split} after `, a));
+      }
+    }
+    return { runDir: run.dir, steps, before, after, reportPath: run.path('report.html') };
+  } finally {
+    await env.close();
+  }
+}
+
+async function evaluate(
+  policy: PointerPolicy,
+  split: (typeof EVAL_SPLITS)[number],
+  env: WorkerEnvPool,
+  opts: EmbeddedJobOptions,
+  log: Logger,
+  when: string,
+): Promise<EpisodeSummary> {
+  const dataset = await datasetFromSpec(`synthetic:${split}?n=${opts.evalN}`);
+  const bar = opts.progress
+    ? new SingleBar({ format: `eval ${when} ${split} |{bar}| {value}/{total}` }, Presets.shades_classic)
+    : undefined;
+  bar?.start(opts.evalN, 0);
+  const result = await evaluatePolicy({
+    policy: greedyPolicy(policy),
+    dataset,
+    env,
+    n: opts.evalN,
+    batch: 64,
+    seed: opts.seed,
+    onProgress: (done) => bar?.update(done),
+  });
+  bar?.stop();
+  log.info({ split, when, gIoU: result.summary.gIoU, seconds: result.seconds }, 'evaluation done');
+  return result.summary;
+}

@@ -1,0 +1,2 @@
+export * from './chat-client.ts';
+export * from './remote-policy.ts';

@@ -1,0 +1,73 @@
+/**
+ * Public types of the pointer policy: optimiser settings, sampling options and results, weights,
+ * and the learner's log-prob tensors.
+ */
+import type { BoxAction, PointAction } from '../actions/index.ts';
+import type { Rng } from '../rng/index.ts';
+import type { ActionKind, ActionTokens } from './action-codec.ts';
+import type { tf } from './tf-runtime.ts';
+
+/** Optimiser settings of a trainable policy. */
+export interface PolicyTrainOptions {
+  /** Adam step size. Default 1e-3. */
+  readonly learningRate: number;
+  /** Decoupled weight decay per unit learning rate. Default 0.01 (the paper's AdamW). */
+  readonly weightDecay: number;
+  /** Adam β1. Default 0.9. */
+  readonly beta1: number;
+  /** Adam β2. Default 0.999. */
+  readonly beta2: number;
+  /** Adam ε. Default 1e-8. */
+  readonly epsilon: number;
+  /** Clip the gradient to this global L2 norm; 0 disables. Default 1. */
+  readonly maxGradNorm: number;
+}
+
+export const DEFAULT_TRAIN_OPTIONS: PolicyTrainOptions = {
+  learningRate: 1e-3,
+  weightDecay: 0.01,
+  beta1: 0.9,
+  beta2: 0.999,
+  epsilon: 1e-8,
+  maxGradNorm: 1,
+};
+
+export interface SampleOptions {
+  /** Sampling temperature; 0 = greedy. Default 1. */
+  readonly temperature?: number;
+  /** The random stream (sampling consumes it in batch order). */
+  readonly rng: Rng;
+  /** Which action to emit, for the whole batch or per observation. */
+  readonly kind: ActionKind | readonly ActionKind[];
+}
+
+export interface SampledAction {
+  readonly tokens: ActionTokens;
+  /** log π(token | prefix) at temperature 1, one per token. */
+  readonly logprobs: Float32Array;
+  /** The decoded action in pixels of the original image. */
+  readonly action: BoxAction | PointAction;
+}
+
+export interface NamedWeight {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly data: Float32Array;
+}
+
+export interface TokenLogProbs {
+  /** [B, MAX_ACTION_TOKENS] log-probs, 0 at padding. */
+  readonly logprobs: tf.Tensor2D;
+  /** [B, MAX_ACTION_TOKENS] 1 for real tokens. */
+  readonly mask: tf.Tensor2D;
+}
+
+export interface PolicyCreateOptions {
+  /** Seed or Rng for the initial weights. Default seed 0. */
+  readonly seed?: number | string | Rng;
+  /** Start from these weights instead of a seeded initialisation. */
+  readonly weights?: readonly NamedWeight[];
+  /** A frozen policy (a reference copy) refuses train steps. Default false. */
+  readonly frozen?: boolean;
+  readonly train?: Partial<PolicyTrainOptions>;
+}

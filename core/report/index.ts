@@ -1,0 +1,11 @@
+export * from './ticks.ts';
+export { escapeXml, PALETTE, paletteColor } from './svg-text.ts';
+export * from './series-prep.ts';
+export * from './rasterize.ts';
+export * from './line-chart.ts';
+export * from './bar-chart.ts';
+export * from './run-folder.ts';
+export * from './metric-keys.ts';
+export { escapeHtml, htmlTable, formatNumber, flattenConfig } from './html.ts';
+export * from './training-report.ts';
+export * from './loss-curve.ts';

@@ -1,0 +1,193 @@
+/**
+ * The state s = (M, I, Q) of each GRPO task (ARCHITECTURE.md, "Three GRPO tasks"):
+ *
+ * - localization: (I, Q), no mask; the action is a box.
+ * - mask understanding: M = the env's mask for a GT box perturbed by jitterBox (jitter drawn
+ *   uniformly in `jitterRange`) or, with probability `policyBoxProbability`, for a box sampled from
+ *   the current policy — masks of the kinds the agent will really look at. The case (GOOD ENOUGH iff
+ *   modified IoU(M, GT) ≥ goodEnoughIou) is fixed here.
+ * - auxiliary: M̃ = corruptMask(GT) with added/removed polygons; with probability
+ *   `cleanProbability` M̃ = GT exactly, so stopping is sometimes the right answer. Error regions
+ *   (missed / extra, at least `minRegionFraction` of the GT area) are what the points must hit.
+ *
+ * The policy input is always `observationOf(image, query, M)` (core/agent), the function the learner
+ * uses to rebuild it from the published Observation, so the recomputed log-probs match.
+ */
+import { observationOf, jitterBox } from '../../../core/agent/index.ts';
+import type { EnvImage, EnvPort, LowResLogits, PromptPoint } from '../../../core/env/index.ts';
+import type { Box } from '../../../core/geometry/index.ts';
+import type { BinaryMask, ErrorRegions } from '../../../core/mask/index.ts';
+import { corruptMask, errorRegions, maskArea, maskIou, modifiedIou } from '../../../core/mask/index.ts';
+import type { PointerPolicy, PolicyObservation } from '../../../core/policy/index.ts';
+import type { RewardConfig } from '../../../core/reward/index.ts';
+import type { Rng } from '../../../core/rng/index.ts';
+import type { Observation, TaskKind } from '../../../core/wire/index.ts';
+import { SamVeteranError } from '../../../core/errors/index.ts';
+import type { ResolvedSample } from './sample-resolver.ts';
+import { maskToWire } from './wire-mask.ts';
+
+/** How states are made; all fields have defaults (see DEFAULT_STATE_OPTIONS). */
+export interface StateOptions {
+  /** Mask understanding: jitter (fraction of the box side, std of each edge) drawn uniformly here. Default [0.05, 0.35]. */
+  readonly jitterRange: readonly [number, number];
+  /** Mask understanding: probability that M comes from a policy-sampled box. Default 0.3. */
+  readonly policyBoxProbability: number;
+  /** Auxiliary: probability of an uncorrupted mask (stop is right). Default 0.2. */
+  readonly cleanProbability: number;
+  /** Auxiliary: error regions smaller than this fraction of the GT area (min 4 px) are ignored. Default 0.01. */
+  readonly minRegionFraction: number;
+  /** Auxiliary: corruption size cap, fraction of the GT area. Default 0.3. */
+  readonly maxChangeFraction: number;
+  /** Sampling temperature of a policy box for a mask-understanding state. Default 1. */
+  readonly temperature: number;
+  /** Boundary band of the modified IoU, px. Default 2. */
+  readonly bandPx: number;
+}
+
+export const DEFAULT_STATE_OPTIONS: StateOptions = {
+  jitterRange: [0.05, 0.35],
+  policyBoxProbability: 0.3,
+  cleanProbability: 0.2,
+  minRegionFraction: 0.01,
+  maxChangeFraction: 0.3,
+  temperature: 1,
+  bandPx: 2,
+};
+
+/** Where the state's mask came from (for logs and tests). */
+export type StateOrigin = 'none' | 'gt-jitter' | 'policy-box' | 'corrupted' | 'clean';
+
+export interface TaskState {
+  readonly kind: TaskKind;
+  readonly resolved: ResolvedSample;
+  readonly envImage: EnvImage;
+  /** The mask shown to the policy: M or M̃; null for localization. */
+  readonly mask: BinaryMask | null;
+  /** Box that produced M (mask understanding). */
+  readonly box?: Box;
+  /** Clicks that produced M (none: M comes from a box alone). */
+  readonly points: readonly PromptPoint[];
+  /** Low-res logits of M, fed back with the refinement prompts. */
+  readonly logits?: LowResLogits;
+  readonly origin: StateOrigin;
+  /** What the policy sees. */
+  readonly policyInput: PolicyObservation;
+  /** The same state for the wire (image by digest only). */
+  readonly observation: Observation;
+  /** IoU(M, GT) with ignore pixels excluded; 0 for localization. */
+  readonly iouBefore: number;
+  /** Modified IoU(M, GT); 0 for localization. */
+  readonly modifiedIouBefore: number;
+  /** Mask understanding: the case; auxiliary: nothing to fix. */
+  readonly goodEnough: boolean;
+  /** Auxiliary: the error regions of M̃. */
+  readonly regions?: ErrorRegions;
+}
+
+export interface BuildStateDeps {
+  readonly env: EnvPort;
+  /** Samples the policy box of a mask-understanding state. */
+  readonly policy: PointerPolicy;
+  readonly rewards: RewardConfig;
+  readonly options?: Partial<StateOptions>;
+}
+
+export function toEnvImageOf(r: ResolvedSample): EnvImage {
+  const { image } = r.sample;
+  return { digest: r.digest, width: image.width, height: image.height, rgb: image.rgb };
+}
+
+/** Builds the task's state; consumes `rng` (deterministic for a task seed and policy). */
+export async function buildState(
+  kind: TaskKind,
+  resolved: ResolvedSample,
+  rng: Rng,
+  deps: BuildStateDeps,
+): Promise<TaskState> {
+  const o = { ...DEFAULT_STATE_OPTIONS, ...deps.options };
+  const { sample } = resolved;
+  const envImage = toEnvImageOf(resolved);
+  const imageRef = { digest: resolved.digest };
+  const gt = sample.gtMask;
+  if (kind === 'localization') {
+    return {
+      kind,
+      resolved,
+      envImage,
+      mask: null,
+      points: [],
+      origin: 'none',
+      policyInput: observationOf(sample.image, sample.query, null),
+      observation: { image: imageRef, query: sample.query, points: [], step: 0 },
+      iouBefore: 0,
+      modifiedIouBefore: 0,
+      goodEnough: false,
+    };
+  }
+  if (kind === 'mask_understanding') {
+    let box: Box;
+    let origin: StateOrigin;
+    if (rng.float() < o.policyBoxProbability) {
+      const [drawn] = deps.policy.sample([observationOf(sample.image, sample.query, null)], {
+        kind: 'box',
+        rng: rng.fork('policy-box'),
+        temperature: o.temperature,
+      });
+      if (drawn?.action.kind !== 'box')
+        throw new SamVeteranError('INTERNAL', 'policy returned no box for a state');
+      box = drawn.action.box;
+      origin = 'policy-box';
+    } else {
+      const jitter = rng.uniform(o.jitterRange[0], o.jitterRange[1]);
+      box = jitterBox(sample.gtBox, sample.image, rng.fork('jitter'), jitter);
+      origin = 'gt-jitter';
+    }
+    const [out] = await deps.env.transitionGroup(envImage, [{ box, points: [] }]);
+    if (!out) throw new SamVeteranError('UNAVAILABLE', 'environment returned no mask for the state box');
+    const mask = out.mask;
+    const mIou = modifiedIou(mask, gt, { bandPx: o.bandPx });
+    return {
+      kind,
+      resolved,
+      envImage,
+      mask,
+      box,
+      points: [],
+      ...(out.lowResLogits ? { logits: out.lowResLogits } : {}),
+      origin,
+      policyInput: observationOf(sample.image, sample.query, mask),
+      observation: {
+        image: imageRef,
+        query: sample.query,
+        currentMask: maskToWire(mask),
+        box,
+        points: [],
+        step: 1,
+      },
+      iouBefore: maskIou(mask, gt, sample.ignore),
+      modifiedIouBefore: mIou,
+      goodEnough: mIou >= deps.rewards.goodEnoughIou,
+    };
+  }
+  // auxiliary
+  const { mask, operations } = corruptMask(gt, rng.fork('corrupt'), {
+    cleanProbability: o.cleanProbability,
+    maxChangeFraction: o.maxChangeFraction,
+  });
+  const minArea = Math.max(4, Math.round(o.minRegionFraction * maskArea(gt)));
+  const regions = errorRegions(mask, gt, { minArea });
+  return {
+    kind,
+    resolved,
+    envImage,
+    mask,
+    points: [],
+    origin: operations === 0 ? 'clean' : 'corrupted',
+    policyInput: observationOf(sample.image, sample.query, mask),
+    observation: { image: imageRef, query: sample.query, currentMask: maskToWire(mask), points: [], step: 1 },
+    iouBefore: maskIou(mask, gt, sample.ignore),
+    modifiedIouBefore: modifiedIou(mask, gt, { bandPx: o.bandPx }),
+    goodEnough: regions.missed.length === 0 && regions.extra.length === 0,
+    regions,
+  };
+}

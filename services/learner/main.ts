@@ -1,0 +1,150 @@
+/**
+ * Learner entry point — wiring only: config (file ← SAMV_* ← flags) → bus → warm-start policy (the
+ * checkpoint, if any, is loaded by Learner.start) → Learner → /metrics → signals.
+ * Run via `sam-veteran learner --bus nats://… --run-dir DIR --init warm-start.samv`.
+ */
+import { readFile } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import { basename, join, resolve } from 'node:path';
+import { Registry } from 'prom-client';
+import { createBus, type Bus, type BusOptions } from '../../core/bus/index.ts';
+import {
+  loadConfig,
+  SamVeteranConfigSchema,
+  type BusConfig,
+  type LearnerConfig,
+} from '../../core/config/index.ts';
+import { CheckpointError, ensureTf, loadPolicy } from '../../core/policy/index.ts';
+import type { Logger } from '../../core/log/index.ts';
+import { Learner, type LearnerStepMetrics } from './src/learner.ts';
+import { serveMetrics } from './src/metrics.ts';
+
+export interface LearnerServiceOptions {
+  /** Bus URL (`memory://…` or `nats://…`); overrides config.learner.busUrl. */
+  readonly bus?: string;
+  /** Run folder: checkpoints go to `<runDir>/checkpoints` unless configured; its name is the run id. */
+  readonly runDir?: string;
+  /** Run id (task id prefix); default the run folder's name, else "run". Keep it across restarts. */
+  readonly runId?: string;
+  /** Warm-start policy file: the initial weights and the frozen KL reference. */
+  readonly init: string;
+  readonly configFile?: string;
+  readonly metricsPort?: number;
+  /** Stop after this many steps in total (overrides config.learner.totalSteps). */
+  readonly steps?: number;
+  readonly logger: Logger;
+  readonly onStep?: (m: LearnerStepMetrics) => void;
+}
+
+export interface LearnerService {
+  readonly learner: Learner;
+  readonly bus: Bus;
+  readonly config: LearnerConfig;
+  readonly metricsPort: number | null;
+  /** Stops the learner (checkpoint), the metrics server and the bus. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Drops undefined values (zod's optional keys vs. exactOptionalPropertyTypes). */
+function defined<T extends object>(o: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as {
+    [K in keyof T]: Exclude<T[K], undefined>;
+  };
+}
+
+/** Maps the config's bus section onto core/bus options (unset keys keep core/bus defaults). */
+export function busOptionsFromConfig(c: BusConfig): BusOptions {
+  const { prefix, pullExpiresMs, weightsChunkBytes, maxPayloadBytes } = c;
+  return {
+    ...defined({ prefix, pullExpiresMs, weightsChunkBytes, maxPayloadBytes }),
+    tasks: defined(c.tasks),
+    groups: defined(c.groups),
+  };
+}
+
+function busUrl(url: string): string {
+  return url === 'memory' ? 'memory://' : url;
+}
+
+export async function startLearnerService(opts: LearnerServiceOptions): Promise<LearnerService> {
+  const overrides: Record<string, unknown> = {};
+  if (opts.bus !== undefined) overrides['busUrl'] = opts.bus;
+  if (opts.metricsPort !== undefined) overrides['metricsPort'] = opts.metricsPort;
+  if (opts.steps !== undefined) overrides['totalSteps'] = opts.steps;
+  const all = loadConfig(SamVeteranConfigSchema, {
+    file: opts.configFile,
+    overrides: { learner: overrides },
+  });
+  let config = all.learner;
+  // The run folder decides where checkpoints go unless a file or SAMV_LEARNER__CHECKPOINT_DIR did.
+  if (opts.runDir !== undefined && config.checkpointDir === 'runs/checkpoints') {
+    config = { ...config, checkpointDir: join(opts.runDir, 'checkpoints') };
+  }
+  const runId = opts.runId ?? (opts.runDir !== undefined ? basename(resolve(opts.runDir)) : 'run');
+  const log = opts.logger.child({ runId });
+
+  await ensureTf();
+  let initBytes: Uint8Array;
+  try {
+    initBytes = new Uint8Array(await readFile(opts.init));
+  } catch (err) {
+    throw new CheckpointError(`warm-start policy ${JSON.stringify(opts.init)} cannot be read`, {
+      cause: err,
+    });
+  }
+  const policy = await loadPolicy(initBytes, { source: `warm-start policy ${JSON.stringify(opts.init)}` });
+  const reference = policy.clone({ frozen: true });
+
+  const bus = await createBus(busUrl(config.busUrl), {
+    ...busOptionsFromConfig(all.bus),
+    logger: log,
+    name: `learner-${runId}`,
+  });
+  const registry = new Registry();
+  const learner = new Learner({
+    bus,
+    config,
+    policy,
+    reference,
+    runId,
+    logger: log,
+    metrics: registry,
+    ...(opts.onStep ? { onStep: opts.onStep } : {}),
+  });
+  let server: Server | undefined;
+  let metricsPort: number | null = null;
+  if (config.metricsPort !== null) {
+    const s = await serveMetrics(registry, config.metricsPort);
+    server = s.server;
+    metricsPort = s.port;
+    log.info({ port: metricsPort }, 'metrics endpoint listening');
+  }
+  await learner.start();
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      await learner.stop();
+      if (server) await new Promise<void>((r) => (server as Server).close(() => r()));
+      await bus.close();
+    })());
+  return { learner, bus, config, metricsPort, close };
+}
+
+/** SIGTERM/SIGINT → finish the step, checkpoint, exit 0 (a second signal exits at once). */
+export function handleSignals(service: LearnerService, logger: Logger): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    logger.info({ signal }, 'stopping learner');
+    service.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'learner shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}

@@ -1,0 +1,202 @@
+/**
+ * The task feeder: draws (task kind, sample) pairs from a seeded stream and publishes them as
+ * `Task`s on the work queue, keeping the number of tasks in flight bounded twice:
+ *   - by the cap `maxInFlight`, and
+ *   - by staleness: a task issued at version v is useful until version v + maxStaleness, and the
+ *     learner consumes `batchStates` groups per version, so more than (maxStaleness + 1)·batchStates
+ *     tasks ahead of consumption would come back too stale to use.
+ * A task stays "outstanding" from publication until the group answering it is applied (or dropped),
+ * so groups waiting in the learner's next batch still count.
+ *
+ * Task ids are `<runId>:<seq>`: a learner restarted from a checkpoint re-issues the same ids with
+ * the same content (same RNG position), which the bus de-duplicates, so no work is doubled.
+ */
+import { createHash } from 'node:crypto';
+import type { Bus } from '../../../core/bus/index.ts';
+import type { LearnerConfig } from '../../../core/config/index.ts';
+import { datasetFromSpec, type Dataset, type Sample } from '../../../core/data/index.ts';
+import { ValidationError } from '../../../core/errors/index.ts';
+import { encodeCocoRle, type BinaryMask } from '../../../core/mask/index.ts';
+import { Rng } from '../../../core/rng/index.ts';
+import { encodeTask, TASK_KINDS, type RleMask, type Task, type TaskKind } from '../../../core/wire/index.ts';
+import type { FeederState, OutstandingTask } from './checkpoint.ts';
+
+export interface FeederOptions {
+  readonly runId: string;
+  readonly config: LearnerConfig;
+  /** Dataset spec for new tasks. */
+  readonly datasetSpec: string;
+  /** Restored position (from a checkpoint); default: a fresh stream from config.seed. */
+  readonly state?: FeederState;
+  readonly outstanding?: readonly OutstandingTask[];
+  /** Clock for createdAtMs (tests). */
+  readonly now?: () => number;
+}
+
+/** sha256 hex of an image's RGB bytes: the digest the learner puts in a task's observation. */
+export function imageDigest(rgb: Uint8Array): string {
+  return createHash('sha256').update(rgb).digest('hex');
+}
+
+export function toRleMask(mask: BinaryMask): RleMask {
+  const rle = encodeCocoRle(mask);
+  return { height: rle.size[0] as number, width: rle.size[1] as number, counts: rle.counts };
+}
+
+/** Weights of TASK_KINDS order from the config's task mix. */
+function mixWeights(config: LearnerConfig): number[] {
+  const m = config.taskMix;
+  return [m.localization, m.maskUnderstanding, m.auxiliary];
+}
+
+export class Feeder {
+  private seq: number;
+  private rng: Rng;
+  private readonly outstanding = new Map<string, OutstandingTask>();
+  /** Decoded samples of outstanding tasks (regenerated on demand after a restart). */
+  private readonly samples = new Map<string, Sample>();
+  private readonly datasets = new Map<string, Promise<Dataset>>();
+  /** A task built but not yet confirmed published: retried first (same id, same content). */
+  private unpublished: { task: Task; entry: OutstandingTask & Internal; sample: Sample } | undefined;
+  private readonly weights: number[];
+  private readonly now: () => number;
+
+  constructor(private readonly opts: FeederOptions) {
+    this.seq = opts.state?.seq ?? 0;
+    this.rng = opts.state ? Rng.fromState(opts.state.rng) : new Rng(`learner-feeder:${opts.config.seed}`);
+    for (const t of opts.outstanding ?? []) this.outstanding.set(t.taskId, t);
+    this.weights = mixWeights(opts.config);
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Most tasks in flight: min(maxInFlight, (maxStaleness + 1) · batchStates). */
+  get limit(): number {
+    const c = this.opts.config;
+    return Math.max(1, Math.min(c.maxInFlight, (c.maxStaleness + 1) * c.batchStates));
+  }
+
+  /** Sequence number of the next task to be drawn. */
+  get nextSeq(): number {
+    return this.unpublished ? this.unpublished.entry.stateBefore.seq : this.seq;
+  }
+
+  get inFlight(): number {
+    return this.outstanding.size;
+  }
+
+  /** Position for a checkpoint. An unpublished task is re-drawn after a restore (same seq, same stream). */
+  state(): FeederState {
+    return this.unpublished ? this.unpublished.entry.stateBefore : { seq: this.seq, rng: this.rng.state() };
+  }
+
+  outstandingTasks(): OutstandingTask[] {
+    return [...this.outstanding.values()].map((t) => stripInternal(t));
+  }
+
+  get(taskId: string): OutstandingTask | undefined {
+    return this.outstanding.get(taskId);
+  }
+
+  /** Forgets a task (its group was applied or dropped). */
+  settle(taskId: string): boolean {
+    this.samples.delete(taskId);
+    return this.outstanding.delete(taskId);
+  }
+
+  /** Forgets tasks issued more than `maxAgeVersions` versions ago; returns their ids. */
+  expire(version: number, maxAgeVersions: number): string[] {
+    const gone: string[] = [];
+    for (const t of this.outstanding.values()) {
+      if (version - t.issuedVersion > maxAgeVersions) gone.push(t.taskId);
+    }
+    for (const id of gone) this.settle(id);
+    return gone;
+  }
+
+  dataset(spec: string): Promise<Dataset> {
+    let ds = this.datasets.get(spec);
+    if (!ds) {
+      ds = datasetFromSpec(spec);
+      this.datasets.set(spec, ds);
+      ds.catch(() => this.datasets.delete(spec));
+    }
+    return ds;
+  }
+
+  /** The sample behind an outstanding task (cached while it is outstanding). */
+  async sampleOf(task: OutstandingTask): Promise<Sample> {
+    const cached = this.samples.get(task.taskId);
+    if (cached) return cached;
+    const ds = await this.dataset(task.dataset);
+    const index = Number(task.sampleId);
+    if (!Number.isInteger(index))
+      throw new ValidationError('sampleId', task.sampleId, 'must be a decimal index');
+    return ds.get(index);
+  }
+
+  /**
+   * Publishes tasks until `inFlight` reaches the limit (or `max` were published). Returns how many
+   * were published. A publish failure propagates; the task is retried on the next call.
+   */
+  async topUp(bus: Bus, version: number, max = Infinity): Promise<number> {
+    let n = 0;
+    while (this.outstanding.size < this.limit && n < max) {
+      const next = this.unpublished ?? (await this.draw(version));
+      this.unpublished = next;
+      await bus.publishTask(next.task.taskId, encodeTask(next.task));
+      this.unpublished = undefined;
+      this.outstanding.set(next.task.taskId, next.entry);
+      this.samples.set(next.task.taskId, next.sample);
+      n++;
+    }
+    return n;
+  }
+
+  private async draw(
+    version: number,
+  ): Promise<{ task: Task; entry: OutstandingTask & Internal; sample: Sample }> {
+    const stateBefore: FeederState = { seq: this.seq, rng: this.rng.state() };
+    const kind = TASK_KINDS[this.rng.categorical(this.weights)] as TaskKind;
+    const ds = await this.dataset(this.opts.datasetSpec);
+    const index = this.rng.int(ds.size);
+    const seed = this.rng.int(0x7fffffff);
+    const taskId = `${this.opts.runId}:${this.seq}`;
+    this.seq++;
+    const sample = await ds.get(index);
+    const digest = imageDigest(sample.image.rgb);
+    const task: Task = {
+      taskId,
+      kind,
+      dataset: this.opts.datasetSpec,
+      sampleId: String(index),
+      observation: { image: { digest }, query: sample.query, points: [], step: 0 },
+      gtMask: toRleMask(sample.gtMask),
+      gtBox: sample.gtBox,
+      groupSize: this.opts.config.groupSize,
+      seed,
+      minPolicyVersion: version,
+      createdAtMs: this.now(),
+      ...(sample.ignore ? { ignoreMask: toRleMask(sample.ignore) } : {}),
+    };
+    const entry: OutstandingTask & Internal = {
+      taskId,
+      kind,
+      dataset: this.opts.datasetSpec,
+      sampleId: String(index),
+      seed,
+      issuedVersion: version,
+      imageDigest: digest,
+      stateBefore,
+    };
+    return { task, entry, sample };
+  }
+}
+
+interface Internal {
+  readonly stateBefore: FeederState;
+}
+
+function stripInternal(t: OutstandingTask): OutstandingTask {
+  const { taskId, kind, dataset, sampleId, seed, issuedVersion, imageDigest } = t;
+  return { taskId, kind, dataset, sampleId, seed, issuedVersion, imageDigest };
+}

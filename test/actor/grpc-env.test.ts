@@ -1,0 +1,66 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ActorConfigSchema } from '../../core/config/index.ts';
+import { maskIou } from '../../core/mask/index.ts';
+import type { PointerPolicy } from '../../core/policy/index.ts';
+import { DEFAULT_REWARD_CONFIG } from '../../core/reward/index.ts';
+import { GrpcEnvPort, runActorTask, SampleResolver, toEnvImageOf } from '../../services/actor/index.ts';
+import { GrabCutModel } from '../../services/sam-env/src/models/grabcut.ts';
+import { SamEnvServer } from '../../services/sam-env/src/server.ts';
+import { makeTask, smallPolicy } from './fixtures.ts';
+
+describe('GrpcEnvPort against a real sam-env server (GrabCut, port 0)', () => {
+  let server: SamEnvServer;
+  let env: GrpcEnvPort;
+  let policy: PointerPolicy;
+
+  beforeAll(async () => {
+    server = await SamEnvServer.start({
+      model: new GrabCutModel({ workingSize: 64, iterations: 2 }),
+      host: '127.0.0.1',
+      port: 0,
+      maxGroupSize: 3,
+    });
+    env = new GrpcEnvPort({ addresses: `127.0.0.1:${server.port}`, deadlineMs: 10_000 });
+    policy = await smallPolicy(5);
+  });
+
+  afterAll(async () => {
+    await env?.close();
+    await server?.shutdown();
+  });
+
+  it('reports the model and splits a group larger than maxGroupSize into several calls', async () => {
+    const info = await env.info();
+    expect(info.id).toBe('grabcut@64');
+    const resolver = new SampleResolver();
+    const task = await makeTask('localization', 1, { groupSize: 8 });
+    const r = await resolver.resolve(task.dataset, task.sampleId);
+    const image = toEnvImageOf(r);
+    const box = r.sample.gtBox;
+    const outs = await env.transitionGroup(
+      image,
+      Array.from({ length: 7 }, () => ({ box, points: [] })),
+    );
+    expect(outs).toHaveLength(7);
+    expect(env.client.stats.calls).toBeGreaterThanOrEqual(4); // info + ceil(7 / 3)
+    expect(maskIou(outs[0]!.mask, r.sample.gtMask)).toBeGreaterThan(0.3);
+  });
+
+  it('runs a mask-understanding task with previous mask, logits and clicks over the wire', async () => {
+    const task = await makeTask('mask_understanding', 2, { groupSize: 8, seed: 4 });
+    const out = await runActorTask(task, {
+      actorId: 'a',
+      env,
+      weights: { current: () => ({ policy, version: 1 }) },
+      resolver: new SampleResolver(),
+      rewards: DEFAULT_REWARD_CONFIG,
+      sampling: ActorConfigSchema.parse({}).sampling,
+      envModelId: 'grabcut@64',
+      attempt: 1,
+    });
+    expect(out.group.rollouts).toHaveLength(8);
+    expect(out.transitions).toBeGreaterThan(0);
+    const refined = out.group.rollouts.filter((r) => r.resultMask !== undefined);
+    expect(refined).toHaveLength(out.transitions);
+  });
+});

@@ -1,0 +1,166 @@
+import { randomUUID } from 'node:crypto';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InProcessBroker, InProcessBus } from '../../core/bus/index.ts';
+import { ActorConfigSchema } from '../../core/config/index.ts';
+import type { PointerPolicy } from '../../core/policy/index.ts';
+import { DEFAULT_REWARD_CONFIG } from '../../core/reward/index.ts';
+import { SamVeteranError } from '../../core/errors/index.ts';
+import {
+  Actor,
+  runActorTask,
+  SampleResolver,
+  TaskRejectedError,
+  tilePrepared,
+} from '../../services/actor/index.ts';
+import type { LocalEnv } from '../../services/sam-env/src/local-env.ts';
+import { observationOf } from '../../core/agent/index.ts';
+import { grabcutEnv, makeTask, sampleAt, smallPolicy } from './fixtures.ts';
+
+const sampling = ActorConfigSchema.parse({}).sampling;
+
+describe('runActorTask', () => {
+  let policy: PointerPolicy;
+  let env: LocalEnv;
+  const resolver = new SampleResolver();
+
+  beforeAll(async () => {
+    policy = await smallPolicy(3);
+    env = grabcutEnv();
+  });
+  afterAll(async () => env.close());
+
+  function deps(attempt = 1) {
+    return {
+      actorId: 'a',
+      env,
+      weights: { current: () => ({ policy, version: 7 }) },
+      resolver,
+      rewards: DEFAULT_REWARD_CONFIG,
+      sampling,
+      envModelId: 'grabcut@64',
+      attempt,
+      now: () => 1000,
+    };
+  }
+
+  it('reproduces the policy side of a group for the same task (seeded state and sampling)', async () => {
+    // GrabCut itself is not bit-reproducible across calls (OpenCV's global RNG seeds its GMMs), so
+    // env-derived values (M, SAM IoU) may differ slightly; everything the actor draws must not.
+    for (const kind of ['localization', 'mask_understanding', 'auxiliary'] as const) {
+      const task = await makeTask(kind, 6, { seed: 99, groupSize: 6 });
+      const a = await runActorTask(task, deps(1));
+      const b = await runActorTask(task, deps(2));
+      expect(a.group.rollouts).toHaveLength(6);
+      expect(b.group.policyVersion).toBe(7);
+      expect(b.group.attempt).toBe(2);
+      expect(b.group.observation.box).toEqual(a.group.observation.box);
+      expect(b.state.origin).toBe(a.state.origin);
+      if (kind !== 'mask_understanding') {
+        expect(b.group.observation).toEqual(a.group.observation);
+        expect(b.group.rollouts.map((r) => r.tokenIds)).toEqual(a.group.rollouts.map((r) => r.tokenIds));
+      }
+      if (kind === 'auxiliary') {
+        expect(b.group.rollouts.map((r) => r.reward)).toEqual(a.group.rollouts.map((r) => r.reward));
+      }
+      expect(a.zeroVariance).toBe(new Set(a.group.rollouts.map((r) => r.reward)).size === 1);
+    }
+  });
+
+  it('makes mask-understanding states of both origins and auxiliary states both clean and corrupted', async () => {
+    const origins = new Set<string>();
+    for (let seed = 0; seed < 24 && origins.size < 4; seed++) {
+      const kind = seed % 2 === 0 ? 'mask_understanding' : 'auxiliary';
+      const out = await runActorTask(await makeTask(kind, seed % 5, { seed, groupSize: 2 }), deps());
+      origins.add(out.state.origin);
+      if (out.state.origin === 'clean') expect(out.group.goodEnough).toBe(true);
+    }
+    expect([...origins].sort()).toEqual(['clean', 'corrupted', 'gt-jitter', 'policy-box']);
+  });
+
+  it('tiles one prepared observation exactly like preparing it n times', async () => {
+    const s = await sampleAt(0);
+    const obs = observationOf(s.image, s.query, s.gtMask);
+    const tiled = tilePrepared(policy.prepare([obs]), 3);
+    const direct = policy.prepare([obs, obs, obs]);
+    expect(tiled.size).toBe(3);
+    expect(tiled.patches).toEqual(direct.patches);
+    expect(tiled.queryOneHot).toEqual(direct.queryOneHot);
+    expect(tiled.queryMask).toEqual(direct.queryMask);
+    expect(tiled.imageSizes).toEqual(direct.imageSizes);
+  });
+
+  it('fails (retryably) when the resolved image is not the one the learner named', async () => {
+    const task = await makeTask('auxiliary', 0);
+    const other = { ...task, observation: { ...task.observation, image: { digest: 'ab'.repeat(32) } } };
+    const err = await runActorTask(other, deps()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SamVeteranError);
+    expect(err).not.toBeInstanceOf(TaskRejectedError);
+    expect((err as SamVeteranError).code).toBe('FAILED_PRECONDITION');
+    expect((err as Error).message).toContain(`the task expects ${'ab'.repeat(32)}`);
+  });
+
+  it('rejects a task whose sample index is outside its dataset', async () => {
+    const task = await makeTask('localization', 0);
+    const bad = { ...task, dataset: 'synthetic:id-val?n=5&size=96', sampleId: '5' };
+    await expect(runActorTask(bad, deps())).rejects.toThrow(TaskRejectedError);
+    await expect(runActorTask(bad, deps())).rejects.toThrow(
+      'index 5 is outside dataset synthetic:id-val of 5 samples',
+    );
+  });
+});
+
+describe('Actor lifecycle', () => {
+  it('stops promptly (and idempotently) while still waiting for the first release', async () => {
+    const broker = `actor-life-${randomUUID()}`;
+    const bus = new InProcessBus({ broker });
+    const env = grabcutEnv();
+    const actor = new Actor({ id: 'idle', bus, env, config: ActorConfigSchema.parse({}) });
+    try {
+      await actor.start();
+      expect(actor.state).toBe('ready');
+      const t0 = Date.now();
+      await Promise.all([actor.stop(), actor.stop()]);
+      expect(Date.now() - t0).toBeLessThan(2000);
+      expect(actor.state).toBe('stopped');
+      await actor.stop();
+    } finally {
+      await bus.close();
+      await env.close();
+      InProcessBroker.destroy(broker);
+    }
+  });
+
+  it('lets several actors register their metrics in one shared registry', async () => {
+    const broker = `x-${randomUUID()}`;
+    const bus = new InProcessBus({ broker });
+    const env = grabcutEnv();
+    const registry = new Registry();
+    try {
+      const a = new Actor({ id: 'a1', bus, env, config: ActorConfigSchema.parse({}), metrics: registry });
+      const b = new Actor({ id: 'a2', bus, env, config: ActorConfigSchema.parse({}), metrics: registry });
+      a.metrics.versions(3, 5);
+      b.metrics.versions(5, 5);
+      const text = await registry.metrics();
+      expect(text).toContain('actor_policy_version_lag{actor="a1"} 2');
+      expect(text).toContain('actor_policy_version_lag{actor="a2"} 0');
+    } finally {
+      await bus.close();
+      InProcessBroker.destroy(broker);
+    }
+  });
+
+  it('refuses an id with spaces', async () => {
+    const broker = `x-${randomUUID()}`;
+    const bus = new InProcessBus({ broker });
+    const env = grabcutEnv();
+    try {
+      expect(() => new Actor({ id: 'a b', bus, env, config: ActorConfigSchema.parse({}) })).toThrow(
+        'id "a b" must be a non-empty id without spaces',
+      );
+    } finally {
+      await bus.close();
+      InProcessBroker.destroy(broker);
+    }
+  });
+});

@@ -1,0 +1,373 @@
+/**
+ * The learner over the in-process bus, with a real tiny policy, the real synthetic world and a
+ * minimal real actor (test/learner/helpers.ts): feeding limits, steps and weight broadcast,
+ * dropping stale and malformed groups, learning on a fixed batch, and checkpoint/resume without
+ * applying any group twice.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { InProcessBroker, InProcessBus } from '../../core/bus/index.ts';
+import { computeAdvantages } from '../../core/grpo/index.ts';
+import {
+  decodePolicyFile,
+  ensureTf,
+  loadPolicy,
+  MAX_ACTION_TOKENS,
+  policyToBytes,
+  type PointerPolicy,
+} from '../../core/policy/index.ts';
+import {
+  Feeder,
+  Learner,
+  assembleBatch,
+  buildGroupInput,
+  grpoStep,
+  latestCheckpoint,
+  type LearnerStepMetrics,
+} from '../../services/learner/index.ts';
+import { decodeTask, encodeRolloutGroup, type Task } from '../../core/wire/index.ts';
+import { DATASET, TestActor, learnerConfig, rolloutGroupFor, tinyPolicy, until } from './helpers.ts';
+
+const cleanup: (() => Promise<void> | void)[] = [];
+let dirN = 0;
+
+async function tempDir(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), `learner-${dirN++}-`));
+  cleanup.push(() => rm(d, { recursive: true, force: true }));
+  return d;
+}
+
+function broker(): string {
+  const name = `learner-test-${process.pid}-${dirN++}`;
+  cleanup.push(() => InProcessBroker.destroy(name));
+  return name;
+}
+
+beforeAll(async () => {
+  await ensureTf();
+});
+
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f();
+});
+
+function weightsEqual(a: PointerPolicy, b: PointerPolicy): boolean {
+  const wa = a.getWeights();
+  const wb = b.getWeights();
+  return wa.every((w, i) => {
+    const o = wb[i]?.data;
+    return o !== undefined && w.data.length === o.length && w.data.every((v, k) => v === o[k]);
+  });
+}
+
+describe('Learner feeder', () => {
+  it('keeps tasks in flight within both the cap and the staleness budget', async () => {
+    const name = broker();
+    const bus = new InProcessBus({ broker: name });
+    // Staleness budget (maxStaleness + 1) · batchStates = 2 · 4 = 8 < maxInFlight 16.
+    const l1 = new Learner({
+      bus,
+      config: learnerConfig({ checkpointDir: await tempDir() }),
+      policy: await tinyPolicy(),
+      runId: 'feed-a',
+    });
+    await l1.start();
+    expect(l1.inFlight).toBe(8);
+    expect(await bus.pendingTasks()).toBe(8);
+    await l1.stop();
+    InProcessBroker.destroy(name);
+
+    // The cap binds: maxInFlight 3 < 8.
+    const bus2 = new InProcessBus({ broker: name });
+    const cfg = learnerConfig({ checkpointDir: await tempDir(), maxInFlight: 3 });
+    const l2 = new Learner({ bus: bus2, config: cfg, policy: await tinyPolicy(), runId: 'feed-b' });
+    await l2.start();
+    expect(l2.inFlight).toBe(3);
+    const tasks = await bus2.pullTasks({ max: 10, expiresMs: 50 });
+    expect(tasks.map((t) => t.id)).toEqual(['feed-b:0', 'feed-b:1', 'feed-b:2']);
+    const task = decodeTask((tasks[0] as (typeof tasks)[number]).payload);
+    expect(task).toMatchObject({ taskId: 'feed-b:0', dataset: DATASET, groupSize: 4, minPolicyVersion: 1 });
+    expect(Number.isInteger(Number(task.sampleId))).toBe(true);
+    await l2.stop();
+  });
+
+  it('draws the same tasks again from a restored position', async () => {
+    const cfg = learnerConfig({ checkpointDir: 'unused' });
+    const a = new Feeder({ runId: 'r', config: cfg, datasetSpec: DATASET, now: () => 0 });
+    const published: Task[] = [];
+    const fakeBus = {
+      publishTask: (_id: string, bytes: Uint8Array) => {
+        published.push(decodeTask(bytes));
+        return Promise.resolve({ seq: published.length, duplicate: false });
+      },
+    } as unknown as InProcessBus;
+    await a.topUp(fakeBus, 1, 2);
+    const saved = a.state();
+    await a.topUp(fakeBus, 1, 3);
+    const b = new Feeder({ runId: 'r', config: cfg, datasetSpec: DATASET, state: saved, now: () => 0 });
+    await b.topUp(fakeBus, 1, 3);
+    expect(published.slice(5)).toEqual(published.slice(2, 5));
+  });
+});
+
+describe('Learner steps', () => {
+  it('applies GRPO steps from real groups and publishes verifiable weights', async () => {
+    const name = broker();
+    const bus = new InProcessBus({ broker: name });
+    const policy = await tinyPolicy();
+    const steps: LearnerStepMetrics[] = [];
+    const learner = new Learner({
+      bus,
+      config: learnerConfig({ checkpointDir: await tempDir(), checkpointEverySteps: 50 }),
+      policy,
+      runId: 'steps',
+      onStep: (m) => steps.push(m),
+    });
+    await learner.start();
+    const first = await bus.getLatest();
+    expect(first?.version).toBe(1);
+    const actor = new TestActor(new InProcessBus({ broker: name }), policy.clone(), { groupSize: 4 });
+    actor.start();
+    cleanup.push(() => actor.stop());
+    await learner.run(3);
+    expect(learner.step).toBe(3);
+    expect(learner.version).toBe(4);
+    expect(steps.map((m) => m.step)).toEqual([1, 2, 3]);
+    const m = steps[2] as LearnerStepMetrics;
+    for (const key of [
+      'loss',
+      'kl',
+      'clipFraction',
+      'ratio.mean',
+      'advantage.std',
+      'reward.mean',
+      'staleness.mean',
+      'time.computeMs',
+      'time.waitMs',
+    ]) {
+      expect(Number.isFinite(m[key]), key).toBe(true);
+    }
+    expect(m.groups).toBe(4);
+    expect(m['advantage.std']).toBeGreaterThan(0);
+    // Step 1 is on-policy: every ratio is exactly 1 and nothing is clipped.
+    expect(steps[0]?.['ratio.mean']).toBeCloseTo(1, 5);
+    expect(steps[0]?.clipFraction).toBe(0);
+
+    const latest = await bus.getLatest();
+    expect(latest?.version).toBe(4);
+    const bytes = await bus.getWeights(4, { digest: latest?.digest as string });
+    const published = await loadPolicy(bytes);
+    expect(weightsEqual(published, policy)).toBe(true);
+    await expect(bus.getWeights(4, { digest: `sha256:${'0'.repeat(64)}` })).rejects.toThrow(/digest/);
+    await learner.stop();
+    expect(learner.state).toBe('stopped');
+    await learner.stop(); // idempotent
+  });
+
+  it('raises the log-probability of high-advantage actions on a fixed batch', async () => {
+    const policy = await tinyPolicy(3);
+    const reference = policy.clone({ frozen: true });
+    const cfg = learnerConfig({ checkpointDir: 'unused', learningRate: 3e-3 });
+    const feeder = new Feeder({ runId: 'fixed', config: cfg, datasetSpec: DATASET });
+    const tasks: Task[] = [];
+    await feeder.topUp(
+      {
+        publishTask: (_: string, b: Uint8Array) => (
+          tasks.push(decodeTask(b)),
+          Promise.resolve({ seq: 1, duplicate: false })
+        ),
+      } as unknown as InProcessBus,
+      1,
+      4,
+    );
+    const inputs = [];
+    for (const t of tasks) {
+      const g = await rolloutGroupFor(t, policy, 4, 1);
+      const outstanding = feeder.get(t.taskId);
+      if (!outstanding) throw new Error('task not outstanding');
+      inputs.push(buildGroupInput(g, outstanding, await feeder.sampleOf(outstanding), policy, 4));
+    }
+    const batch = assembleBatch(inputs, 4);
+    const adv = computeAdvantages('reinforce++', batch.rewards, 4);
+    const seqLogp = (): number[] => {
+      const lps = policy.logProbsSync(batch.prepared, batch.tokens);
+      return lps.map((row) => row.reduce((a, b) => a + b, 0));
+    };
+    const before = seqLogp();
+    for (let i = 0; i < 5; i++) grpoStep(policy, reference, batch, cfg);
+    const after = seqLogp();
+    const delta = (sign: number): number => {
+      let s = 0;
+      let n = 0;
+      adv.forEach((a, i) => {
+        if (Math.sign(a) === sign) {
+          s += (after[i] as number) - (before[i] as number);
+          n++;
+        }
+      });
+      return s / n;
+    };
+    expect(delta(1)).toBeGreaterThan(0);
+    expect(delta(-1)).toBeLessThan(0);
+    expect(batch.logpOld.length).toBe(16 * MAX_ACTION_TOKENS);
+  });
+
+  it('drops and counts stale and malformed groups, acking them, and keeps training', async () => {
+    const name = broker();
+    const bus = new InProcessBus({ broker: name, groups: { ackWaitMs: 200 } });
+    const policy = await tinyPolicy();
+    const cfg = learnerConfig({ checkpointDir: await tempDir(), maxStaleness: 0 });
+    const learner = new Learner({ bus, config: cfg, policy, runId: 'drop' });
+    await learner.start();
+    await bus.publishGroup('garbage', new Uint8Array([1, 2, 3, 4, 5]));
+    // Task 0 is answered with a policy version far behind: stale (maxStaleness 0, learner at v1).
+    const actor = new TestActor(new InProcessBus({ broker: name }), policy.clone(), {
+      groupSize: 4,
+      versionFor: (t) => (t.taskId === 'drop:0' ? 0 : undefined),
+    });
+    actor.start();
+    cleanup.push(() => actor.stop());
+    await learner.run(1);
+    await until(() => (learner.stats['groups.stale'] ?? 0) >= 1, 5000, 'a stale group');
+    expect(learner.stats['groups.invalid']).toBe(1);
+    expect(learner.step).toBe(1);
+    // A group for a task the learner never issued is dropped too.
+    const stray = await rolloutGroupFor({ ...decodeTaskLike('drop:999') }, policy, 4, 1);
+    await bus.publishGroup('stray', encodeRolloutGroup(stray));
+    await until(() => (learner.stats['groups.unknown'] ?? 0) === 1, 5000, 'an unknown group');
+    await learner.stop();
+    // Nothing dropped comes back: acked, not left for redelivery.
+    const again = new InProcessBus({ broker: name });
+    const sub = again.consumeGroups();
+    const seen: string[] = [];
+    const reader = (async () => {
+      for await (const m of sub) seen.push(m.id);
+    })();
+    await new Promise((r) => setTimeout(r, 400));
+    await sub.stop();
+    await reader;
+    expect(seen).not.toContain('garbage');
+    expect(seen).not.toContain('drop:0');
+    expect(seen).not.toContain('stray');
+  });
+});
+
+function decodeTaskLike(taskId: string): Task {
+  return {
+    taskId,
+    kind: 'localization',
+    dataset: DATASET,
+    sampleId: '0',
+    observation: { image: { digest: '0'.repeat(64) }, query: 'x', points: [], step: 0 },
+    gtMask: { height: 1, width: 1, counts: '01' },
+    gtBox: [0, 0, 1, 1],
+    groupSize: 4,
+    seed: 1,
+    minPolicyVersion: 1,
+    createdAtMs: 0,
+  };
+}
+
+describe('Learner checkpoints', () => {
+  it('resumes with identical weights, optimizer, step and feeder, and skips an already-applied group', async () => {
+    const name = broker();
+    const dir = await tempDir();
+    const warm = await tinyPolicy(7);
+    const busA = new InProcessBus({ broker: name, groups: { ackWaitMs: 300 } });
+    const published = new Map<string, Uint8Array>();
+    const actor = new TestActor(new InProcessBus({ broker: name }), warm.clone(), {
+      groupSize: 4,
+      published,
+    });
+    const a = new Learner({
+      bus: busA,
+      config: learnerConfig({ checkpointDir: dir }),
+      policy: warm.clone({ frozen: false }),
+      runId: 'ck',
+    });
+    await a.start();
+    actor.start();
+    await a.run(2);
+    await actor.stop();
+    await a.stop();
+    const ckpt = await latestCheckpoint(dir);
+    expect(ckpt?.state.step).toBe(2);
+    expect(ckpt?.state.appliedGroupIds).toHaveLength(8);
+    const aWeights = decodePolicyFile(ckpt?.policyBytes as Uint8Array).manifest.sha256;
+
+    const resumed = warm.clone({ frozen: false });
+    const b = new Learner({
+      bus: new InProcessBus({ broker: name, groups: { ackWaitMs: 300 } }),
+      config: learnerConfig({ checkpointDir: dir }),
+      policy: resumed,
+      reference: warm.clone(),
+      runId: 'ck',
+    });
+    await b.start();
+    expect(b.step).toBe(2);
+    expect(b.version).toBe(a.version);
+    expect(decodePolicyFile(policyToBytes(resumed)).manifest.sha256).toBe(aWeights);
+    const optA = ckpt?.optimizer;
+    const optB = await resumed.getOptimizerState();
+    expect(optB?.iterations).toBe(optA?.iterations);
+    expect(optB?.moments[3]?.data).toEqual(optA?.moments[3]?.data);
+
+    // A redelivered copy of a group applied before the checkpoint is recognised and not applied.
+    const appliedId = ckpt?.state.appliedGroupIds[0] as string;
+    const replay = new InProcessBus({ broker: name });
+    await replay.publishGroup(`${appliedId}#redelivered`, published.get(appliedId) as Uint8Array);
+    await until(() => (b.stats['groups.duplicate'] ?? 0) === 1, 5000, 'the duplicate to be skipped');
+    expect(b.step).toBe(2);
+    await b.stop();
+    const after = await latestCheckpoint(dir);
+    expect(after?.state.feeder).toEqual(ckpt?.state.feeder);
+    expect(after?.state.step).toBe(2);
+  });
+
+  it('re-applies exactly once the groups of a step that was never committed (crash before checkpoint)', async () => {
+    const name = broker();
+    const dir = await tempDir();
+    const warm = await tinyPolicy(9);
+    const actor = new TestActor(new InProcessBus({ broker: name }), warm.clone(), { groupSize: 4 });
+    // Commit every 5 steps; heartbeats off, so a "killed" learner's held groups time out.
+    const cfg = learnerConfig({ checkpointDir: dir, checkpointEverySteps: 5 });
+    const busA = new InProcessBus({ broker: name, groups: { ackWaitMs: 300 } });
+    const a = new Learner({
+      bus: busA,
+      config: cfg,
+      policy: warm.clone({ frozen: false }),
+      runId: 'crash',
+      heartbeatMs: 3_600_000,
+    });
+    await a.start();
+    actor.start();
+    cleanup.push(() => actor.stop());
+    await a.run(1);
+    const appliedByA = a.stats['groups.applied'];
+    expect(appliedByA).toBe(4);
+    // SIGKILL stand-in: the connection goes away without stop(): no checkpoint, no acks.
+    await busA.close();
+    expect(await latestCheckpoint(dir)).toBeNull();
+
+    const steps: LearnerStepMetrics[] = [];
+    const b = new Learner({
+      bus: new InProcessBus({ broker: name, groups: { ackWaitMs: 300 } }),
+      config: cfg,
+      policy: warm.clone({ frozen: false }),
+      runId: 'crash',
+      onStep: (m) => steps.push(m),
+    });
+    await b.start();
+    await b.run(2);
+    await b.stop();
+    const ckpt = await latestCheckpoint(dir);
+    const ids = ckpt?.state.appliedGroupIds ?? [];
+    expect(ids).toHaveLength(8);
+    expect(new Set(ids).size).toBe(8);
+    // The four groups A applied but never committed are among them, once each.
+    for (let i = 0; i < 4; i++) expect(ids.filter((x) => x === `crash:${i}`)).toHaveLength(1);
+    expect(b.stats['groups.duplicate'] ?? 0).toBe(0);
+  });
+});
