@@ -7,6 +7,8 @@ import { Command, CommanderError } from 'commander';
 import { SamVeteranError } from '../core/errors/index.ts';
 import { registerActorCommand } from './commands/actor.ts';
 import { registerDataCommand } from './commands/data.ts';
+import { registerPretrainCommand } from './commands/pretrain.ts';
+import { registerTrainCommand } from './commands/train.ts';
 import { registerEnvCommand } from './commands/env.ts';
 import { registerEvalCommand } from './commands/eval.ts';
 import { registerLearnerCommand } from './commands/learner.ts';
@@ -20,6 +22,8 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerActorCommand(program);
   registerDataCommand(program);
+  registerPretrainCommand(program);
+  registerTrainCommand(program);
   registerEnvCommand(program);
   registerEvalCommand(program);
   registerLearnerCommand(program);

@@ -32,6 +32,8 @@ export function registerTrainCommand(program: Command): void {
     .option('--lr <x>', 'AdamW learning rate', Number)
     .option('--no-progress', 'plain log lines instead of progress bars')
     .action(async (o: Record<string, unknown>) => {
+      // Progress bars own the terminal; service logs stay at warnings unless LOG_LEVEL says otherwise.
+      process.env['LOG_LEVEL'] ??= 'warn';
       const result = await runEmbeddedJob({
         warmStart: o['init'] as string,
         steps: o['steps'] as number,
