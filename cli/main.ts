@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { SamVeteranError } from '../core/errors/index.ts';
 import { registerActorCommand } from './commands/actor.ts';
+import { registerClusterCommand } from './commands/cluster.ts';
 import { registerDataCommand } from './commands/data.ts';
 import { registerPretrainCommand } from './commands/pretrain.ts';
 import { registerTrainCommand } from './commands/train.ts';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerActorCommand(program);
   registerDataCommand(program);
+  registerClusterCommand(program);
   registerPretrainCommand(program);
   registerTrainCommand(program);
   registerEnvCommand(program);

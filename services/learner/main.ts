@@ -3,6 +3,7 @@
  * checkpoint, if any, is loaded by Learner.start) → Learner → /metrics → signals.
  * Run via `sam-veteran learner --bus nats://… --run-dir DIR --init warm-start.samv`.
  */
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { basename, join, resolve } from 'node:path';
@@ -16,6 +17,7 @@ import {
 } from '../../core/config/index.ts';
 import { CheckpointError, ensureTf, loadPolicy } from '../../core/policy/index.ts';
 import type { Logger } from '../../core/log/index.ts';
+import { METRICS_FILE } from '../../core/report/index.ts';
 import { Learner, type LearnerStepMetrics } from './src/learner.ts';
 import { serveMetrics } from './src/metrics.ts';
 
@@ -101,6 +103,8 @@ export async function startLearnerService(opts: LearnerServiceOptions): Promise<
     name: `learner-${runId}`,
   });
   const registry = new Registry();
+  const metricsFile = opts.runDir !== undefined ? join(opts.runDir, METRICS_FILE) : undefined;
+  if (opts.runDir !== undefined) mkdirSync(opts.runDir, { recursive: true });
   const learner = new Learner({
     bus,
     config,
@@ -109,7 +113,11 @@ export async function startLearnerService(opts: LearnerServiceOptions): Promise<
     runId,
     logger: log,
     metrics: registry,
-    ...(opts.onStep ? { onStep: opts.onStep } : {}),
+    onStep: (m) => {
+      // The run folder's metrics.jsonl feeds the report (the same file the embedded job writes).
+      if (metricsFile) appendFileSync(metricsFile, `${JSON.stringify(m)}\n`);
+      opts.onStep?.(m);
+    },
   });
   let server: Server | undefined;
   let metricsPort: number | null = null;

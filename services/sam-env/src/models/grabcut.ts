@@ -259,6 +259,9 @@ export class GrabCutModel implements EnvModel<GrabCutEmbedding> {
     const fgd = new cv.Mat();
     return withMats([img, mask, bgd, fgd], () => {
       try {
+        // GrabCut seeds its colour models with k-means on OpenCV's global RNG; reseeding per call makes
+        // a transition a pure function of (image, prompt), whatever ran before on this thread.
+        (cv as unknown as { setRNGSeed(seed: number): void }).setRNGSeed(0x5eed);
         cv.grabCut(img, mask, new cv.Rect(0, 0, w, h), bgd, fgd, this.iterations, cv.GC_INIT_WITH_MASK);
       } catch (err) {
         // OpenCV.js throws the C++ exception as a bare heap pointer.
