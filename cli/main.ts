@@ -14,11 +14,15 @@ import { registerEnvCommand } from './commands/env.ts';
 import { registerEvalCommand } from './commands/eval.ts';
 import { registerLearnerCommand } from './commands/learner.ts';
 
-const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 
 export function buildProgram(): Command {
   const program = new Command('sam-veteran')
-    .description('Train agents to use Segment Anything like a seasoned human (multi-task GRPO, SAM in the loop).')
+    .description(
+      'Train agents to use Segment Anything like a seasoned human (multi-task GRPO, SAM in the loop).',
+    )
     .version(pkg.version, '-v, --version')
     .showHelpAfterError();
   registerActorCommand(program);

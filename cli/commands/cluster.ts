@@ -32,7 +32,8 @@ interface ControlInfo {
 function int(name: string) {
   return (v: string): number => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) throw new ValidationError(`--${name}`, v, 'must be a non-negative integer');
+    if (!Number.isInteger(n) || n < 0)
+      throw new ValidationError(`--${name}`, v, 'must be a non-negative integer');
     return n;
   };
 }
@@ -52,7 +53,10 @@ export function registerClusterCommand(program: Command): void {
     .action(async (o: Record<string, unknown>) => {
       const runsRoot = o['runs'] as string;
       const run = RunFolder.create(runsRoot, 'cluster');
-      const ports = await allocateLocalPorts({ samEnv: o['envReplicas'] as number, actors: o['actors'] as number });
+      const ports = await allocateLocalPorts({
+        samEnv: o['envReplicas'] as number,
+        actors: o['actors'] as number,
+      });
       const topology = buildLocalTopology({
         runDir: run.dir,
         ports,
@@ -60,10 +64,13 @@ export function registerClusterCommand(program: Command): void {
         env: { LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'info' },
       });
       for (const e of topology.entries) {
-        if (e.name === 'learner') e.args.push('--steps', String(o['steps']), '--init', resolve(o['init'] as string));
+        if (e.name === 'learner')
+          e.args.push('--steps', String(o['steps']), '--init', resolve(o['init'] as string));
       }
       const supervisor = new ProcessSupervisor({ runDir: run.dir });
-      supervisor.defineGroup('actor', async (i) => toProcessSpec(actorEntry(topology, i, await getFreePort())));
+      supervisor.defineGroup('actor', async (i) =>
+        toProcessSpec(actorEntry(topology, i, await getFreePort())),
+      );
       const offSignals = supervisor.handleSignals({ exit: true });
 
       const control = await startControl(supervisor);
@@ -108,7 +115,8 @@ export function registerClusterCommand(program: Command): void {
     .option('--run <dir>', 'run folder of the cluster (default: the latest `cluster up`)')
     .option('--runs <dir>', 'where run folders go', 'runs')
     .action(async (group: string, n: number, o: Record<string, string | undefined>) => {
-      if (group !== 'actors' && group !== 'actor') throw new ValidationError('group', group, 'must be "actors"');
+      if (group !== 'actors' && group !== 'actor')
+        throw new ValidationError('group', group, 'must be "actors"');
       const ctl = await readControl(o['run'], o['runs'] ?? 'runs');
       const res = await fetch(`${ctl.url}/scale?group=actor&n=${n}`, { method: 'POST' });
       const body = (await res.json()) as unknown;
@@ -129,11 +137,18 @@ export function registerClusterCommand(program: Command): void {
 
 async function readControl(runDir: string | undefined, runsRoot: string): Promise<ControlInfo> {
   const dir = runDir ?? (await readFile(join(runsRoot, LATEST), 'utf8').catch(() => '')).trim();
-  if (!dir) throw new ValidationError('--run', runDir ?? null, 'is needed: no running cluster found under ' + runsRoot);
+  if (!dir)
+    throw new ValidationError(
+      '--run',
+      runDir ?? null,
+      'is needed: no running cluster found under ' + runsRoot,
+    );
   try {
     return JSON.parse(await readFile(join(dir, 'control.json'), 'utf8')) as ControlInfo;
   } catch (err) {
-    throw new ValidationError('--run', dir, 'has no control.json (is `cluster up` running there?)', { cause: err });
+    throw new ValidationError('--run', dir, 'has no control.json (is `cluster up` running there?)', {
+      cause: err,
+    });
   }
 }
 

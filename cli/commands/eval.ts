@@ -21,19 +21,12 @@ import {
   type EvalPolicy,
 } from '../../core/agent/index.ts';
 import { datasetFromSpec } from '../../core/data/index.ts';
-import type {
-  EnvImage,
-  EnvPort,
-  ModelInfo,
-  TransitionOutput,
-  TransitionPrompt,
-} from '../../core/env/index.ts';
+import type { EnvPort } from '../../core/env/index.ts';
 import { ValidationError } from '../../core/errors/index.ts';
 import { loadPolicyFile } from '../../core/policy/index.ts';
 import { parseRemotePolicySpec, RemotePolicy } from '../../core/policy-remote/index.ts';
-import { SamEnvClient, rawImage } from '../../services/sam-env/src/client.ts';
-import { maskToRle, rleToMask } from '../../services/sam-env/src/rle.ts';
-import { WorkerEnvPool } from '../../services/sam-env/src/worker-env-pool.ts';
+import { GrpcEnvPort } from '../../services/actor/index.ts';
+import { SamEnvClient, WorkerEnvPool } from '../../services/sam-env/index.ts';
 
 interface EvalOptions {
   policy: string;
@@ -56,48 +49,6 @@ function int(field: string, min: number): (v: string) => number {
     if (!Number.isInteger(n) || n < min) throw new ValidationError(field, v, `must be an integer >= ${min}`);
     return n;
   };
-}
-
-/** sam-env over gRPC as an EnvPort: raw RGB payloads (sent once per replica), masks as COCO RLE. */
-export class GrpcEnvPort implements EnvPort {
-  constructor(private readonly client: SamEnvClient) {}
-
-  async info(): Promise<ModelInfo> {
-    const i = await this.client.info();
-    return {
-      id: i.modelId,
-      family: i.family,
-      inputSize: i.inputSize,
-      supportsMaskInput: i.supportsMaskInput,
-      lowResSize: i.lowResSize,
-      maxPoints: i.limits.maxPoints,
-      maxBatch: i.limits.maxBatch,
-    };
-  }
-
-  async transitionGroup(image: EnvImage, prompts: readonly TransitionPrompt[]): Promise<TransitionOutput[]> {
-    const payload = { ...rawImage(image.width, image.height, image.rgb), digest: image.digest };
-    const reply = await this.client.transitionGroup(
-      payload,
-      prompts.map((p) => ({
-        box: p.box,
-        points: p.points,
-        ...(p.prevLogits ? { prevLogits: p.prevLogits } : {}),
-        ...(p.prevMask ? { prevMask: maskToRle(p.prevMask) } : {}),
-      })),
-    );
-    return reply.results.map((r, i) => ({
-      mask: rleToMask(r.mask, `results[${i}].mask`),
-      ...(r.lowResLogits ? { lowResLogits: r.lowResLogits } : {}),
-      predictedIou: r.predictedIou,
-      stability: r.stability,
-    }));
-  }
-
-  close(): Promise<void> {
-    this.client.close();
-    return Promise.resolve();
-  }
 }
 
 async function resolvePolicy(

@@ -23,8 +23,18 @@ export function registerPretrainCommand(program: Command): void {
     .option('--steps <n>', 'optimiser steps', Number, DEFAULT_PRETRAIN.steps)
     .option('--batch <n>', 'batch size', Number, DEFAULT_PRETRAIN.batchSize)
     .option('--samples <n>', 'initial pool of training samples', Number, DEFAULT_PRETRAIN.samples)
-    .option('--refine-examples <n>', 'refinement states from GrabCut masks', Number, DEFAULT_PRETRAIN.refineExamples)
-    .option('--aux-examples <n>', 'auxiliary states from corrupted masks', Number, DEFAULT_PRETRAIN.auxExamples)
+    .option(
+      '--refine-examples <n>',
+      'refinement states from GrabCut masks',
+      Number,
+      DEFAULT_PRETRAIN.refineExamples,
+    )
+    .option(
+      '--aux-examples <n>',
+      'auxiliary states from corrupted masks',
+      Number,
+      DEFAULT_PRETRAIN.auxExamples,
+    )
     .option('--lr <x>', 'peak learning rate (cosine decay)', Number, DEFAULT_PRETRAIN.learningRate)
     .option('--refresh <n>', 'fresh samples per step', Number, DEFAULT_PRETRAIN.refreshPerStep)
     .option('--seed <n>', 'seed', Number, DEFAULT_PRETRAIN.seed)
@@ -36,7 +46,10 @@ export function registerPretrainCommand(program: Command): void {
       const policy = await PointerPolicy.create({}, { seed });
       const env = new WorkerEnvPool({ workers: o['workers'] as number });
       const out = o['out'] as string;
-      const bar = new SingleBar({ format: '{phase} |{bar}| {value}/{total} {info} | {eta_formatted} left' }, Presets.shades_classic);
+      const bar = new SingleBar(
+        { format: '{phase} |{bar}| {value}/{total} {info} | {eta_formatted} left' },
+        Presets.shades_classic,
+      );
       let phase = '';
       const t0 = Date.now();
       try {
@@ -56,13 +69,22 @@ export function registerPretrainCommand(program: Command): void {
               phase = p;
               bar.start(total, done, { phase: p, info: '' });
             }
-            bar.update(done, { phase: p, info: info?.['loss'] !== undefined ? `loss ${info['loss'].toFixed(3)}` : '' });
+            bar.update(done, {
+              phase: p,
+              info: info?.['loss'] !== undefined ? `loss ${info['loss'].toFixed(3)}` : '',
+            });
           },
         });
         bar.stop();
         await mkdir(dirname(out), { recursive: true });
         await savePolicyFile(policy, out, {
-          pretrain: { seed, steps: records.length, batch: o['batch'], lr: o['lr'], minutes: (Date.now() - t0) / 60000 },
+          pretrain: {
+            seed,
+            steps: records.length,
+            batch: o['batch'],
+            lr: o['lr'],
+            minutes: (Date.now() - t0) / 60000,
+          },
         });
         const base = out.replace(/\.samv$/, '');
         await writeFile(`${base}.loss.jsonl`, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
@@ -75,7 +97,10 @@ export function registerPretrainCommand(program: Command): void {
             const dataset = await datasetFromSpec(`synthetic:${split}?n=${n}`);
             const r = await evaluatePolicy({ policy: greedyPolicy(policy), dataset, env, n, batch: 64 });
             console.log(formatSummary(split, r.summary));
-            await writeFile(join(dirname(out), `warm-start.eval.${split}.json`), JSON.stringify(r.summary, null, 2));
+            await writeFile(
+              join(dirname(out), `warm-start.eval.${split}.json`),
+              JSON.stringify(r.summary, null, 2),
+            );
           }
         }
       } finally {

@@ -10,7 +10,12 @@ import { SingleBar, Presets } from 'cli-progress';
 import { Registry } from 'prom-client';
 import { evaluatePolicy, greedyPolicy, formatSummary, type EpisodeSummary } from '../../core/agent/index.ts';
 import { createBus } from '../../core/bus/index.ts';
-import { ActorConfigSchema, LearnerConfigSchema, type ActorConfig, type LearnerConfig } from '../../core/config/index.ts';
+import {
+  ActorConfigSchema,
+  LearnerConfigSchema,
+  type ActorConfig,
+  type LearnerConfig,
+} from '../../core/config/index.ts';
 import { datasetFromSpec } from '../../core/data/index.ts';
 import { createLogger, type Logger } from '../../core/log/index.ts';
 import { ensureTf, loadPolicyBytes, type PointerPolicy } from '../../core/policy/index.ts';
@@ -76,7 +81,8 @@ export async function runEmbeddedJob(opts: EmbeddedJobOptions): Promise<Embedded
   const after: Record<string, EpisodeSummary> = {};
   try {
     if (opts.evalN > 0) {
-      for (const split of EVAL_SPLITS) before[split] = await evaluate(policy, split, env, opts, log, 'before');
+      for (const split of EVAL_SPLITS)
+        before[split] = await evaluate(policy, split, env, opts, log, 'before');
       await run.writeJson('eval-before.json', before);
     }
 
@@ -113,7 +119,10 @@ export async function runEmbeddedJob(opts: EmbeddedJobOptions): Promise<Embedded
 
     const bar = opts.progress
       ? new SingleBar(
-          { format: 'train |{bar}| {value}/{total} steps | reward {reward} | kl {kl} | {eta_formatted} left', etaBuffer: 10 },
+          {
+            format: 'train |{bar}| {value}/{total} steps | reward {reward} | kl {kl} | {eta_formatted} left',
+            etaBuffer: 10,
+          },
           Presets.shades_classic,
         )
       : undefined;

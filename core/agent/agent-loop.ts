@@ -22,7 +22,9 @@ export interface ActingPolicy {
   act(
     batch: readonly PolicyObservation[],
     kind: 'box' | 'refine',
-  ): Promise<readonly { readonly action: BoxAction | PointAction }[]> | readonly { readonly action: BoxAction | PointAction }[];
+  ):
+    | Promise<readonly { readonly action: BoxAction | PointAction }[]>
+    | readonly { readonly action: BoxAction | PointAction }[];
 }
 
 /** What one episode needs from a sample. */
@@ -146,7 +148,8 @@ export async function runEpisodes(
     const stepActions: PointAction[] = [];
     active.forEach((e, i) => {
       const act = acts[i]?.action;
-      if (!act || act.kind !== 'points') throw new Error(`policy returned no point action for sample ${e.input.id}`);
+      if (!act || act.kind !== 'points')
+        throw new Error(`policy returned no point action for sample ${e.input.id}`);
       const type = pointActionType(act);
       if (type === 'stop') {
         e.done = true;

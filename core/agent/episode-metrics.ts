@@ -62,10 +62,17 @@ export function bootstrapMeanCi(values: ArrayLike<number>, resamples = 1000, see
     means[r] = s / n;
   }
   means.sort();
-  return { lo: means[Math.floor(0.025 * (resamples - 1))] as number, hi: means[Math.ceil(0.975 * (resamples - 1))] as number };
+  return {
+    lo: means[Math.floor(0.025 * (resamples - 1))] as number,
+    hi: means[Math.ceil(0.975 * (resamples - 1))] as number,
+  };
 }
 
-export function summarizeEpisodes(episodes: readonly Episode[], maxRefinements: number, seed = 0): EpisodeSummary {
+export function summarizeEpisodes(
+  episodes: readonly Episode[],
+  maxRefinements: number,
+  seed = 0,
+): EpisodeSummary {
   const finals = episodes.map((e) => e.finalIou);
   const boxes = episodes.map((e) => e.boxIou);
   let sumI = 0;
@@ -99,7 +106,9 @@ export function summarizeEpisodes(episodes: readonly Episode[], maxRefinements: 
     boxIou: mean(boxes),
     gIoUCi95: bootstrapMeanCi(finals, 1000, seed),
     boxIouCi95: bootstrapMeanCi(boxes, 1000, seed + 1),
-    terminationRate: episodes.length ? episodes.filter((e) => e.stoppedBy === 'policy').length / episodes.length : 0,
+    terminationRate: episodes.length
+      ? episodes.filter((e) => e.stoppedBy === 'policy').length / episodes.length
+      : 0,
     meanRefinements: mean(refinements),
     perStep,
   };
@@ -113,7 +122,9 @@ export function formatSummary(name: string, s: EpisodeSummary): string {
       `box IoU ${f(s.boxIou)} [${f(s.boxIouCi95.lo)}, ${f(s.boxIouCi95.hi)}]  stops ${f(s.terminationRate)}  ` +
       `refinements/episode ${s.meanRefinements.toFixed(2)}`,
     '  step  gIoU   cIoU   terminated',
-    ...s.perStep.map((p) => `  ${String(p.step).padStart(4)}  ${f(p.gIoU)}  ${f(p.cIoU)}  ${f(p.terminationRate)}`),
+    ...s.perStep.map(
+      (p) => `  ${String(p.step).padStart(4)}  ${f(p.gIoU)}  ${f(p.cIoU)}  ${f(p.terminationRate)}`,
+    ),
   ];
   return lines.join('\n');
 }

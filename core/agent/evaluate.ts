@@ -5,11 +5,11 @@
  * and after training. Also the two reference policies that need the ground truth: `gt-box` (the GT
  * box, then stop) and the oracle (GT box, then oracle clicks until good enough).
  */
-import { createHash } from 'node:crypto';
 import type { BoxAction, PointAction } from '../actions/index.ts';
 import type { Dataset, Sample } from '../data/index.ts';
 import type { EnvPort } from '../env/index.ts';
 import { ValidationError } from '../errors/index.ts';
+import { rgbDigest } from '../wire/index.ts';
 import type { PointerPolicy, PolicyObservation } from '../policy/index.ts';
 import { runEpisodes, type ActingPolicy, type Episode, type EpisodeInput } from './agent-loop.ts';
 import { summarizeEpisodes, type EpisodeSummary } from './episode-metrics.ts';
@@ -42,11 +42,6 @@ export interface EvaluationResult {
   /** Inputs of the first `keepInputs` episodes, in order. */
   readonly inputs: EpisodeInput[];
   readonly seconds: number;
-}
-
-/** sha256 hex of the raw RGB bytes: the env's embedding-cache key for a decoded image. */
-export function rgbDigest(rgb: Uint8Array): string {
-  return createHash('sha256').update(rgb).digest('hex');
 }
 
 export function episodeInputOf(sample: Sample): EpisodeInput {

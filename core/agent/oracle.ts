@@ -35,7 +35,8 @@ export function jitterBox(gt: Box, size: ImageSize, rng: Rng, jitter: number): B
   let x2 = clampTo(gt[2] + rng.normal(0, jitter * w), 0, size.width);
   let y2 = clampTo(gt[3] + rng.normal(0, jitter * h), 0, size.height);
   if (x2 < x1 + 2) [x1, x2] = [Math.max(0, Math.min(x1, x2) - 1), Math.min(size.width, Math.max(x1, x2) + 1)];
-  if (y2 < y1 + 2) [y1, y2] = [Math.max(0, Math.min(y1, y2) - 1), Math.min(size.height, Math.max(y1, y2) + 1)];
+  if (y2 < y1 + 2)
+    [y1, y2] = [Math.max(0, Math.min(y1, y2) - 1), Math.min(size.height, Math.max(y1, y2) + 1)];
   return [x1, y1, x2, y2];
 }
 

@@ -64,7 +64,8 @@ export function formatValue(value: unknown): string {
   let s: string;
   if (typeof value === 'number') s = Number.isNaN(value) ? 'NaN' : String(value);
   else if (typeof value === 'string') s = JSON.stringify(value);
-  else if (ArrayBuffer.isView(value)) s = `<${value.constructor.name} length ${(value as Uint8Array).length}>`;
+  else if (ArrayBuffer.isView(value))
+    s = `<${value.constructor.name} length ${(value as Uint8Array).length}>`;
   else if (Array.isArray(value)) s = `[${value.map((v) => formatValue(v)).join(', ')}]`;
   else {
     try {

@@ -14,7 +14,8 @@ export interface ImageSize {
 }
 
 function checkFinite(field: string, value: unknown, v: number): void {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new ValidationError(field, value, 'must be finite numbers');
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    throw new ValidationError(field, value, 'must be finite numbers');
 }
 
 /**
@@ -23,7 +24,8 @@ function checkFinite(field: string, value: unknown, v: number): void {
  * required); a box entirely outside the image is still an error.
  */
 export function validateBox(box: readonly number[], size: ImageSize, field = 'box', clamp = false): Box {
-  if (!Array.isArray(box) || box.length !== 4) throw new ValidationError(field, box, 'must be [x1, y1, x2, y2]');
+  if (!Array.isArray(box) || box.length !== 4)
+    throw new ValidationError(field, box, 'must be [x1, y1, x2, y2]');
   for (const v of box) checkFinite(field, box, v);
   let [x1, y1, x2, y2] = box as unknown as [number, number, number, number];
   if (x2 < x1) throw new ValidationError(field, box, 'has x2 < x1');
@@ -45,7 +47,12 @@ export function validateBox(box: readonly number[], size: ImageSize, field = 'bo
 }
 
 /** Validates a point: finite and inside [0, W)×[0, H) (with `clamp`, clamped to the image). */
-export function validatePoint(point: readonly number[], size: ImageSize, field = 'point', clamp = false): Point {
+export function validatePoint(
+  point: readonly number[],
+  size: ImageSize,
+  field = 'point',
+  clamp = false,
+): Point {
   if (!Array.isArray(point) || point.length !== 2) throw new ValidationError(field, point, 'must be [x, y]');
   for (const v of point) checkFinite(field, point, v);
   let [x, y] = point as unknown as [number, number];

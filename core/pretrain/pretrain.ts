@@ -16,7 +16,7 @@ import { generateSample, type Sample } from '../data/index.ts';
 import { corruptMask, type BinaryMask } from '../mask/index.ts';
 import type { ActionTokens, PointerPolicy, PreparedBatch } from '../policy/index.ts';
 import { Rng } from '../rng/index.ts';
-import { createHash } from 'node:crypto';
+import { rgbDigest } from '../wire/index.ts';
 
 export interface PretrainOptions {
   readonly seed: number;
@@ -98,7 +98,7 @@ export function concatPrepared(parts: readonly PreparedBatch[]): PreparedBatch {
 }
 
 function digestOf(s: Sample): string {
-  return createHash('sha256').update(s.image.rgb).digest('hex');
+  return rgbDigest(s.image.rgb);
 }
 
 /** Builds the three example pools. The refinement pool calls the environment. */
@@ -151,13 +151,22 @@ export async function buildPools(
           ...(act.negative ? [{ point: act.negative, label: 0 as const }] : []),
         ];
         const [next] = await env.transitionGroup(toEnvImage(s.image, digestOf(s)), [
-          { box: b, points, prevMask: out.mask, ...(out.lowResLogits ? { prevLogits: out.lowResLogits } : {}) },
+          {
+            box: b,
+            points,
+            prevMask: out.mask,
+            ...(out.lowResLogits ? { prevLogits: out.lowResLogits } : {}),
+          },
         ]);
         return next ? { s, mask: next.mask } : undefined;
       }),
     );
     for (const n of seconds) if (n) addRefine(refine, n.s, n.mask, oracleRefinement(n.mask, n.s.gtMask));
-    opts.onProgress?.('refinement examples', Math.min(refine.inputs.length, opts.refineExamples), opts.refineExamples);
+    opts.onProgress?.(
+      'refinement examples',
+      Math.min(refine.inputs.length, opts.refineExamples),
+      opts.refineExamples,
+    );
   }
 
   for (let i = 0; i < opts.auxExamples; i++) {
@@ -179,13 +188,23 @@ function freshExamples(
   const s = generateSample('train', index, { seed });
   const { mask } = corruptMask(s.gtMask, rng, { cleanProbability: 0.2, operations: [1, 3] });
   return {
-    box: [policy.prepare([observationOf(s.image, s.query, null)]), policy.codec.encodeAction({ kind: 'box', box: s.gtBox }, s.image)],
-    aux: [policy.prepare([observationOf(s.image, s.query, mask)]), policy.codec.encodeAction(oracleRefinement(mask, s.gtMask), s.image)],
+    box: [
+      policy.prepare([observationOf(s.image, s.query, null)]),
+      policy.codec.encodeAction({ kind: 'box', box: s.gtBox }, s.image),
+    ],
+    aux: [
+      policy.prepare([observationOf(s.image, s.query, mask)]),
+      policy.codec.encodeAction(oracleRefinement(mask, s.gtMask), s.image),
+    ],
   };
 }
 
 /** Runs the supervised warm start in place on `policy`; returns the loss records. */
-export async function pretrain(policy: PointerPolicy, env: EnvPort, opts: PretrainOptions): Promise<PretrainRecord[]> {
+export async function pretrain(
+  policy: PointerPolicy,
+  env: EnvPort,
+  opts: PretrainOptions,
+): Promise<PretrainRecord[]> {
   const pools = await buildPools(policy, env, opts);
   policy.setTrainOptions({ learningRate: opts.learningRate });
   const rng = new Rng(`pretrain-batches:${opts.seed}`);
@@ -222,7 +241,9 @@ export async function pretrain(policy: PointerPolicy, env: EnvPort, opts: Pretra
     const parts = [draw(pools.box, nBox), draw(pools.refine, nRefine), draw(pools.aux, nAux)];
     const inputs = concatPrepared(parts.flatMap((p) => p.inputs));
     const targets = parts.flatMap((p) => p.targets);
-    const { loss, gradNorm } = policy.trainStep(() => policy.supervisedLoss(inputs, targets, { smoothing: opts.smoothing }));
+    const { loss, gradNorm } = policy.trainStep(() =>
+      policy.supervisedLoss(inputs, targets, { smoothing: opts.smoothing }),
+    );
     // Per-task losses are tracked on a cheap cadence (forward only).
     if (step % 25 === 1 || step === opts.steps) {
       const part = (k: number): number => {

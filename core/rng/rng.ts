@@ -5,7 +5,8 @@
  */
 
 /** The four xoshiro words, plus the cached spare normal when one is pending. */
-export type RngState = readonly [number, number, number, number] | readonly [number, number, number, number, number];
+export type RngState =
+  readonly [number, number, number, number] | readonly [number, number, number, number, number];
 
 function splitmix32(seed: number): () => number {
   let s = seed >>> 0;

@@ -5,3 +5,4 @@ export * from './value-codec.ts';
 export * from './sam-env-codec.ts';
 export * from './grpc-definition.ts';
 export * from './training-codec.ts';
+export * from './mask-codec.ts';

@@ -12,7 +12,6 @@ export {
 } from './src/dynamic-sampling.ts';
 export { GrpcEnvPort } from './src/grpc-env-port.ts';
 export { isRetryable, RetryingEnv, type RetryOptions } from './src/retrying-env.ts';
-export { rgbDigest } from './src/rgb-digest.ts';
 export {
   runActorTask,
   tilePrepared,
@@ -34,4 +33,3 @@ export {
   type TaskState,
 } from './src/state-builder.ts';
 export { WeightsHolder, type SwapRecord, type WeightsHolderOptions } from './src/weights-holder.ts';
-export { maskFromWire, maskToWire } from './src/wire-mask.ts';

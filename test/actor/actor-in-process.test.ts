@@ -15,7 +15,8 @@ import {
   maskUnderstandingReward,
 } from '../../core/reward/index.ts';
 import type { RolloutGroup } from '../../core/wire/index.ts';
-import { Actor, GrpcEnvPort, maskFromWire, rgbDigest } from '../../services/actor/index.ts';
+import { Actor, GrpcEnvPort } from '../../services/actor/index.ts';
+import { rleToMask as maskFromWire, rgbDigest } from '../../core/wire/index.ts';
 import type { LocalEnv } from '../../services/sam-env/src/local-env.ts';
 import {
   collectGroups,
@@ -37,7 +38,7 @@ async function recomputeLogprobs(
   index: number,
 ): Promise<Float32Array[]> {
   const s = await sampleAt(index);
-  expect(g.observation.image.digest).toBe(rgbDigest(s.image));
+  expect(g.observation.image.digest).toBe(rgbDigest(s.image.rgb));
   const mask = g.observation.currentMask ? maskFromWire(g.observation.currentMask) : null;
   const obs = observationOf(s.image, g.observation.query, mask);
   const tokens: ActionTokens[] = g.rollouts.map((r) => ({

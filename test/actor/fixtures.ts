@@ -8,7 +8,7 @@ import { datasetFromSpec, type Sample } from '../../core/data/index.ts';
 import { PointerPolicy, policyToBytes, type PolicyConfig } from '../../core/policy/index.ts';
 import type { RolloutGroup, Task, TaskKind } from '../../core/wire/index.ts';
 import { decodeRolloutGroup, encodeTask } from '../../core/wire/index.ts';
-import { maskToWire, rgbDigest } from '../../services/actor/index.ts';
+import { maskToRle as maskToWire, rgbDigest } from '../../core/wire/index.ts';
 import { LocalEnv } from '../../services/sam-env/src/local-env.ts';
 import { GrabCutModel } from '../../services/sam-env/src/models/grabcut.ts';
 
@@ -54,7 +54,7 @@ export async function makeTask(
     kind,
     dataset,
     sampleId: String(index),
-    observation: { image: { digest: rgbDigest(s.image) }, query: s.query, points: [], step: 0 },
+    observation: { image: { digest: rgbDigest(s.image.rgb) }, query: s.query, points: [], step: 0 },
     gtMask: maskToWire(s.gtMask),
     gtBox: s.gtBox,
     groupSize: opts.groupSize ?? 8,

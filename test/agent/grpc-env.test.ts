@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { episodeInputOf, oraclePolicyFor, runEpisodes, type EpisodeInput } from '../../core/agent/index.ts';
 import { generateSample } from '../../core/data/index.ts';
-import { GrpcEnvPort } from '../../cli/commands/eval.ts';
+import { GrpcEnvPort } from '../../services/actor/index.ts';
 import { SamEnvClient } from '../../services/sam-env/src/client.ts';
 import { LocalEnv } from '../../services/sam-env/src/local-env.ts';
 import { createGrabCutModel } from '../../services/sam-env/src/models/grabcut.ts';

@@ -20,7 +20,7 @@ import {
   type RolloutGroup,
   type Task,
 } from '../../core/wire/index.ts';
-import { imageDigest, toRleMask } from '../../services/learner/index.ts';
+import { maskToRle as toRleMask, rgbDigest as imageDigest } from '../../core/wire/index.ts';
 
 /** A tiny architecture (fast steps) that still covers every head. */
 export const TINY = {

@@ -12,7 +12,7 @@ import type {
 } from '../../../core/env/index.ts';
 import type { EnvInfo, EnvPrompt } from '../../../core/wire/index.ts';
 import { SamEnvClient, type SamEnvClientOptions } from '../../sam-env/src/client.ts';
-import { maskFromWire, maskToWire } from './wire-mask.ts';
+import { rleToMask as maskFromWire, maskToRle as maskToWire } from '../../../core/wire/index.ts';
 
 export class GrpcEnvPort implements EnvPort {
   readonly client: SamEnvClient;

@@ -6,7 +6,7 @@
 import type { Dataset, Sample } from '../../../core/data/index.ts';
 import { datasetFromSpec } from '../../../core/data/index.ts';
 import { ValidationError } from '../../../core/errors/index.ts';
-import { rgbDigest } from './rgb-digest.ts';
+import { rgbDigest } from '../../../core/wire/index.ts';
 
 /** A sample with the digest the env and the learner know its image by. */
 export interface ResolvedSample {
@@ -50,7 +50,7 @@ export class SampleResolver {
     }
     const p = this.dataset(spec).then(async (ds) => {
       const sample = await ds.get(index);
-      return { dataset: spec, index, sample, digest: rgbDigest(sample.image) };
+      return { dataset: spec, index, sample, digest: rgbDigest(sample.image.rgb) };
     });
     this.samples.set(key, p);
     // A failed lookup must not stay cached.

@@ -19,7 +19,7 @@ import type { RewardConfig } from '../../../core/reward/index.ts';
 import { auxiliaryReward, localizationReward, maskUnderstandingReward } from '../../../core/reward/index.ts';
 import type { Action, Rollout, SamplingStats } from '../../../core/wire/index.ts';
 import type { TaskState } from './state-builder.ts';
-import { maskToWire } from './wire-mask.ts';
+import { maskToRle as maskToWire } from '../../../core/wire/index.ts';
 
 /**
  * Env prompts for the group, and for each action the index of its prompt (−1: no transition —

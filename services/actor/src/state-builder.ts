@@ -24,7 +24,7 @@ import type { Rng } from '../../../core/rng/index.ts';
 import type { Observation, TaskKind } from '../../../core/wire/index.ts';
 import { SamVeteranError } from '../../../core/errors/index.ts';
 import type { ResolvedSample } from './sample-resolver.ts';
-import { maskToWire } from './wire-mask.ts';
+import { maskToRle as maskToWire } from '../../../core/wire/index.ts';
 
 /** How states are made; all fields have defaults (see DEFAULT_STATE_OPTIONS). */
 export interface StateOptions {

@@ -11,14 +11,19 @@
  * Task ids are `<runId>:<seq>`: a learner restarted from a checkpoint re-issues the same ids with
  * the same content (same RNG position), which the bus de-duplicates, so no work is doubled.
  */
-import { createHash } from 'node:crypto';
 import type { Bus } from '../../../core/bus/index.ts';
 import type { LearnerConfig } from '../../../core/config/index.ts';
 import { datasetFromSpec, type Dataset, type Sample } from '../../../core/data/index.ts';
 import { ValidationError } from '../../../core/errors/index.ts';
-import { encodeCocoRle, type BinaryMask } from '../../../core/mask/index.ts';
 import { Rng } from '../../../core/rng/index.ts';
-import { encodeTask, TASK_KINDS, type RleMask, type Task, type TaskKind } from '../../../core/wire/index.ts';
+import {
+  encodeTask,
+  maskToRle,
+  rgbDigest,
+  TASK_KINDS,
+  type Task,
+  type TaskKind,
+} from '../../../core/wire/index.ts';
 import type { FeederState, OutstandingTask } from './checkpoint.ts';
 
 export interface FeederOptions {
@@ -34,15 +39,6 @@ export interface FeederOptions {
 }
 
 /** sha256 hex of an image's RGB bytes: the digest the learner puts in a task's observation. */
-export function imageDigest(rgb: Uint8Array): string {
-  return createHash('sha256').update(rgb).digest('hex');
-}
-
-export function toRleMask(mask: BinaryMask): RleMask {
-  const rle = encodeCocoRle(mask);
-  return { height: rle.size[0] as number, width: rle.size[1] as number, counts: rle.counts };
-}
-
 /** Weights of TASK_KINDS order from the config's task mix. */
 function mixWeights(config: LearnerConfig): number[] {
   const m = config.taskMix;
@@ -163,20 +159,20 @@ export class Feeder {
     const taskId = `${this.opts.runId}:${this.seq}`;
     this.seq++;
     const sample = await ds.get(index);
-    const digest = imageDigest(sample.image.rgb);
+    const digest = rgbDigest(sample.image.rgb);
     const task: Task = {
       taskId,
       kind,
       dataset: this.opts.datasetSpec,
       sampleId: String(index),
       observation: { image: { digest }, query: sample.query, points: [], step: 0 },
-      gtMask: toRleMask(sample.gtMask),
+      gtMask: maskToRle(sample.gtMask),
       gtBox: sample.gtBox,
       groupSize: this.opts.config.groupSize,
       seed,
       minPolicyVersion: version,
       createdAtMs: this.now(),
-      ...(sample.ignore ? { ignoreMask: toRleMask(sample.ignore) } : {}),
+      ...(sample.ignore ? { ignoreMask: maskToRle(sample.ignore) } : {}),
     };
     const entry: OutstandingTask & Internal = {
       taskId,

@@ -35,13 +35,16 @@ function toWire(o: TransitionOutput): WireOutput {
 
 port.on('message', (req: WorkerRequest) => {
   if (req.type === 'close') {
-    void env.close().then(() => port.postMessage({ id: req.id, ok: true, outputs: [] } satisfies WorkerResponse));
+    void env
+      .close()
+      .then(() => port.postMessage({ id: req.id, ok: true, outputs: [] } satisfies WorkerResponse));
     return;
   }
   if (req.type === 'info') {
     env.info().then(
       (info) => port.postMessage({ id: req.id, ok: true, outputs: [], info } satisfies WorkerResponse),
-      (err: unknown) => port.postMessage({ id: req.id, ok: false, error: errorOf(err) } satisfies WorkerResponse),
+      (err: unknown) =>
+        port.postMessage({ id: req.id, ok: false, error: errorOf(err) } satisfies WorkerResponse),
     );
     return;
   }
@@ -55,7 +58,8 @@ port.on('message', (req: WorkerRequest) => {
       }
       port.postMessage({ id: req.id, ok: true, outputs } satisfies WorkerResponse, transfer);
     },
-    (err: unknown) => port.postMessage({ id: req.id, ok: false, error: errorOf(err) } satisfies WorkerResponse),
+    (err: unknown) =>
+      port.postMessage({ id: req.id, ok: false, error: errorOf(err) } satisfies WorkerResponse),
   );
 });
 

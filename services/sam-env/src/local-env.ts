@@ -2,7 +2,15 @@
  * An EnvPort served in this thread by an EnvModel: the same cache-then-decode path as the gRPC
  * server, without the network. Used by evaluation, tests and the worker pool's workers.
  */
-import type { EnvImage, EnvModel, EnvPort, ImageEmbedding, ModelInfo, TransitionOutput, TransitionPrompt } from './model.ts';
+import type {
+  EnvImage,
+  EnvModel,
+  EnvPort,
+  ImageEmbedding,
+  ModelInfo,
+  TransitionOutput,
+  TransitionPrompt,
+} from './model.ts';
 import { EmbeddingCache } from './embedding-cache.ts';
 
 export interface LocalEnvOptions {
@@ -35,7 +43,9 @@ export class LocalEnv implements EnvPort {
 
   async transitionGroup(image: EnvImage, prompts: readonly TransitionPrompt[]): Promise<TransitionOutput[]> {
     await this.init();
-    const { value, cached } = await this.cache.getOrCompute(this.model.info.id, image.digest, () => this.model.embed(image));
+    const { value, cached } = await this.cache.getOrCompute(this.model.info.id, image.digest, () =>
+      this.model.embed(image),
+    );
     if (cached) this.cacheHits++;
     const out: TransitionOutput[] = [];
     const max = Math.max(1, this.model.info.maxBatch);

@@ -10,7 +10,7 @@ import { ImageResolver, type ImageStore } from './image-resolver.ts';
 import type { SamEnvMetrics } from './metrics.ts';
 import { MicroBatcher } from './micro-batcher.ts';
 import type { EnvImage, EnvModel, ImageEmbedding, TransitionOutput, TransitionPrompt } from './model.ts';
-import { maskToRleWithArea } from './rle.ts';
+import { maskToRleWithArea } from '../../../core/wire/index.ts';
 import { validateGroupSize, validateModelName, validatePrompt } from './validate.ts';
 
 export interface TransitionServiceOptions {

@@ -7,7 +7,7 @@ import { ResourceExhaustedError, ValidationError } from '../../../core/errors/in
 import { validateBox, validatePoint } from '../../../core/geometry/index.ts';
 import type { EnvPrompt } from '../../../core/wire/index.ts';
 import type { EnvImage, ModelInfo, TransitionPrompt } from './model.ts';
-import { rleToMask } from './rle.ts';
+import { rleToMask } from '../../../core/wire/index.ts';
 
 /** An empty `model` means "any"; otherwise it must equal the served model's id or family. */
 export function validateModelName(model: string, info: ModelInfo, field = 'model'): void {

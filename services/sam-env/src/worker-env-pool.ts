@@ -35,7 +35,9 @@ export class WorkerEnvPool implements EnvPort {
   constructor(opts: WorkerEnvPoolOptions = {}) {
     const n = Math.max(1, opts.workers ?? 1);
     for (let i = 0; i < n; i++) {
-      const w = new Worker(BOOTSTRAP, { workerData: { __entry: ENTRY, model: 'grabcut', options: opts.grabcut ?? {} } });
+      const w = new Worker(BOOTSTRAP, {
+        workerData: { __entry: ENTRY, model: 'grabcut', options: opts.grabcut ?? {} },
+      });
       w.on('message', (res: WorkerResponse) => {
         const p = this.pending.get(res.id);
         if (!p) return;
@@ -69,7 +71,8 @@ export class WorkerEnvPool implements EnvPort {
       const r = res as WorkerResponse;
       if (!r.ok) {
         const e = r.error;
-        if (e.code === 'INVALID_ARGUMENT' && e.field) throw new ValidationError(e.field, undefined, e.message);
+        if (e.code === 'INVALID_ARGUMENT' && e.field)
+          throw new ValidationError(e.field, undefined, e.message);
         throw new SamVeteranError((e.code as ErrorCode | undefined) ?? 'INTERNAL', e.message);
       }
       return r;
@@ -92,7 +95,9 @@ export class WorkerEnvPool implements EnvPort {
       box: p.box,
       points: p.points,
       ...(p.prevLogits ? { prevLogits: p.prevLogits } : {}),
-      ...(p.prevMask ? { prevMask: { width: p.prevMask.width, height: p.prevMask.height, data: p.prevMask.data } } : {}),
+      ...(p.prevMask
+        ? { prevMask: { width: p.prevMask.width, height: p.prevMask.height, data: p.prevMask.data } }
+        : {}),
     }));
     const res = await this.call(this.workerFor(image.digest), {
       type: 'transition',

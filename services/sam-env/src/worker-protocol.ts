@@ -23,12 +23,22 @@ export interface WireOutput {
 }
 
 export type WorkerRequest =
-  | { readonly type: 'transition'; readonly id: number; readonly image: EnvImage; readonly prompts: readonly WirePrompt[] }
+  | {
+      readonly type: 'transition';
+      readonly id: number;
+      readonly image: EnvImage;
+      readonly prompts: readonly WirePrompt[];
+    }
   | { readonly type: 'info'; readonly id: number }
   | { readonly type: 'close'; readonly id: number };
 
 export type WorkerResponse =
-  | { readonly id: number; readonly ok: true; readonly outputs: readonly WireOutput[]; readonly info?: ModelInfo }
+  | {
+      readonly id: number;
+      readonly ok: true;
+      readonly outputs: readonly WireOutput[];
+      readonly info?: ModelInfo;
+    }
   | {
       readonly id: number;
       readonly ok: false;
