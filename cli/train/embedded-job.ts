@@ -132,9 +132,9 @@ export async function runEmbeddedJob(opts: EmbeddedJobOptions): Promise<Embedded
       const reward = typeof m['reward.mean'] === 'number' ? (m['reward.mean'] as number).toFixed(2) : '-';
       const kl = typeof m['kl'] === 'number' ? (m['kl'] as number).toExponential(1) : '-';
       bar?.update(m.step, { reward, kl });
-      if (!bar && m.step - lastLogged >= 10) {
+      if (!bar && m.step - lastLogged >= 5) {
         lastLogged = m.step;
-        log.info({ step: m.step, reward, kl }, 'train step');
+        console.log(`train step ${m.step}/${opts.steps}  reward ${reward}  kl ${kl}`);
       }
     }
 

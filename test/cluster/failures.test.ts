@@ -162,7 +162,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await supervisor?.stopAll();
   await nc?.close();
-  if (root) await rm(root, { recursive: true, force: true });
+  if (root && process.env['KEEP_CLUSTER_TEST_RUN'] === undefined) await rm(root, { recursive: true, force: true });
+  else if (root) console.log(`kept run folder ${root}`);
 }, 60_000);
 
 describe('cluster failures (real processes, JetStream)', () => {
