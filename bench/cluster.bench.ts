@@ -2,8 +2,9 @@
  * Cluster benchmark (`npm run bench:cluster`), one run, four figures:
  *
  *  1. Env-bound limit: transitions/s of two real `sam-env` processes (`env serve --model grabcut`)
- *     driven through GrpcEnvPort (the actors' env adapter) with groups of 8 prompts on synthetic
- *     images and enough concurrent group calls to keep both replicas busy. Median of rounds.
+ *     driven through GrpcEnvPort (the actors' env adapter) with 8 group calls in flight, replaying
+ *     the group calls the actors made in (2) (same images, prompts, group size 8) with a fresh image
+ *     digest per call. Runs after (2) so it can replay them; also shown: synthetic near-gt prompts.
  *  2. Cluster: the same two replicas + a real nats-server (JetStream) + two Actors and the Learner
  *     (in this process, each on its own JetStream connection) running GRPO steps. Transitions/s is
  *     read from the actors' counters over fixed windows; ratio vs (1), target ≥ 0.8.
@@ -13,18 +14,19 @@
  *     for groups, decoding, feeding tasks, publishing weights), from the learner's onStep metrics.
  *
  * The policy is a small freshly created PointerPolicy (no shipped checkpoint needed).
- * Limits: one machine; the sam-env processes, nats-server and this process (actors' sampling and
- * the learner's steps) share the same cores, so (2) is bounded by CPU contention, not only by env.
+ * Also printed: CPU per transition of every process (from /proc), a load-independent estimate of the
+ * ratio. Limits: one (shared) machine; the sam-env processes, nats-server and this process (actors'
+ * sampling and the learner's steps) share the same cores, so (2) is bounded by CPU, not only by env.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance as perf } from 'node:perf_hooks';
 import { JetStreamBus } from '../core/bus/index.ts';
 import { ActorConfigSchema, LearnerConfigSchema } from '../core/config/index.ts';
 import { datasetFromSpec, type Sample } from '../core/data/index.ts';
-import type { EnvImage, TransitionPrompt } from '../core/env/index.ts';
+import type { EnvImage, EnvPort, ModelInfo, TransitionOutput, TransitionPrompt } from '../core/env/index.ts';
 import { PointerPolicy, ensureTf, type PolicyConfig } from '../core/policy/index.ts';
 import { Rng } from '../core/rng/index.ts';
 import { rgbDigest } from '../core/wire/index.ts';
@@ -49,7 +51,7 @@ const ENV_CONCURRENCY = ACTORS * ACTOR_CONCURRENCY;
 const ENV_ROUNDS = 4;
 const ENV_ROUND_MS = 4_000;
 const CLUSTER_WARMUP_MS = 8_000;
-const CLUSTER_WINDOWS = 8;
+const CLUSTER_WINDOWS = 10;
 const CLUSTER_WINDOW_MS = 5_000;
 
 /** A small policy: quick steps and loads, still every head. */
@@ -161,37 +163,71 @@ function groupPrompts(s: Sample, rng: Rng): TransitionPrompt[] {
   });
 }
 
-/** Section 1: transitions/s of the replicas alone, ENV_CONCURRENCY group calls kept in flight. */
+/** One group call: an image and its prompts. */
+interface EnvCall {
+  readonly image: EnvImage;
+  readonly prompts: readonly TransitionPrompt[];
+}
+
+/**
+ * `image` with call number `k` written into its first pixels: a new digest per call, so every group
+ * call brings an image the replica has not seen (upload + embed), as the cluster's tasks do (they
+ * draw from 4096 samples); changing three bytes does not change GrabCut's work.
+ */
+function freshImage(image: EnvImage, k: number): EnvImage {
+  const rgb = image.rgb.slice();
+  rgb[0] = k & 255;
+  rgb[1] = (k >> 8) & 255;
+  rgb[2] = (k >> 16) & 255;
+  return { digest: rgbDigest(rgb), width: image.width, height: image.height, rgb };
+}
+
+/** The actors' env port, recording every group call (up to `cap`) for the env-only replay. */
+class RecordingEnv implements EnvPort {
+  readonly calls: EnvCall[] = [];
+  constructor(
+    private readonly inner: EnvPort,
+    private readonly cap: number,
+  ) {}
+  info(): Promise<ModelInfo> {
+    return this.inner.info();
+  }
+  transitionGroup(image: EnvImage, prompts: readonly TransitionPrompt[]): Promise<TransitionOutput[]> {
+    if (this.calls.length < this.cap) this.calls.push({ image, prompts });
+    return this.inner.transitionGroup(image, prompts);
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+/**
+ * Transitions/s of the replicas alone: ENV_CONCURRENCY group calls kept in flight through one
+ * GrpcEnvPort (round robin over both replicas), cycling over `calls` with a fresh image each time.
+ */
 async function envLimit(
   targets: string[],
-  samples: Sample[],
+  calls: readonly EnvCall[],
   onMeasureStart: () => void,
 ): Promise<{ rates: number[]; callMs: number[] }> {
   const port = new GrpcEnvPort({ addresses: targets, deadlineMs: 30_000 });
-  const images: EnvImage[] = samples.map((s) => ({
-    digest: rgbDigest(s.image.rgb),
-    width: s.image.width,
-    height: s.image.height,
-    rgb: s.image.rgb,
-  }));
-  const rng = new Rng('bench-cluster/env');
-  const prompts = samples.map((s) => groupPrompts(s, rng));
   let next = 0;
   let done = 0;
   const callMs: number[] = [];
   let stopAt = 0;
   const worker = async (): Promise<void> => {
     while (performance.now() < stopAt) {
-      const i = next++ % samples.length;
+      const k = next++;
+      const c = calls[k % calls.length] as EnvCall;
       const t0 = performance.now();
-      const out = await port.transitionGroup(images[i] as EnvImage, prompts[i] as TransitionPrompt[]);
+      const out = await port.transitionGroup(freshImage(c.image, k), c.prompts);
       callMs.push(performance.now() - t0);
       done += out.length;
     }
   };
   try {
-    // Warm: info, JIT, images sent once to each replica.
-    stopAt = performance.now() + 1_500;
+    // Warm: info, JIT, connections.
+    stopAt = performance.now() + 1_000;
     await Promise.all(Array.from({ length: ENV_CONCURRENCY }, worker));
     callMs.length = 0;
     onMeasureStart();
@@ -211,25 +247,24 @@ async function envLimit(
 
 async function main(): Promise<void> {
   const t00 = performance.now();
+  const cores = availableParallelism();
   const runDir = await mkdtemp(join(tmpdir(), 'bench-cluster-'));
   const supervisor = new ProcessSupervisor({ runDir });
   supervisor.handleSignals();
   const cleanups: (() => Promise<void>)[] = [];
+  const runCleanups = async (): Promise<void> => {
+    for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
+  };
   try {
     console.log(
       `cluster bench: ${REPLICAS} sam-env (grabcut) processes, ${ACTORS} actors × ${ACTOR_CONCURRENCY} tasks, ` +
-        `group ${GROUP}, ${DATASET}, ${availableParallelism()} CPUs`,
+        `group ${GROUP}, ${DATASET}, ${cores} CPUs`,
     );
     const ports = await allocateLocalPorts({ samEnv: REPLICAS, actors: 0 });
     const topo = buildLocalTopology({ runDir, ports, env: { LOG_LEVEL: 'warn' } });
     const envSpecs = topo.entries.filter((e) => e.group === 'sam-env').map((e) => toProcessSpec(e));
     await Promise.all(envSpecs.map((s) => supervisor.start(s)));
     const nats = await startNatsServer({ supervisor, storeDir: join(runDir, 'nats-store') });
-
-    const ds = await datasetFromSpec(DATASET);
-    const samples = await Promise.all(Array.from({ length: 128 }, (_, i) => ds.get(i)));
-
-    // --- 1. env alone -----------------------------------------------------------------------
     const meter = new CpuMeter(() => ({
       'sam-env×2': supervisor
         .status()
@@ -238,17 +273,8 @@ async function main(): Promise<void> {
       'nats-server': nats.status()?.pid !== undefined ? [nats.status()?.pid as number] : [],
       'this process': [-process.pid],
     }));
-    const env = await envLimit(topo.samEnvTargets, samples, () => meter.sample());
-    const envCpu = meter.sample();
-    const limit = median(env.rates);
-    console.log('\n[1] sam-env alone (2 replicas, GrpcEnvPort, 8 group calls in flight)');
-    console.log(
-      `    transitions/s median ${f1(limit)} (rounds ${env.rates.map(f1).join(', ')}); ` +
-        `group call p50 ${f1(median(env.callMs))} ms, p99 ${f1(quantile(env.callMs, 0.99))} ms`,
-    );
-    console.log(`    CPU cores used: ${showCpu(envCpu)} (this process = the gRPC driver)`);
 
-    // --- 2. the cluster ---------------------------------------------------------------------
+    // --- the cluster (run first: its env calls are recorded for the env-only replay) --------
     await ensureTf();
     const warm = await PointerPolicy.create(POLICY, { seed: 7 });
     const prefix = `bench_${process.pid}`;
@@ -275,9 +301,14 @@ async function main(): Promise<void> {
       onStep: (m) => steps.push(m),
     });
     const actors: Actor[] = [];
+    const recorders: RecordingEnv[] = [];
     for (let i = 1; i <= ACTORS; i++) {
       const bus = await JetStreamBus.connect(nats.url, { prefix });
-      const envPort = new GrpcEnvPort({ addresses: topo.samEnvTargets, deadlineMs: 30_000 });
+      const envPort = new RecordingEnv(
+        new GrpcEnvPort({ addresses: topo.samEnvTargets, deadlineMs: 30_000 }),
+        1000,
+      );
+      recorders.push(envPort);
       cleanups.push(async () => {
         await envPort.close();
         await bus.close();
@@ -331,68 +362,139 @@ async function main(): Promise<void> {
       prevN = n;
       prevT = t;
     }
-    clearInterval(poll);
     const clusterCpu = meter.sample();
     const elu = perf.eventLoopUtilization(elu0).utilization;
+    const loadDuringCluster = loadavg()[0] ?? NaN;
     const measured = steps.slice(firstStep);
     const clusterRate = median(rates);
     const overall = (transitions() * 1000) / (performance.now() - t0 + CLUSTER_WARMUP_MS);
     const stats = actors.map((a) => a.stats);
+    const learnerStats = learner.stats;
+    const learnerSteps = learner.step;
+    await runCleanups();
+
+    // --- env alone: the cluster's own calls replayed, then synthetic gt-box prompts ----------
+    const recorded = recorders.flatMap((r) => r.calls);
+    const env = await envLimit(topo.samEnvTargets, recorded, () => meter.sample());
+    const envCpu = meter.sample();
+    const limit = median(env.rates);
+    const ds = await datasetFromSpec(DATASET);
+    const samples = await Promise.all(Array.from({ length: 64 }, (_, i) => ds.get(i)));
+    const rng = new Rng('bench-cluster/env');
+    const synthCalls: EnvCall[] = samples.map((s) => ({
+      image: {
+        digest: rgbDigest(s.image.rgb),
+        width: s.image.width,
+        height: s.image.height,
+        rgb: s.image.rgb,
+      },
+      prompts: groupPrompts(s, rng),
+    }));
+    const synth = await envLimit(topo.samEnvTargets, synthCalls, () => undefined);
+    const synthRate = median(synth.rates);
+
+    // --- report ------------------------------------------------------------------------------
     console.log(
-      `\n[2] cluster (nats-server + ${REPLICAS} sam-env + ${ACTORS} actors + learner, ` +
-        `${((CLUSTER_WINDOWS * CLUSTER_WINDOW_MS) / 1000).toFixed(0)} s after ${CLUSTER_WARMUP_MS / 1000} s warm-up)`,
+      `\n[1] sam-env alone: ${REPLICAS} replicas via GrpcEnvPort, ${ENV_CONCURRENCY} group calls in flight, ` +
+        `fresh image per call`,
+    );
+    console.log(
+      `    replay of the cluster's ${recorded.length} recorded calls: transitions/s median ${f1(limit)} ` +
+        `(rounds ${env.rates.map(f1).join(', ')}); call p50 ${f1(median(env.callMs))} ms, ` +
+        `p99 ${f1(quantile(env.callMs, 0.99))} ms`,
+    );
+    console.log(`    CPU cores used: ${showCpu(envCpu)} (this process = the gRPC driver)`);
+    console.log(
+      `    (synthetic groups of 8 near-gt boxes / clicks, for comparison: ${f1(synthRate)} transitions/s)`,
+    );
+
+    const ratio = clusterRate / limit;
+    console.log(
+      `\n[2] cluster: nats-server + ${REPLICAS} sam-env + ${ACTORS} actors + learner, ` +
+        `${((CLUSTER_WINDOWS * CLUSTER_WINDOW_MS) / 1000).toFixed(0)} s after ${CLUSTER_WARMUP_MS / 1000} s warm-up`,
     );
     console.log(
       `    transitions/s median ${f1(clusterRate)} (windows ${rates.map(f1).join(', ')}; incl. warm-up ${f1(overall)})`,
     );
     console.log(
-      `    ratio vs env alone: ${(clusterRate / limit).toFixed(2)} (target ≥ 0.80)  ` +
-        `steps ${learner.step}, groups published ${stats.reduce((n, s) => n + s.groupsPublished, 0)}, ` +
-        `stale dropped ${learner.stats['groups.stale'] ?? 0}, task failures ${stats.reduce((n, s) => n + s.tasksFailed, 0)}`,
+      `    ratio vs env alone: ${ratio.toFixed(2)} (target ≥ 0.80); steps ${learnerSteps}, ` +
+        `groups published ${stats.reduce((n, s) => n + s.groupsPublished, 0)}, ` +
+        `stale dropped ${learnerStats['groups.stale'] ?? 0}, task failures ${stats.reduce((n, s) => n + s.tasksFailed, 0)}`,
     );
-    console.log(`    CPU cores used: ${showCpu(clusterCpu)} (this process = 2 actors + learner); its event loop busy ${(100 * elu).toFixed(0)}%`);
+    console.log(
+      `    CPU cores used: ${showCpu(clusterCpu)} (this process = ${ACTORS} actors + learner; ` +
+        `its event loop busy ${(100 * elu).toFixed(0)}%)`,
+    );
 
-    // --- 3. broadcast latency ---------------------------------------------------------------
     const allSwapped: number[] = [];
     for (const [version, m] of swaps) {
       if (version <= 1 || m.size < ACTORS) continue; // version 1 was published before the actors started
       allSwapped.push(Math.max(...m.values()));
     }
-    console.log('\n[3] weight broadcast latency, setLatest → all actors swapped');
+    console.log('\n[3] weight broadcast latency, learner setLatest → all actors swapped');
     console.log(
-      `    p50 ${f1(median(allSwapped))} ms, p99 ${f1(quantile(allSwapped, 0.99))} ms, max ${f1(Math.max(...allSwapped))} ms ` +
-        `over ${allSwapped.length} versions (swaps per actor: ${stats.map((s) => s.weightSwaps).join(', ')})`,
+      `    p50 ${f1(median(allSwapped))} ms, p99 ${f1(quantile(allSwapped, 0.99))} ms, ` +
+        `max ${f1(Math.max(...allSwapped))} ms over ${allSwapped.length} versions ` +
+        `(swaps per actor: ${stats.map((s) => s.weightSwaps).join(', ')})`,
     );
 
-    // --- 4. learner step time ---------------------------------------------------------------
     const pick = (k: string): number[] => measured.map((m) => m[k] ?? NaN).filter(Number.isFinite);
     const stepMs = median(pick('time.stepMs'));
     const computeMs = median(pick('time.computeMs'));
     const overheadMs = median(pick('time.overheadMs'));
-    console.log(`\n[4] learner step (${measured.length} steps measured, 16 states × ${GROUP} rollouts)`);
+    const part = (k: string): number => median(pick(`time.${k}Ms`));
+    console.log(
+      `\n[4] learner step (${measured.length} steps measured, 16 states × ${GROUP} rollouts), medians`,
+    );
     console.log(
       `    step ${f1(stepMs)} ms = compute ${f1(computeMs)} ms + overhead ${f1(overheadMs)} ms ` +
-        `(of which wait for groups ${f1(median(pick('time.waitMs')))}, decode ${f1(median(pick('time.decodeMs')))}, ` +
-        `feed ${f1(median(pick('time.feedMs')))}, publish ${f1(median(pick('time.publishMs')))}) — medians`,
+        `(wait for groups ${f1(part('wait'))}, decode ${f1(part('decode'))}, feed ${f1(part('feed'))}, ` +
+        `publish ${f1(part('publish'))}, checkpoint ${f1(part('checkpoint'))})`,
     );
     console.log(
       `    staleness mean ${f1(median(pick('staleness.mean')))}, groups/s ${f1(median(pick('groupsPerSec')))}`,
     );
 
-    const verdict = clusterRate / limit >= 0.8 ? 'meets' : 'misses';
+    // Where the CPU goes, per transition: less sensitive to other load on a shared machine.
+    const perT = (c: number, rate: number): number => (1000 * c) / rate;
+    const envAlone = perT(envCpu['sam-env×2'] ?? 0, limit);
+    const envInCluster = perT(clusterCpu['sam-env×2'] ?? 0, clusterRate);
+    const selfInCluster = perT(clusterCpu['this process'] ?? 0, clusterRate);
+    const natsInCluster = perT(clusterCpu['nats-server'] ?? 0, clusterRate);
+    const clusterPerT = envInCluster + selfInCluster + natsInCluster;
+    const cpuBound = envAlone / clusterPerT;
+    const learnerBusy = (computeMs + part('decode') + part('feed') + part('publish')) / stepMs;
     console.log(
-      `\nWhat limits it: the cluster ${verdict} the 0.8 target (${(clusterRate / limit).toFixed(2)}). With ` +
-        `${availableParallelism()} cores, the two GrabCut replicas alone can keep both cores busy, so ` +
-        `everything else in the cluster run — this process's policy sampling for ${ACTORS} actors, ` +
-        `protobuf/RLE coding, the learner's GRPO step (${f1(computeMs)} ms compute per step, ` +
-        `synchronous on the event loop) and nats-server — takes CPU time away from the env. ` +
-        `The learner mostly waits for groups (overhead ≈ wait), i.e. it is env/actor-bound, not ` +
-        `compute-bound; broadcast latency is dominated by how long the event loop is busy ` +
-        `(a step or a sampling burst) before the actors' watch can fetch and load the weights.`,
+      `\n[5] CPU per transition, ms (shared machine: load ${loadDuringCluster.toFixed(1)} on ${cores} CPUs during [2])`,
+    );
+    console.log(
+      `    env alone ${f1(envAlone)}; cluster: env ${f1(envInCluster)} + actors/learner ${f1(selfInCluster)} ` +
+        `+ nats ${f1(natsInCluster)} = ${f1(clusterPerT)}`,
+    );
+    console.log(
+      `    if CPU-bound on ${cores} idle cores: env alone ${f1((1000 * cores) / envAlone)}/s, ` +
+        `cluster ${f1((1000 * cores) / clusterPerT)}/s, ratio ${cpuBound.toFixed(2)}`,
+    );
+    const spread = `${f1(Math.min(...env.rates))}–${f1(Math.max(...env.rates))}`;
+    console.log(
+      `\nWhat limits it: wall-clock ratio ${ratio.toFixed(2)}, CPU-based ratio ${cpuBound.toFixed(2)} ` +
+        `(target 0.8). The wall-clock figure compares phases that ran at different times on a shared ` +
+        `machine (env-alone rounds ${spread}/s), so the CPU-based one is the steadier estimate of what ` +
+        `${cores} idle cores would give. Alone, the replicas are bound by GrabCut CPU (${f1(envAlone)} ms per ` +
+        `transition). In the cluster the same ${cores} cores also carry the actors' policy sampling, wire/RLE ` +
+        `coding and synthetic-sample generation (the feeder and every actor generate each task's sample): ` +
+        `${f1(selfInCluster)} ms per transition in this process, plus nats-server ${f1(natsInCluster)} ms. ` +
+        `The learner's GRPO step is ${f1(computeMs)} ms of synchronous compute, which blocks the in-process ` +
+        `actors (no sampling, no sends, so the env idles); with decode/feed/publish (wall time, partly awaiting ` +
+        `the bus) the learner is busy ~${(100 * learnerBusy).toFixed(0)}% of each step and the shared event loop ` +
+        `${(100 * elu).toFixed(0)}%. With GrabCut on ` +
+        `128-px images the env is cheap, so actor + learner CPU is comparable to env CPU and caps the ratio near ` +
+        `${cpuBound.toFixed(2)} on ${cores} cores; ≥ 0.8 needs the env to dominate the cost (a real SAM decoder, ` +
+        `or replicas on their own cores/GPU), with actors and learner in their own processes.`,
     );
     console.log(`total bench time ${((performance.now() - t00) / 1000).toFixed(0)} s`);
   } finally {
-    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+    await runCleanups();
     await supervisor.stopAll();
     await rm(runDir, { recursive: true, force: true });
   }

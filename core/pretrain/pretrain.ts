@@ -14,7 +14,7 @@ import { jitterBox, observationOf, oracleRefinement, toEnvImage } from '../agent
 import type { BoxAction, PointAction } from '../actions/index.ts';
 import { generateSample, type Sample } from '../data/index.ts';
 import { corruptMask, type BinaryMask } from '../mask/index.ts';
-import type { ActionTokens, PointerPolicy, PreparedBatch } from '../policy/index.ts';
+import { tf, type ActionTokens, type PointerPolicy, type PreparedBatch } from '../policy/index.ts';
 import { Rng } from '../rng/index.ts';
 import { rgbDigest } from '../wire/index.ts';
 
@@ -249,10 +249,11 @@ export async function pretrain(
       const part = (k: number): number => {
         const p = parts[k];
         if (!p || p.inputs.length === 0) return NaN;
-        const l = policy.supervisedLoss(concatPrepared(p.inputs), p.targets);
-        const v = (l.dataSync() as Float32Array)[0] as number;
-        l.dispose();
-        return v;
+        // tidy: supervisedLoss's intermediates (log-prob and mask tensors) must not outlive the probe.
+        return tf.tidy(() => {
+          const l = policy.supervisedLoss(concatPrepared(p.inputs), p.targets);
+          return (l.dataSync() as Float32Array)[0] as number;
+        });
       };
       ema = [part(0), part(1), part(2)];
     }
@@ -266,7 +267,7 @@ export async function pretrain(
       ms: performance.now() - t0,
     };
     records.push(rec);
-    opts.onProgress?.('training', step, opts.steps, { loss });
+    opts.onProgress?.('training', step, opts.steps, { loss, tensors: tf.memory().numTensors });
     if (step % 20 === 0) await new Promise((r) => setImmediate(r));
   }
   return records;
