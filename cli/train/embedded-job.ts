@@ -17,6 +17,7 @@ import {
   type LearnerConfig,
 } from '../../core/config/index.ts';
 import { datasetFromSpec } from '../../core/data/index.ts';
+import { ValidationError } from '../../core/errors/index.ts';
 import { createLogger, type Logger } from '../../core/log/index.ts';
 import { ensureTf, loadPolicyBytes, type PointerPolicy } from '../../core/policy/index.ts';
 import { RunFolder, renderTrainingReport } from '../../core/report/index.ts';
@@ -63,7 +64,17 @@ export async function runEmbeddedJob(opts: EmbeddedJobOptions): Promise<Embedded
   log.info({ runDir: run.dir, opts }, 'training job starting');
   await ensureTf();
 
-  const warmBytes = new Uint8Array(await readFile(opts.warmStart));
+  const warmBytes = await readFile(opts.warmStart).then(
+    (b) => new Uint8Array(b),
+    (err: unknown) => {
+      throw new ValidationError(
+        '--init',
+        opts.warmStart,
+        'cannot be read: build the warm start with `npm run pretrain` or pass another checkpoint',
+        { cause: err },
+      );
+    },
+  );
   const policy = loadPolicyBytes(warmBytes, opts.warmStart);
   const reference = policy.clone({ frozen: true });
   const env = new WorkerEnvPool({ workers: opts.envWorkers });

@@ -1,0 +1,60 @@
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runEmbeddedJob } from '../../cli/train/embedded-job.ts';
+import { ValidationError } from '../../core/errors/index.ts';
+import { PointerPolicy, ensureTf, savePolicyFile } from '../../core/policy/index.ts';
+
+let dir: string;
+let init: string;
+
+beforeAll(async () => {
+  await ensureTf();
+  dir = await mkdtemp(join(tmpdir(), 'samv-train-'));
+  init = join(dir, 'init.samv');
+  const policy = await PointerPolicy.create({}, { seed: 3 });
+  await savePolicyFile(policy, init);
+  policy.dispose();
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const base = {
+  budgetMinutes: 5,
+  actors: 1,
+  envWorkers: 1,
+  seed: 2,
+  name: 'test',
+  progress: false,
+  learner: { batchStates: 2, groupSize: 4, checkpointEverySteps: 1 },
+  actor: { groupSize: 4 },
+};
+
+describe('embedded training job', () => {
+  it('evaluates, trains, evaluates again and writes a complete run folder', async () => {
+    const result = await runEmbeddedJob({ ...base, warmStart: init, steps: 2, evalN: 6, runsRoot: dir });
+    expect(result.steps).toBe(2);
+    const lines = (await readFile(join(result.runDir, 'metrics.jsonl'), 'utf8')).trim().split('\n');
+    expect(lines.map((l) => (JSON.parse(l) as { step: number }).step)).toEqual([1, 2]);
+    for (const split of ['id-val', 'ood-val']) {
+      expect(result.before[split]?.n).toBe(6);
+      expect(result.after[split]?.n).toBe(6);
+    }
+    const html = await readFile(result.reportPath, 'utf8');
+    expect(html).toContain('<img');
+    expect((await stat(join(result.runDir, 'eval-after.json'))).size).toBeGreaterThan(0);
+  }, 240_000);
+
+  it('names the missing warm-start checkpoint and how to build it', async () => {
+    const missing = join(dir, 'nope.samv');
+    await expect(
+      runEmbeddedJob({ ...base, warmStart: missing, steps: 1, evalN: 0, runsRoot: dir }),
+    ).rejects.toThrow(ValidationError);
+    await expect(
+      runEmbeddedJob({ ...base, warmStart: missing, steps: 1, evalN: 0, runsRoot: dir }),
+    ).rejects.toThrow(/--init .*nope\.samv.*npm run pretrain/);
+  });
+});
