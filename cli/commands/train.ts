@@ -29,7 +29,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--name <name>', 'run name suffix', 'embedded')
     .option('--batch-states <n>', 'groups per GRPO step', int('batch-states'), 16)
     .option('--group-size <n>', 'rollouts per group', int('group-size'), 8)
-    .option('--lr <x>', 'AdamW learning rate', Number)
+    .option('--lr <x>', 'AdamW learning rate', Number, 5e-5)
     .option('--no-progress', 'plain log lines instead of progress bars')
     .action(async (o: Record<string, unknown>) => {
       // Progress bars own the terminal; service logs stay at warnings unless LOG_LEVEL says otherwise.

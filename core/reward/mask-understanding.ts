@@ -12,6 +12,8 @@
  * Refining a GOOD ENOUGH mask gets R_DCS = 0 plus R_Δ, as in the paper's "R_Δ whenever refinement is
  * performed"; since Δ ≤ 1 − IoU(M, GT) is small there, it stays far below a correct stop
  * (`deltaOnGoodEnough: false` makes it exactly 0). A format error scores 0.
+ * Deviation (config `harmPenalty`, default 1.5): a refinement that lowers the IoU by more than
+ * `harmToleranceIou` gets R_Δ = −harmPenalty, so "always refine" cannot collect R_DCS for free.
  */
 import { ValidationError } from '../errors/index.ts';
 import { DEFAULT_REWARD_CONFIG } from './reward-config.ts';
@@ -83,6 +85,11 @@ export function maskUnderstandingReward(
   checkIou('iouAfter', input.iouAfter);
   const delta = input.iouAfter - input.iouBefore;
   const dcs = maskCase === 'needs_refinement' ? 1 : 0;
-  const deltaReward = dcs === 1 || config.deltaOnGoodEnough ? gradeDelta(delta, config.deltaThresholds) : 0;
+  const harmful = delta < -config.harmToleranceIou;
+  const deltaReward = harmful
+    ? -config.harmPenalty
+    : dcs === 1 || config.deltaOnGoodEnough
+      ? gradeDelta(delta, config.deltaThresholds)
+      : 0;
   return { case: maskCase, dcs, delta, deltaReward, total: dcs + deltaReward };
 }

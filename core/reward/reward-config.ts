@@ -33,6 +33,16 @@ export const RewardConfigSchema = z.strictObject({
    */
   deltaOnGoodEnough: z.boolean().default(true),
   /**
+   * R_Δ for a refinement that makes the mask worse by more than `harmToleranceIou`: −harmPenalty.
+   * Not in the paper (Δ ≤ 0 → 0 there). Without it R_DCS pays 1 for any refinement of a mask that
+   * needs it, and the embedded policy learned in 60 steps to never stop and click anywhere (id-val
+   * gIoU 0.38 → 0.05). With 1.5, a harmful refinement (1 − 1.5) scores below a wrong stop (0).
+   * 0 restores the paper's table. Default 1.5.
+   */
+  harmPenalty: z.number().nonnegative().default(1.5),
+  /** IoU loss below which a refinement is not yet "harmful" (GrabCut/SAM jitter). Default 0.02. */
+  harmToleranceIou: z.number().min(0).max(1).default(0.02),
+  /**
    * Auxiliary task: weight of each point part (positive, negative), each scored in [0, 1]. With the
    * format point, the maximum is 1 + 2 × 1.5 = 4, the same as the other two tasks' maxima.
    */

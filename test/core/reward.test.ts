@@ -178,10 +178,18 @@ describe('maskUnderstandingReward', () => {
       want: { case: 'needs_refinement', dcs: 1, deltaReward: 3, total: 4 },
     },
     {
-      name: 'needed, Δ = −0.1 → 1 + 0',
+      name: 'needed, Δ = −0.1 (harmful, beyond the 0.02 tolerance) → 1 − 1.5',
       mod: 0.6,
       before: 0.5,
       after: 0.4,
+      action: 'positive',
+      want: { case: 'needs_refinement', dcs: 1, deltaReward: -1.5, total: -0.5 },
+    },
+    {
+      name: 'needed, Δ = −0.01 (within the tolerance) → 1 + 0',
+      mod: 0.6,
+      before: 0.5,
+      after: 0.49,
       action: 'positive',
       want: { case: 'needs_refinement', dcs: 1, deltaReward: 0, total: 1 },
     },
@@ -194,12 +202,12 @@ describe('maskUnderstandingReward', () => {
       want: { case: 'good_enough', dcs: 0, deltaReward: 1, total: 1 },
     },
     {
-      name: 'refining a good mask that worsens → 0',
+      name: 'refining a good mask that worsens by 0.05 → 0 − 1.5',
       mod: 0.95,
       before: 0.85,
       after: 0.8,
       action: 'both',
-      want: { case: 'good_enough', dcs: 0, deltaReward: 0, total: 0 },
+      want: { case: 'good_enough', dcs: 0, deltaReward: -1.5, total: -1.5 },
     },
   ];
   for (const row of table) {
