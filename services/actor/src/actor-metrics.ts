@@ -4,8 +4,8 @@
  * share one registry. Transitions/s is `rate(actor_transitions_total[1m])`; the weight broadcast
  * latency is publish time (the `latest` pointer's publishedAtMs) → weights swapped in this actor.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { serveMetrics } from '../../../core/log/index.ts';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { TaskKind } from '../../../core/wire/index.ts';
 
@@ -155,22 +155,9 @@ export class ActorMetrics {
 
   /** Serves GET /metrics on `port` (0 = any free port); returns the bound port. */
   async listen(port: number, host = '0.0.0.0'): Promise<number> {
-    const server = createServer((req, res) => {
-      if (req.url !== '/metrics') {
-        res.writeHead(404).end();
-        return;
-      }
-      this.registry
-        .metrics()
-        .then((text) => res.writeHead(200, { 'content-type': this.registry.contentType }).end(text))
-        .catch((err: unknown) => res.writeHead(500).end(String(err)));
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => resolve());
-    });
+    const { server, port: bound } = await serveMetrics(this.registry, port, host);
     this.http = server;
-    return (server.address() as AddressInfo).port;
+    return bound;
   }
 
   async close(): Promise<void> {

@@ -4,8 +4,6 @@
  * `rate(learner_groups_total{result="applied"}[1m])`; step time splits into compute and the
  * overhead parts (waiting for groups, publishing weights, checkpointing).
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export type StepPart = 'compute' | 'wait' | 'decode' | 'publish' | 'checkpoint' | 'feed';
@@ -84,24 +82,5 @@ export class LearnerMetrics {
 }
 
 /** Serves GET /metrics of `registry` on `port` (0 = any free port); returns the server and its port. */
-export async function serveMetrics(
-  registry: Registry,
-  port: number,
-  host = '0.0.0.0',
-): Promise<{ server: Server; port: number }> {
-  const server = createServer((req, res) => {
-    if (req.url !== '/metrics') {
-      res.writeHead(404).end();
-      return;
-    }
-    registry
-      .metrics()
-      .then((text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text))
-      .catch((err: unknown) => res.writeHead(500).end(String(err)));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
-  return { server, port: (server.address() as AddressInfo).port };
-}
+
+export { serveMetrics } from '../../../core/log/index.ts';

@@ -3,8 +3,8 @@
  * process — tests, benches — do not collide). Transitions/s is `rate(samenv_transitions_total[1m])`;
  * cache hit ratio is hits / (hits + misses).
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { serveMetrics } from '../../../core/log/index.ts';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export class SamEnvMetrics {
@@ -56,22 +56,9 @@ export class SamEnvMetrics {
 
   /** Serves GET /metrics on `port` (0 = any free port); returns the bound port. */
   async listen(port: number, host = '0.0.0.0'): Promise<number> {
-    const server = createServer((req, res) => {
-      if (req.url !== '/metrics') {
-        res.writeHead(404).end();
-        return;
-      }
-      this.registry
-        .metrics()
-        .then((text) => res.writeHead(200, { 'content-type': this.registry.contentType }).end(text))
-        .catch((err: unknown) => res.writeHead(500).end(String(err)));
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => resolve());
-    });
+    const { server, port: bound } = await serveMetrics(this.registry, port, host);
     this.http = server;
-    return (server.address() as AddressInfo).port;
+    return bound;
   }
 
   async close(): Promise<void> {
