@@ -29,6 +29,11 @@ export const LearnerConfigSchema = z.strictObject({
   maxStaleness: z.number().int().nonnegative().default(2),
   /** Tasks published but not yet returned as groups. Default 64. */
   maxInFlight: z.number().int().positive().default(64),
+  /**
+   * Cap on tasks issued per second (a token bucket holding up to the in-flight limit); 0 = no cap.
+   * Protects an env pool shared with other jobs, and paces short test runs. Default 0.
+   */
+  maxTasksPerSecond: z.number().nonnegative().default(0),
   /** GRPO steps to run; 0 = until stopped. Default 200. */
   totalSteps: z.number().int().nonnegative().default(200),
   /** Directory for checkpoints. Default runs/checkpoints. */

@@ -32,8 +32,9 @@ import {
 } from '../../deploy/local/index.ts';
 
 /**
- * Steps take ~0.5 s here: enough that the three scenarios happen mid-run, and few enough that the
- * learner's applied-id window (64 × batchStates) still holds every applied id at the end.
+ * The feeder's rate cap (4 tasks/s = one step per second at 4 states a step) paces the run, so the
+ * three scenarios happen mid-run however fast this machine steps, and 36 steps stay few enough that
+ * the learner's applied-id window (64 × batchStates) still holds every applied id at the end.
  */
 const STEPS = 36;
 const BATCH_STATES = 4;
@@ -59,6 +60,7 @@ const ENV: Record<string, string> = {
   SAMV_LEARNER__GROUP_SIZE: '4',
   SAMV_LEARNER__CHECKPOINT_EVERY_STEPS: String(CHECKPOINT_EVERY),
   SAMV_LEARNER__MAX_IN_FLIGHT: '8',
+  SAMV_LEARNER__MAX_TASKS_PER_SECOND: '4',
   // Tasks expire after 4 × (maxStaleness + 1) versions: keep a redelivered task alive past its
   // ack wait.
   SAMV_LEARNER__MAX_STALENESS: '4',

@@ -110,6 +110,53 @@ describe('Learner feeder', () => {
     await b.topUp(fakeBus, 1, 3);
     expect(published.slice(5)).toEqual(published.slice(2, 5));
   });
+
+  it('issues no more tasks than maxTasksPerSecond allows, after a burst of the in-flight limit', async () => {
+    // In-flight limit min(16, 2 · 4) = 8; cap 2 tasks/s on a clock the test moves.
+    const cfg = learnerConfig({ checkpointDir: 'unused', maxTasksPerSecond: 2 });
+    let t = 1_000;
+    const f = new Feeder({ runId: 'r', config: cfg, datasetSpec: DATASET, now: () => t });
+    const ids: string[] = [];
+    const bus = {
+      publishTask: (id: string) => {
+        ids.push(id);
+        return Promise.resolve({ seq: ids.length, duplicate: false });
+      },
+    } as unknown as InProcessBus;
+    expect(await f.topUp(bus, 1)).toBe(8);
+    expect(f.rateWaitMs).toBe(0); // no room in flight: a settle, not the clock, makes room
+    for (const id of ids.splice(0, 3)) f.settle(id);
+    expect(await f.topUp(bus, 1)).toBe(0);
+    expect(f.rateWaitMs).toBe(500);
+    t += 499;
+    expect(await f.topUp(bus, 1)).toBe(0);
+    t += 1;
+    expect(await f.topUp(bus, 1)).toBe(1);
+    t += 10_000; // the bucket refills to at most the room left (2)
+    expect(await f.topUp(bus, 1)).toBe(2);
+    expect(f.inFlight).toBe(8);
+  });
+
+  it('keeps feeding under the rate cap without steps to trigger it', async () => {
+    const bus = new InProcessBus({ broker: broker() });
+    const cfg = learnerConfig({ checkpointDir: await tempDir(), maxInFlight: 3, maxTasksPerSecond: 20 });
+    const l = new Learner({ bus, config: cfg, policy: await tinyPolicy(), runId: 'rate' });
+    await l.start();
+    expect(l.inFlight).toBe(3);
+    // Settle the three tasks (as applying their groups would) and feed once: the bucket is empty,
+    // so only the learner's own timer can bring the in-flight count back.
+    const pulled = await bus.pullTasks({ max: 3, expiresMs: 50 });
+    expect(pulled).toHaveLength(3);
+    const start = Date.now();
+    const inner = l as unknown as { feeder: Feeder; feed(): Promise<void> };
+    for (const m of pulled) inner.feeder.settle(m.id);
+    await inner.feed();
+    expect(l.inFlight).toBeLessThan(3);
+    await until(() => l.inFlight === 3, 5_000);
+    // Three tokens at 20/s need ≥ 100 ms after the bucket emptied (the first may be immediate).
+    expect(Date.now() - start).toBeGreaterThanOrEqual(90);
+    await l.stop();
+  });
 });
 
 describe('Learner steps', () => {

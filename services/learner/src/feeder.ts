@@ -56,6 +56,9 @@ export class Feeder {
   private unpublished: { task: Task; entry: OutstandingTask & Internal; sample: Sample } | undefined;
   private readonly weights: number[];
   private readonly now: () => number;
+  /** Token bucket of the `maxTasksPerSecond` cap (unused when the cap is 0). */
+  private tokens: number;
+  private refilledAt: number;
 
   constructor(private readonly opts: FeederOptions) {
     this.seq = opts.state?.seq ?? 0;
@@ -63,6 +66,8 @@ export class Feeder {
     for (const t of opts.outstanding ?? []) this.outstanding.set(t.taskId, t);
     this.weights = mixWeights(opts.config);
     this.now = opts.now ?? Date.now;
+    this.tokens = this.limit;
+    this.refilledAt = this.now();
   }
 
   /** Most tasks in flight: min(maxInFlight, (maxStaleness + 1) · batchStates). */
@@ -131,18 +136,40 @@ export class Feeder {
   }
 
   /**
-   * Publishes tasks until `inFlight` reaches the limit (or `max` were published). Returns how many
-   * were published. A publish failure propagates; the task is retried on the next call.
+   * Milliseconds until the rate cap lets another task out while there is room in flight; 0 when a
+   * task may go now, when there is no room (the next settle makes room), or when there is no cap.
+   */
+  get rateWaitMs(): number {
+    const rate = this.opts.config.maxTasksPerSecond;
+    if (rate <= 0 || this.outstanding.size >= this.limit) return 0;
+    this.refill();
+    return this.tokens >= 1 ? 0 : Math.ceil(((1 - this.tokens) / rate) * 1000);
+  }
+
+  private refill(): void {
+    const rate = this.opts.config.maxTasksPerSecond;
+    const now = this.now();
+    if (rate > 0) this.tokens = Math.min(this.limit, this.tokens + ((now - this.refilledAt) / 1000) * rate);
+    this.refilledAt = now;
+  }
+
+  /**
+   * Publishes tasks until `inFlight` reaches the limit, `max` were published, or the rate cap's
+   * bucket is empty. Returns how many were published. A publish failure propagates; the task is
+   * retried on the next call.
    */
   async topUp(bus: Bus, version: number, max = Infinity): Promise<number> {
+    const capped = this.opts.config.maxTasksPerSecond > 0;
     let n = 0;
-    while (this.outstanding.size < this.limit && n < max) {
+    this.refill();
+    while (this.outstanding.size < this.limit && n < max && (!capped || this.tokens >= 1)) {
       const next = this.unpublished ?? (await this.draw(version));
       this.unpublished = next;
       await bus.publishTask(next.task.taskId, encodeTask(next.task));
       this.unpublished = undefined;
       this.outstanding.set(next.task.taskId, next.entry);
       this.samples.set(next.task.taskId, next.sample);
+      if (capped) this.tokens -= 1;
       n++;
     }
     return n;

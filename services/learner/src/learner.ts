@@ -115,6 +115,9 @@ export class Learner {
   private pumpDone: Promise<void> | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private wake: (() => void) | undefined;
+  /** Pending re-feed under the `maxTasksPerSecond` cap. */
+  private feedTimer: NodeJS.Timeout | undefined;
+  private feeding: Promise<void> | undefined;
   private stopRequested = false;
   private running: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
@@ -276,6 +279,7 @@ export class Learner {
     this.setPhase('draining');
     await this.running?.catch(() => undefined);
     if (this.heartbeat) clearInterval(this.heartbeat);
+    if (this.feedTimer) clearTimeout(this.feedTimer);
     try {
       await this.commit();
     } finally {
@@ -491,7 +495,14 @@ export class Learner {
     await this.feed();
   }
 
-  private async feed(): Promise<void> {
+  /** Tops up tasks; calls are serialized (a step and the rate-cap timer may both ask). */
+  private feed(): Promise<void> {
+    const run = (this.feeding ?? Promise.resolve()).catch(() => undefined).then(() => this.feedOnce());
+    this.feeding = run;
+    return run;
+  }
+
+  private async feedOnce(): Promise<void> {
     if (this.stopRequested) return;
     const t0 = performance.now();
     try {
@@ -506,6 +517,15 @@ export class Learner {
     await this.unpark();
     this.metrics.tasksInFlight.set(this.feeder.inFlight);
     this.partsSinceStep.feed += performance.now() - t0;
+    // Under a rate cap, come back when the bucket has a token (steps alone may not call feed()).
+    const wait = this.feeder.rateWaitMs;
+    if (wait > 0 && !this.feedTimer && !this.stopRequested) {
+      this.feedTimer = setTimeout(() => {
+        this.feedTimer = undefined;
+        void this.feed();
+      }, wait);
+      this.feedTimer.unref();
+    }
   }
 
   private beat(): void {
