@@ -14,6 +14,8 @@
  * (`deltaOnGoodEnough: false` makes it exactly 0). A format error scores 0.
  * Deviation (config `harmPenalty`, default 1.5): a refinement that lowers the IoU by more than
  * `harmToleranceIou` gets R_Δ = −harmPenalty, so "always refine" cannot collect R_DCS for free.
+ * Deviation (config `caseRule: improvable`, the default): a mask below `goodEnoughIou` that the
+ * environment cannot improve (`improvable: false`, judged by the oracle's click) is GOOD ENOUGH.
  */
 import { ValidationError } from '../errors/index.ts';
 import { DEFAULT_REWARD_CONFIG } from './reward-config.ts';
@@ -33,6 +35,22 @@ export interface MaskUnderstandingRewardInput {
   readonly iouAfter?: number | undefined;
   readonly actionType: MaskActionType;
   readonly formatOk: boolean;
+  /**
+   * Whether the environment can improve M (see `maskCaseOf`); consulted only under
+   * `caseRule: improvable`. Undefined = not probed: the absolute rule applies.
+   */
+  readonly improvable?: boolean | undefined;
+}
+
+/** The case of a mask: the modified IoU, and under `caseRule: improvable` the oracle's gain. */
+export function maskCaseOf(
+  modifiedIouBefore: number,
+  improvable: boolean | undefined,
+  config: RewardConfig = DEFAULT_REWARD_CONFIG,
+): MaskCase {
+  if (modifiedIouBefore >= config.goodEnoughIou) return 'good_enough';
+  if (config.caseRule === 'improvable' && improvable === false) return 'good_enough';
+  return 'needs_refinement';
 }
 
 export interface MaskUnderstandingReward {
@@ -66,8 +84,7 @@ export function maskUnderstandingReward(
 ): MaskUnderstandingReward {
   checkIou('modifiedIouBefore', input.modifiedIouBefore);
   checkIou('iouBefore', input.iouBefore);
-  const maskCase: MaskCase =
-    input.modifiedIouBefore >= config.goodEnoughIou ? 'good_enough' : 'needs_refinement';
+  const maskCase = maskCaseOf(input.modifiedIouBefore, input.improvable, config);
   if (!input.formatOk) return { case: maskCase, dcs: 0, delta: 0, deltaReward: 0, total: 0 };
   const maxGrade = config.deltaThresholds.length;
   if (input.actionType === 'stop') {

@@ -18,6 +18,22 @@ export const RewardConfigSchema = z.strictObject({
   /** Mask understanding: modified IoU at or above which a mask is GOOD ENOUGH. */
   goodEnoughIou: z.number().min(0).max(1).default(0.9),
   /**
+   * How the mask-understanding case is decided.
+   * - `absolute` (the paper): NEEDS REFINEMENT iff modified IoU < `goodEnoughIou`.
+   * - `improvable` (default here): additionally, the environment must be able to improve the mask:
+   *   the oracle's click (centres of the largest missed/extra regions, core/agent) applied through
+   *   the same env must raise IoU by more than `improvableGain`; otherwise the mask is as good as
+   *   this env can make it, and stopping is the right call. The paper's SAM2-Large almost always
+   *   fixes what a correct click points at, so there the two rules agree; GrabCut (the embedded env)
+   *   caps most masks below 0.9 (GT box alone: gIoU 0.64), and with `absolute` nearly every state
+   *   paid R_DCS = 1 for refining, so GRPO learned to click on masks no click can fix (a wrong
+   *   object, GrabCut's ceiling) and evaluation gIoU fell. Costs one extra prompt in the state's
+   *   group call.
+   */
+  caseRule: z.enum(['absolute', 'improvable']).default('improvable'),
+  /** `improvable` rule: IoU gain of the oracle's click above which a mask counts as fixable. Default 0.02. */
+  improvableGain: z.number().min(0).max(1).default(0.02),
+  /**
    * Graded IoU-improvement reward R_Δ: the reward is the number of thresholds Δ exceeds, so
    * [0, 0.1, 0.5] gives Δ ≤ 0 → 0, (0, 0.1] → 1, (0.1, 0.5] → 2, > 0.5 → 3. Ascending.
    */

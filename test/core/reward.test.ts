@@ -8,6 +8,7 @@ import {
   boxL1ThresholdFor,
   gradeDelta,
   localizationReward,
+  maskCaseOf,
   maskUnderstandingReward,
   rewardConfig,
 } from '../../core/reward/index.ts';
@@ -281,6 +282,37 @@ describe('maskUnderstandingReward', () => {
         formatOk: true,
       }),
     ).toThrow('modifiedIouBefore NaN must be in [0, 1]');
+  });
+
+  it('under the improvable rule, a mask the env cannot improve is GOOD ENOUGH and stopping pays', () => {
+    // (modified IoU, improvable) → case, for each rule.
+    const absolute = rewardConfig({ caseRule: 'absolute' });
+    expect(maskCaseOf(0.5, false)).toBe('good_enough');
+    expect(maskCaseOf(0.5, true)).toBe('needs_refinement');
+    expect(maskCaseOf(0.5, undefined)).toBe('needs_refinement');
+    expect(maskCaseOf(0.95, true)).toBe('good_enough');
+    expect(maskCaseOf(0.5, false, absolute)).toBe('needs_refinement');
+    const base = { modifiedIouBefore: 0.5, iouBefore: 0.45, formatOk: true } as const;
+    // Unfixable (e.g. the box is on the wrong object): stop 1 + 3 = 4; a click that changes
+    // nothing earns 0 (it earned R_DCS = 1 under the absolute rule); a lucky gain of 0.05 earns 1.
+    expect(maskUnderstandingReward({ ...base, improvable: false, actionType: 'stop' }).total).toBe(4);
+    expect(
+      maskUnderstandingReward({ ...base, improvable: false, actionType: 'positive', iouAfter: 0.45 }).total,
+    ).toBe(0);
+    expect(
+      maskUnderstandingReward({ ...base, improvable: false, actionType: 'positive', iouAfter: 0.5 }).total,
+    ).toBe(1);
+    expect(
+      maskUnderstandingReward(
+        { ...base, improvable: false, actionType: 'positive', iouAfter: 0.45 },
+        absolute,
+      ).total,
+    ).toBe(1);
+    // Fixable: the paper's table, stop 0, refine 1 + R_Δ.
+    expect(maskUnderstandingReward({ ...base, improvable: true, actionType: 'stop' }).total).toBe(0);
+    expect(
+      maskUnderstandingReward({ ...base, improvable: true, actionType: 'both', iouAfter: 0.7 }).total,
+    ).toBe(3);
   });
 });
 

@@ -8,7 +8,7 @@ import type { EnvPort } from '../../../core/env/index.ts';
 import { SamVeteranError, ValidationError } from '../../../core/errors/index.ts';
 import type { PointerPolicy, PreparedBatch, SampledAction } from '../../../core/policy/index.ts';
 import { tokenize } from '../../../core/policy/index.ts';
-import type { RewardConfig } from '../../../core/reward/index.ts';
+import { maskCaseOf, type RewardConfig } from '../../../core/reward/index.ts';
 import { Rng } from '../../../core/rng/index.ts';
 import type { RolloutGroup, Task } from '../../../core/wire/index.ts';
 import type { DynamicSampleResult } from './dynamic-sampling.ts';
@@ -16,7 +16,7 @@ import { sampleBoxGroup, sampleRefineGroup } from './dynamic-sampling.ts';
 import type { SampleResolver } from './sample-resolver.ts';
 import { isZeroVariance, scoreRollouts, transitionPrompts } from './scoring.ts';
 import type { StateOptions, TaskState } from './state-builder.ts';
-import { buildState } from './state-builder.ts';
+import { buildState, improvableOf } from './state-builder.ts';
 
 /** The sampling section of ActorConfig. */
 export interface SamplingSettings {
@@ -164,7 +164,14 @@ export async function runActorTask(task: Task, deps: RunTaskDeps): Promise<TaskO
     observation: state.observation,
     rollouts,
     samplesDrawn: sampled.samplesDrawn,
-    goodEnough: state.goodEnough,
+    goodEnough:
+      task.kind === 'mask_understanding'
+        ? maskCaseOf(
+            state.modifiedIouBefore,
+            improvableOf(state, outputs, deps.rewards).improvable,
+            deps.rewards,
+          ) === 'good_enough'
+        : state.goodEnough,
     promptTokenIds: tokenize(policy.vocabulary, sample.query, policy.config.maxQueryTokens),
     envModelId: deps.envModelId,
     createdAtMs: now(),

@@ -18,7 +18,7 @@ import type { SampledAction } from '../../../core/policy/index.ts';
 import type { RewardConfig } from '../../../core/reward/index.ts';
 import { auxiliaryReward, localizationReward, maskUnderstandingReward } from '../../../core/reward/index.ts';
 import type { Action, Rollout, SamplingStats } from '../../../core/wire/index.ts';
-import type { TaskState } from './state-builder.ts';
+import { improvableOf, type TaskState } from './state-builder.ts';
 import { maskToRle as maskToWire } from '../../../core/wire/index.ts';
 
 /**
@@ -58,6 +58,8 @@ export function transitionPrompts(
       prevMask: state.mask,
     });
   }
+  // The oracle probe of the `improvable` case rule goes last (see improvableOf).
+  if (state.oraclePrompt) prompts.push(state.oraclePrompt);
   return { prompts, promptOf };
 }
 
@@ -79,6 +81,7 @@ export function scoreRollouts(
 ): Rollout[] {
   const { sample } = state.resolved;
   const withMasks = opts.resultMasks ?? true;
+  const probe = state.kind === 'mask_understanding' ? improvableOf(state, outputs, opts.rewards) : undefined;
   return actions.map((sampled, i) => {
     const k = promptOf[i] ?? -1;
     const out = k >= 0 ? outputs[k] : undefined;
@@ -139,6 +142,7 @@ export function scoreRollouts(
         iouAfter,
         actionType: type,
         formatOk: true,
+        improvable: probe?.improvable,
       },
       opts.rewards,
     );
@@ -152,6 +156,7 @@ export function scoreRollouts(
         delta: r.delta,
         deltaReward: r.deltaReward,
         goodEnough: r.case === 'good_enough' ? 1 : 0,
+        ...(probe?.oracleGain !== undefined ? { oracleGain: probe.oracleGain } : {}),
       },
       ...(out && withMasks ? { resultMask: maskToWire(out.mask) } : {}),
       iou: iouAfter ?? state.iouBefore,

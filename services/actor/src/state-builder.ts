@@ -13,13 +13,20 @@
  * The policy input is always `observationOf(image, query, M)` (core/agent), the function the learner
  * uses to rebuild it from the published Observation, so the recomputed log-probs match.
  */
-import { observationOf, jitterBox } from '../../../core/agent/index.ts';
-import type { EnvImage, EnvPort, LowResLogits, PromptPoint } from '../../../core/env/index.ts';
+import { observationOf, jitterBox, oracleRefinement } from '../../../core/agent/index.ts';
+import type {
+  EnvImage,
+  EnvPort,
+  LowResLogits,
+  PromptPoint,
+  TransitionOutput,
+  TransitionPrompt,
+} from '../../../core/env/index.ts';
 import type { Box } from '../../../core/geometry/index.ts';
 import type { BinaryMask, ErrorRegions } from '../../../core/mask/index.ts';
 import { corruptMask, errorRegions, maskArea, maskIou, modifiedIou } from '../../../core/mask/index.ts';
 import type { PointerPolicy, PolicyObservation } from '../../../core/policy/index.ts';
-import type { RewardConfig } from '../../../core/reward/index.ts';
+import { maskCaseOf, type RewardConfig } from '../../../core/reward/index.ts';
 import type { Rng } from '../../../core/rng/index.ts';
 import type { Observation, TaskKind } from '../../../core/wire/index.ts';
 import { SamVeteranError } from '../../../core/errors/index.ts';
@@ -78,8 +85,16 @@ export interface TaskState {
   readonly iouBefore: number;
   /** Modified IoU(M, GT); 0 for localization. */
   readonly modifiedIouBefore: number;
-  /** Mask understanding: the case; auxiliary: nothing to fix. */
+  /**
+   * Mask understanding: the case as far as known before the group's env call (a mask awaiting its
+   * oracle probe counts as needing refinement until `improvableOf` says otherwise); auxiliary:
+   * nothing to fix.
+   */
   readonly goodEnough: boolean;
+  /** Mask understanding under the `improvable` rule: the oracle's click, sent with the group. */
+  readonly oraclePrompt?: TransitionPrompt;
+  /** Mask understanding: whether the env can improve M, when known without a probe. */
+  readonly improvable?: boolean;
   /** Auxiliary: the error regions of M̃. */
   readonly regions?: ErrorRegions;
 }
@@ -146,6 +161,22 @@ export async function buildState(
     if (!out) throw new SamVeteranError('UNAVAILABLE', 'environment returned no mask for the state box');
     const mask = out.mask;
     const mIou = modifiedIou(mask, gt, { bandPx: o.bandPx });
+    const logits = out.lowResLogits ? { prevLogits: out.lowResLogits } : {};
+    let probe: { oraclePrompt: TransitionPrompt } | { improvable: false } | Record<string, never> = {};
+    if (mIou < deps.rewards.goodEnoughIou && deps.rewards.caseRule === 'improvable') {
+      const click = oracleRefinement(mask, gt, {
+        goodEnoughIou: deps.rewards.goodEnoughIou,
+        bandPx: o.bandPx,
+      });
+      const points: PromptPoint[] = [];
+      if (click.positive) points.push({ point: click.positive, label: 1 });
+      if (click.negative) points.push({ point: click.negative, label: 0 });
+      // No error region big enough to click: nothing the env could be asked to fix.
+      probe =
+        points.length > 0
+          ? { oraclePrompt: { box, points, ...logits, prevMask: mask } }
+          : { improvable: false };
+    }
     return {
       kind,
       resolved,
@@ -166,7 +197,10 @@ export async function buildState(
       },
       iouBefore: maskIou(mask, gt, sample.ignore),
       modifiedIouBefore: mIou,
-      goodEnough: mIou >= deps.rewards.goodEnoughIou,
+      goodEnough:
+        maskCaseOf(mIou, 'improvable' in probe ? probe.improvable : undefined, deps.rewards) ===
+        'good_enough',
+      ...probe,
     };
   }
   // auxiliary
@@ -190,4 +224,23 @@ export async function buildState(
     goodEnough: regions.missed.length === 0 && regions.extra.length === 0,
     regions,
   };
+}
+
+/**
+ * Whether the env can improve a mask-understanding state's mask: known up front, or from the
+ * oracle prompt's result (the last of the group's outputs) against `improvableGain`. Undefined when
+ * the state was not probed (the absolute case rule, or a mask already GOOD ENOUGH).
+ */
+export function improvableOf(
+  state: TaskState,
+  outputs: readonly TransitionOutput[],
+  rewards: RewardConfig,
+): { improvable: boolean | undefined; oracleGain?: number } {
+  if (state.improvable !== undefined) return { improvable: state.improvable };
+  if (!state.oraclePrompt) return { improvable: undefined };
+  const out = outputs.at(-1);
+  if (!out) throw new SamVeteranError('UNAVAILABLE', 'environment returned no result for the oracle probe');
+  const { sample } = state.resolved;
+  const oracleGain = maskIou(out.mask, sample.gtMask, sample.ignore) - state.iouBefore;
+  return { improvable: oracleGain > rewards.improvableGain, oracleGain };
 }

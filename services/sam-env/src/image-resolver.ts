@@ -1,8 +1,9 @@
 /**
  * Turns an image reference into decoded RGB pixels. Order: verify the digest of any bytes sent
  * (always — a mismatch is rejected even when the digest is cached), then the image cache, then the
- * sent bytes (decoded with sharp), then the image store. A digest nobody can supply is NOT_FOUND
- * with the fix in the message.
+ * sent bytes (decoded with sharp), then the image store (bytes fetched by key, size-checked before
+ * the download, digest-checked after it; concurrent misses on one digest share one fetch). A digest
+ * nobody can supply is NOT_FOUND with the fix in the message.
  */
 import { createHash } from 'node:crypto';
 import sharp, { type Metadata } from 'sharp';
@@ -11,10 +12,40 @@ import type { ImageRef } from '../../../core/wire/index.ts';
 import { ByteLru } from './embedding-cache.ts';
 import type { EnvImage } from './model.ts';
 
-/** Source of images by key (e.g. a NATS Object Store bucket). */
+export interface ImageStoreGetOptions {
+  /**
+   * Largest object returned, bytes: a larger one is refused with a ResourceExhaustedError before it
+   * is downloaded. Default: no limit.
+   */
+  readonly maxBytes?: number;
+  /** Field path of the key in error messages. Default 'storeKey'. */
+  readonly field?: string;
+}
+
+/** What a producer gets back from putting an image: the reference to send instead of the bytes. */
+export interface StoredImage {
+  readonly key: string;
+  /** Lowercase hex SHA-256 of the stored (encoded) bytes: the ImageRef digest. */
+  readonly digest: string;
+  /** Stored size, bytes. */
+  readonly size: number;
+}
+
+/**
+ * Source of images by key (a NATS Object Store bucket, a directory). Implementations: see
+ * image-store.ts (`openImageStore`).
+ */
 export interface ImageStore {
-  /** Encoded PNG/JPEG bytes, or undefined when the key is unknown. */
-  get(key: string): Promise<Uint8Array | undefined>;
+  /** Where the images live, for messages and logs (no credentials), e.g. `nats://host:4222/images`. */
+  readonly location: string;
+  /**
+   * Encoded PNG/JPEG bytes, or undefined when the key is unknown.
+   * @throws ValidationError for a key the store cannot hold, ResourceExhaustedError above
+   *   `maxBytes`, UnavailableError when the store cannot be reached.
+   */
+  get(key: string, options?: ImageStoreGetOptions): Promise<Uint8Array | undefined>;
+  /** Releases connections; later gets fail with UnavailableError. Idempotent. */
+  close?(): Promise<void>;
 }
 
 export interface ImageLimits {
@@ -43,6 +74,8 @@ export function sha256Hex(bytes: Uint8Array): string {
 
 export class ImageResolver {
   private readonly cache: ByteLru<EnvImage>;
+  /** Store fetches in progress by digest and key, so concurrent misses download once. */
+  private readonly fetching = new Map<string, Promise<EnvImage>>();
   hits = 0;
   misses = 0;
 
@@ -92,18 +125,7 @@ export class ImageResolver {
     } else if (src?.kind === 'raw') {
       image = this.fromRaw(src.width, src.height, src.rgb, ref.digest, `${field}.raw`);
     } else if (src?.kind === 'store' && this.opts.store) {
-      const bytes = await this.opts.store.get(src.key);
-      if (!bytes)
-        throw new NotFoundError(`${field}.storeKey ${JSON.stringify(src.key)} is not in the image store`);
-      const actual = sha256Hex(bytes);
-      if (actual !== ref.digest) {
-        throw new ValidationError(
-          `${field}.digest`,
-          ref.digest,
-          `does not match the SHA-256 of stored image (${actual})`,
-        );
-      }
-      image = await this.decode(bytes, ref.digest, `${field}.storeKey`);
+      image = await this.fromStore(this.opts.store, src.key, ref.digest, field);
     } else {
       const why = src?.kind === 'store' ? ' (this server has no image store)' : '';
       throw new NotFoundError(
@@ -112,6 +134,40 @@ export class ImageResolver {
     }
     this.cache.set(ref.digest, image);
     return { image, cached: false };
+  }
+
+  private fromStore(store: ImageStore, key: string, digest: string, field: string): Promise<EnvImage> {
+    const id = `${digest}\0${key}`;
+    const pending = this.fetching.get(id);
+    if (pending) return pending;
+    const keyField = `${field}.storeKey`;
+    const p = (async () => {
+      const bytes = await store.get(key, { maxBytes: this.opts.maxImageBytes, field: keyField });
+      if (!bytes) {
+        throw new NotFoundError(
+          `${keyField} ${JSON.stringify(key)} is not in the image store ${store.location}; put it there ` +
+            `first, or send the image bytes for digest ${digest}`,
+        );
+      }
+      if (bytes.byteLength > this.opts.maxImageBytes) {
+        throw new ResourceExhaustedError(
+          keyField,
+          key,
+          `is ${bytes.byteLength} bytes in the image store, over the limit of ${this.opts.maxImageBytes} bytes`,
+        );
+      }
+      const actual = sha256Hex(bytes);
+      if (actual !== digest) {
+        throw new ValidationError(
+          `${field}.digest`,
+          digest,
+          `does not match the SHA-256 of the stored image ${JSON.stringify(key)} (${actual})`,
+        );
+      }
+      return this.decode(bytes, digest, keyField);
+    })();
+    this.fetching.set(id, p);
+    return p.finally(() => this.fetching.delete(id));
   }
 
   private checkSide(width: number, height: number, field: string): void {
