@@ -6,7 +6,12 @@ import type { Command } from 'commander';
 import { loadConfig, SamVeteranConfigSchema } from '../../core/config/index.ts';
 import { ValidationError } from '../../core/errors/index.ts';
 import { createLogger } from '../../core/log/index.ts';
-import { handleSignals, SamEnvClient, startSamEnv } from '../../services/sam-env/index.ts';
+import {
+  handleSignals,
+  parseImageStoreSpec,
+  SamEnvClient,
+  startSamEnv,
+} from '../../services/sam-env/index.ts';
 
 interface ServeFlags {
   config?: string;
@@ -20,6 +25,7 @@ interface ServeFlags {
   workingSize?: string;
   maxBatch?: string;
   metricsPort?: string;
+  imageStore?: string;
 }
 
 function int(flag: string, v: string | undefined): number | undefined {
@@ -50,8 +56,13 @@ export function registerEnvCommand(program: Command): void {
     .option('--working-size <px>', 'grabcut working resolution, long side in pixels (default 128)')
     .option('--max-batch <n>', 'max prompts per decoder run')
     .option('--metrics-port <port>', 'serve Prometheus /metrics on this port')
+    .option(
+      '--image-store <spec>',
+      'resolve ImageRef store keys from nats://host:port[/bucket] (Object Store, bucket "images" by default), file:///dir or a directory',
+    )
     .action(async (flags: ServeFlags) => {
       const logger = createLogger({ service: 'sam-env' });
+      if (flags.imageStore !== undefined) parseImageStoreSpec(flags.imageStore, '--image-store');
       const overrides = {
         samEnv: defined({
           model: flags.model,
@@ -61,6 +72,7 @@ export function registerEnvCommand(program: Command): void {
           executionProvider: flags.provider,
           maxBatch: int('--max-batch', flags.maxBatch),
           metricsPort: int('--metrics-port', flags.metricsPort),
+          imageStore: flags.imageStore,
         }),
       };
       const cfg = loadConfig(SamVeteranConfigSchema, { file: flags.config, overrides }).samEnv;
@@ -77,6 +89,7 @@ export function registerEnvCommand(program: Command): void {
         JSON.stringify({
           listening: server.address,
           model: server.service.info().modelId,
+          ...(cfg.imageStore !== null ? { imageStore: server.imageStoreLocation } : {}),
           ...(server.metricsPort !== undefined ? { metricsPort: server.metricsPort } : {}),
         }),
       );

@@ -54,6 +54,12 @@ export const SamEnvConfigSchema = z.strictObject({
   shutdownGraceMs: z.number().int().nonnegative().default(10_000),
   /** Prometheus `/metrics` port; null = none, 0 = any free port. Default null. */
   metricsPort: MetricsPortSchema,
+  /**
+   * Shared image store that `ImageRef.store_key` names: `nats://host:4222[/bucket]` (NATS Object
+   * Store, bucket "images" by default), `file:///abs/dir` or a directory path. null = none (a store
+   * key is answered NOT_FOUND). Default null.
+   */
+  imageStore: z.string().trim().min(1).nullable().default(null),
   limits: SamEnvLimitsSchema.prefault({}),
 });
 

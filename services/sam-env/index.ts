@@ -1,6 +1,6 @@
 /**
- * sam-env's public surface: the gRPC server and client, the env-model registry and the in-process
- * env ports. Other modules import sam-env only through this file.
+ * sam-env's public surface: the gRPC server and client, the env-model registry, the image stores
+ * and the in-process env ports. Other modules import sam-env only through this file.
  */
 export type * from './src/model.ts';
 export { SamEnvServer, type SamEnvServerOptions, type ServerState } from './src/server.ts';
@@ -8,6 +8,7 @@ export {
   SamEnvClient,
   encodedImage,
   rawImage,
+  storedImage,
   type SamEnvClientOptions,
   type ImagePayload,
   type CallOptions,
@@ -21,7 +22,17 @@ export {
   type TransitionServiceOptions,
   type TransitionCall,
 } from './src/transition-service.ts';
-export type { ImageStore } from './src/image-resolver.ts';
+export type { ImageStore, ImageStoreGetOptions, StoredImage } from './src/image-resolver.ts';
+export {
+  openImageStore,
+  parseImageStoreSpec,
+  DirectoryImageStore,
+  ObjectStoreImageStore,
+  DEFAULT_IMAGE_BUCKET,
+  type ImageStoreSpec,
+  type OpenImageStoreOptions,
+  type ObjectStoreImageStoreOptions,
+} from './src/image-store.ts';
 export {
   createEnvModel,
   ENV_MODEL_KINDS,

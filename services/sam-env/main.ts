@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadConfig, SamVeteranConfigSchema, type SamEnvConfig } from '../../core/config/index.ts';
 import { createLogger, type Logger } from '../../core/log/index.ts';
+import type { ImageStore } from './src/image-resolver.ts';
+import { openImageStore } from './src/image-store.ts';
 import { createEnvModel, type EnvModelSpec } from './src/models/registry.ts';
 import { SamEnvServer } from './src/server.ts';
 
@@ -47,11 +49,35 @@ export function modelSpecFromConfig(cfg: SamEnvConfig, opts: StartOptions = {}):
   };
 }
 
-/** Builds the model from config and starts a serving SamEnvServer. */
+/**
+ * Opens the image store (if configured), builds the model from config and starts a serving
+ * SamEnvServer, which closes the store when it stops.
+ */
 export async function startSamEnv(cfg: SamEnvConfig, opts: StartOptions = {}): Promise<SamEnvServer> {
+  const imageStore: ImageStore | undefined =
+    cfg.imageStore !== null
+      ? await openImageStore(cfg.imageStore, {
+          field: 'samEnv.imageStore',
+          ...(opts.logger ? { logger: opts.logger } : {}),
+        })
+      : undefined;
+  try {
+    return await startServer(cfg, opts, imageStore);
+  } catch (err) {
+    await imageStore?.close?.().catch(() => undefined);
+    throw err;
+  }
+}
+
+async function startServer(
+  cfg: SamEnvConfig,
+  opts: StartOptions,
+  imageStore: ImageStore | undefined,
+): Promise<SamEnvServer> {
   const model = await createEnvModel(modelSpecFromConfig(cfg, opts));
   return SamEnvServer.start({
     model,
+    ...(imageStore ? { imageStore, ownsImageStore: true } : {}),
     host: cfg.host,
     port: cfg.port,
     maxMessageBytes: cfg.limits.maxReceiveMessageBytes,

@@ -11,6 +11,9 @@
  *    a known digest goes digest-only. An unknown one either probes digest-only first (`firstContact:
  *    'probe'`, the default — saves bandwidth when other actors already sent the image) or sends the bytes
  *    (`'send'`). NOT_FOUND on a digest-only request is answered by resending with bytes, once.
+ *  - Or no bytes at all: an image given as a key in the shared image store (`storedImage`) goes as
+ *    digest + key on every call (a few bytes; the server reads its cache first, then the store). A
+ *    NOT_FOUND then means the key or the server's store is missing, so it is not retried.
  */
 import { createHash } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
@@ -67,6 +70,24 @@ export function encodedImage(bytes: Uint8Array): ImagePayload {
   return { digest: createHash('sha256').update(bytes).digest('hex'), source: { kind: 'encoded', bytes } };
 }
 
+/**
+ * Builds a payload that names an image in the shared image store instead of carrying its bytes.
+ * `digest` is the SHA-256 of the stored (encoded) bytes, as returned by the store's `put`.
+ * @throws ValidationError for a malformed digest or an empty key.
+ */
+export function storedImage(ref: { readonly digest: string; readonly key: string }): ImagePayload {
+  if (!/^[0-9a-f]{64}$/.test(ref.digest)) {
+    throw new ValidationError(
+      'digest',
+      ref.digest,
+      'must be a lowercase hex SHA-256 (64 characters) of the stored image bytes',
+    );
+  }
+  if (ref.key.length === 0)
+    throw new ValidationError('key', ref.key, 'is empty; name the image in the store');
+  return { digest: ref.digest, source: { kind: 'store', key: ref.key } };
+}
+
 /** Builds a payload from raw RGB (digest = SHA-256 of the RGB bytes). */
 export function rawImage(width: number, height: number, rgb: Uint8Array): ImagePayload {
   return {
@@ -103,6 +124,8 @@ export interface ClientStats {
   resends: number;
   /** Calls sent with image bytes. */
   bytesSent: number;
+  /** Calls sent with an image store key instead of bytes. */
+  storeKeysSent: number;
 }
 
 interface Channel {
@@ -115,7 +138,7 @@ interface Channel {
 type Method = 'Transition' | 'TransitionGroup';
 
 export class SamEnvClient {
-  readonly stats: ClientStats = { calls: 0, retries: 0, resends: 0, bytesSent: 0 };
+  readonly stats: ClientStats = { calls: 0, retries: 0, resends: 0, bytesSent: 0, storeKeysSent: 0 };
   private readonly channels: Channel[];
   private readonly rng: Rng;
   private next = 0;
@@ -236,7 +259,10 @@ export class SamEnvClient {
     for (const ch of this.channels) ch.client.close();
   }
 
-  /** Digest-only when the channel is known to have the image; resend with bytes on NOT_FOUND. */
+  /**
+   * Digest-only when the channel is known to have the image; resend with bytes on NOT_FOUND. A store
+   * key is always sent (it is as small as the digest), and never resent.
+   */
   private withImage(
     method: Method,
     image: ImagePayload,
@@ -247,6 +273,15 @@ export class SamEnvClient {
       ? { digest: image.digest, source: image.source }
       : { digest: image.digest };
     const bare: ImageRef = { digest: image.digest };
+    if (image.source?.kind === 'store') {
+      const wire = imageRefToWire(full);
+      return this.withRetries(opts, async (ch, deadline) => {
+        this.stats.storeKeysSent++;
+        const res = await unaryCall(ch, method, build(wire), deadline);
+        this.remember(ch, image.digest);
+        return res;
+      });
+    }
     return this.withRetries(opts, async (ch, deadline) => {
       const known = ch.sent.has(image.digest);
       const sendBytes = !known && this.firstContact === 'send' && image.source !== undefined;

@@ -46,6 +46,8 @@ export interface SamEnvServerOptions extends Omit<TransitionServiceOptions, 'mod
   readonly drainTimeoutMs?: number;
   /** Serve Prometheus metrics on this HTTP port (0 = any free port); omitted = no HTTP endpoint. */
   readonly metricsPort?: number;
+  /** Close `imageStore` when the server stops (it was opened for this server). Default false. */
+  readonly ownsImageStore?: boolean;
   readonly logger?: Logger;
 }
 
@@ -108,6 +110,11 @@ export class SamEnvServer {
     return this.metricsPortValue;
   }
 
+  /** Where store keys are resolved (no credentials), or undefined without an image store. */
+  get imageStoreLocation(): string | undefined {
+    return this.opts.imageStore?.location;
+  }
+
   private setState(s: ServerState): void {
     this.logger.info({ from: this.stateValue, to: s, port: this.boundPort }, 'sam-env state');
     this.stateValue = s;
@@ -128,7 +135,14 @@ export class SamEnvServer {
     this.health.setStatus('', 'SERVING');
     this.health.setStatus(SAM_ENV_SERVICE, 'SERVING');
     this.setState('ready');
-    this.logger.info({ model: this.opts.model.info.id, address: this.address }, 'sam-env listening');
+    this.logger.info(
+      {
+        model: this.opts.model.info.id,
+        address: this.address,
+        imageStore: this.opts.imageStore?.location ?? null,
+      },
+      'sam-env listening',
+    );
   }
 
   /**
@@ -172,6 +186,11 @@ export class SamEnvServer {
   private async finish(): Promise<void> {
     this.service.clearCaches();
     await this.opts.model.close();
+    if (this.opts.ownsImageStore) {
+      await this.opts.imageStore?.close?.().catch((err: unknown) => {
+        this.logger.warn({ err }, 'closing the image store failed');
+      });
+    }
     await this.metrics.close();
     this.setState('stopped');
   }
