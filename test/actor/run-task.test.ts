@@ -67,15 +67,21 @@ describe('runActorTask', () => {
     }
   });
 
-  it('makes mask-understanding states of both origins and auxiliary states both clean and corrupted', async () => {
+  it('makes mask-understanding states of every origin (follow-ups after a click) and auxiliary states both clean and corrupted', async () => {
     const origins = new Set<string>();
-    for (let seed = 0; seed < 24 && origins.size < 4; seed++) {
+    for (let seed = 0; seed < 48 && origins.size < 5; seed++) {
       const kind = seed % 2 === 0 ? 'mask_understanding' : 'auxiliary';
       const out = await runActorTask(await makeTask(kind, seed % 5, { seed, groupSize: 2 }), deps());
       origins.add(out.state.origin);
       if (out.state.origin === 'clean') expect(out.group.goodEnough).toBe(true);
+      // A follow-up state is one click further: its clicks are in the state and on the wire, and
+      // the group's refinements are prompted with them.
+      const followUp = out.state.origin === 'follow-up';
+      expect(out.state.points.length > 0).toBe(followUp);
+      if (kind === 'mask_understanding') expect(out.group.observation.step).toBe(followUp ? 2 : 1);
+      expect(out.group.observation.points).toEqual(out.state.points);
     }
-    expect([...origins].sort()).toEqual(['clean', 'corrupted', 'gt-jitter', 'policy-box']);
+    expect([...origins].sort()).toEqual(['clean', 'corrupted', 'follow-up', 'gt-jitter', 'policy-box']);
   });
 
   it('tiles one prepared observation exactly like preparing it n times', async () => {

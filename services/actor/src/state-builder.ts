@@ -4,7 +4,10 @@
  * - localization: (I, Q), no mask; the action is a box.
  * - mask understanding: M = the env's mask for a GT box perturbed by jitterBox (jitter drawn
  *   uniformly in `jitterRange`) or, with probability `policyBoxProbability`, for a box sampled from
- *   the current policy — masks of the kinds the agent will really look at. The case (GOOD ENOUGH iff
+ *   the current policy — masks of the kinds the agent will really look at. With probability
+ *   `followUpProbability` the state is one refinement further on: the current policy's click on
+ *   that mask has been applied, so M is a mask after clicks, as at evaluation steps 2 and 3 (a
+ *   policy trained only on box masks made those later steps worse). The case (GOOD ENOUGH iff
  *   modified IoU(M, GT) ≥ goodEnoughIou) is fixed here.
  * - auxiliary: M̃ = corruptMask(GT) with added/removed polygons; with probability
  *   `cleanProbability` M̃ = GT exactly, so stopping is sometimes the right answer. Error regions
@@ -22,7 +25,7 @@ import type {
   TransitionOutput,
   TransitionPrompt,
 } from '../../../core/env/index.ts';
-import type { Box } from '../../../core/geometry/index.ts';
+import type { Box, Point } from '../../../core/geometry/index.ts';
 import type { BinaryMask, ErrorRegions } from '../../../core/mask/index.ts';
 import { corruptMask, errorRegions, maskArea, maskIou, modifiedIou } from '../../../core/mask/index.ts';
 import type { PointerPolicy, PolicyObservation } from '../../../core/policy/index.ts';
@@ -39,6 +42,11 @@ export interface StateOptions {
   readonly jitterRange: readonly [number, number];
   /** Mask understanding: probability that M comes from a policy-sampled box. Default 0.3. */
   readonly policyBoxProbability: number;
+  /**
+   * Mask understanding: probability that M is the mask after one policy refinement of the box mask
+   * (a stop sampled there leaves the box mask). Default 0.4.
+   */
+  readonly followUpProbability: number;
   /** Auxiliary: probability of an uncorrupted mask (stop is right). Default 0.2. */
   readonly cleanProbability: number;
   /** Auxiliary: error regions smaller than this fraction of the GT area (min 4 px) are ignored. Default 0.01. */
@@ -54,6 +62,7 @@ export interface StateOptions {
 export const DEFAULT_STATE_OPTIONS: StateOptions = {
   jitterRange: [0.05, 0.35],
   policyBoxProbability: 0.3,
+  followUpProbability: 0.4,
   cleanProbability: 0.2,
   minRegionFraction: 0.01,
   maxChangeFraction: 0.3,
@@ -62,7 +71,7 @@ export const DEFAULT_STATE_OPTIONS: StateOptions = {
 };
 
 /** Where the state's mask came from (for logs and tests). */
-export type StateOrigin = 'none' | 'gt-jitter' | 'policy-box' | 'corrupted' | 'clean';
+export type StateOrigin = 'none' | 'gt-jitter' | 'policy-box' | 'follow-up' | 'corrupted' | 'clean';
 
 export interface TaskState {
   readonly kind: TaskKind;
@@ -157,8 +166,27 @@ export async function buildState(
       box = jitterBox(sample.gtBox, sample.image, rng.fork('jitter'), jitter);
       origin = 'gt-jitter';
     }
-    const [out] = await deps.env.transitionGroup(envImage, [{ box, points: [] }]);
+    let [out] = await deps.env.transitionGroup(envImage, [{ box, points: [] }]);
     if (!out) throw new SamVeteranError('UNAVAILABLE', 'environment returned no mask for the state box');
+    let statePoints: PromptPoint[] = [];
+    if (rng.float() < o.followUpProbability) {
+      const [click] = deps.policy.sample([observationOf(sample.image, sample.query, out.mask)], {
+        kind: 'refine',
+        rng: rng.fork('follow-up'),
+        temperature: o.temperature,
+      });
+      if (click?.action.kind === 'points' && (click.action.positive || click.action.negative)) {
+        const points = clickPoints(click.action.positive, click.action.negative);
+        const [next] = await deps.env.transitionGroup(envImage, [
+          { box, points, ...(out.lowResLogits ? { prevLogits: out.lowResLogits } : {}), prevMask: out.mask },
+        ]);
+        if (!next)
+          throw new SamVeteranError('UNAVAILABLE', 'environment returned no mask for the follow-up click');
+        out = next;
+        statePoints = points;
+        origin = 'follow-up';
+      }
+    }
     const mask = out.mask;
     const mIou = modifiedIou(mask, gt, { bandPx: o.bandPx });
     const logits = out.lowResLogits ? { prevLogits: out.lowResLogits } : {};
@@ -168,13 +196,11 @@ export async function buildState(
         goodEnoughIou: deps.rewards.goodEnoughIou,
         bandPx: o.bandPx,
       });
-      const points: PromptPoint[] = [];
-      if (click.positive) points.push({ point: click.positive, label: 1 });
-      if (click.negative) points.push({ point: click.negative, label: 0 });
+      const points = clickPoints(click.positive, click.negative);
       // No error region big enough to click: nothing the env could be asked to fix.
       probe =
         points.length > 0
-          ? { oraclePrompt: { box, points, ...logits, prevMask: mask } }
+          ? { oraclePrompt: { box, points: [...statePoints, ...points], ...logits, prevMask: mask } }
           : { improvable: false };
     }
     return {
@@ -183,7 +209,7 @@ export async function buildState(
       envImage,
       mask,
       box,
-      points: [],
+      points: statePoints,
       ...(out.lowResLogits ? { logits: out.lowResLogits } : {}),
       origin,
       policyInput: observationOf(sample.image, sample.query, mask),
@@ -192,8 +218,8 @@ export async function buildState(
         query: sample.query,
         currentMask: maskToWire(mask),
         box,
-        points: [],
-        step: 1,
+        points: statePoints,
+        step: statePoints.length > 0 ? 2 : 1,
       },
       iouBefore: maskIou(mask, gt, sample.ignore),
       modifiedIouBefore: mIou,
@@ -243,4 +269,12 @@ export function improvableOf(
   const { sample } = state.resolved;
   const oracleGain = maskIou(out.mask, sample.gtMask, sample.ignore) - state.iouBefore;
   return { improvable: oracleGain > rewards.improvableGain, oracleGain };
+}
+
+/** A refinement's points as env prompt points (positive first). */
+function clickPoints(positive: Point | null, negative: Point | null): PromptPoint[] {
+  const points: PromptPoint[] = [];
+  if (positive) points.push({ point: positive, label: 1 });
+  if (negative) points.push({ point: negative, label: 0 });
+  return points;
 }
