@@ -6,14 +6,24 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Presets, SingleBar } from 'cli-progress';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { evaluatePolicy, formatSummary, greedyPolicy } from '../../core/agent/index.ts';
 import { datasetFromSpec } from '../../core/data/index.ts';
 import { PointerPolicy, ensureTf, savePolicyFile } from '../../core/policy/index.ts';
-import { DEFAULT_PRETRAIN, pretrain } from '../../core/pretrain/index.ts';
+import { DEFAULT_PRETRAIN, DEFAULT_PRETRAIN_POLICY, pretrain } from '../../core/pretrain/index.ts';
 import { lossCurvePng } from '../../core/report/index.ts';
 import { WorkerEnvPool } from '../../services/sam-env/index.ts';
 import { DEFAULT_WARM_START } from '../train/paths.ts';
+
+/** `--mix 0.6,0.2` → [box, refine]; both in [0, 1] with a sum of at most 1. */
+function parseMix(v: string): [number, number] {
+  const parts = v.split(',').map(Number);
+  const [box, refine] = parts as [number, number];
+  if (parts.length !== 2 || !parts.every((x) => x >= 0 && x <= 1) || box + refine > 1) {
+    throw new InvalidArgumentError('expected "box,refine": two fractions in [0, 1] with sum <= 1');
+  }
+  return [box, refine];
+}
 
 export function registerPretrainCommand(program: Command): void {
   program
@@ -37,13 +47,29 @@ export function registerPretrainCommand(program: Command): void {
     )
     .option('--lr <x>', 'peak learning rate (cosine decay)', Number, DEFAULT_PRETRAIN.learningRate)
     .option('--refresh <n>', 'fresh samples per step', Number, DEFAULT_PRETRAIN.refreshPerStep)
+    .option(
+      '--mix <box,refine>',
+      'fractions of each batch for box and refinement examples (the rest auxiliary)',
+      parseMix,
+      DEFAULT_PRETRAIN.mix,
+    )
+    .option(
+      '--patch-margin <px>',
+      'policy architecture: context margin of each patch token in view pixels (0 = plain patches)',
+      Number,
+      DEFAULT_PRETRAIN_POLICY.patchMargin,
+    )
     .option('--seed <n>', 'seed', Number, DEFAULT_PRETRAIN.seed)
     .option('--workers <n>', 'GrabCut worker threads', Number, 2)
     .option('--eval-n <n>', 'samples per split evaluated at the end (0 skips)', Number, 200)
-    .action(async (o: Record<string, number | string>) => {
+    .action(async (o: Record<string, number | string | readonly [number, number]>) => {
       await ensureTf();
       const seed = o['seed'] as number;
-      const policy = await PointerPolicy.create({}, { seed });
+      const mix = o['mix'] as readonly [number, number];
+      const policy = await PointerPolicy.create(
+        { ...DEFAULT_PRETRAIN_POLICY, patchMargin: o['patchMargin'] as number },
+        { seed },
+      );
       const env = new WorkerEnvPool({ workers: o['workers'] as number });
       const out = o['out'] as string;
       const bar = new SingleBar(
@@ -63,6 +89,7 @@ export function registerPretrainCommand(program: Command): void {
           auxExamples: o['auxExamples'] as number,
           learningRate: o['lr'] as number,
           refreshPerStep: o['refresh'] as number,
+          mix,
           onProgress: (p, done, total, info) => {
             if (p !== phase) {
               if (phase) bar.stop();
@@ -83,6 +110,8 @@ export function registerPretrainCommand(program: Command): void {
             steps: records.length,
             batch: o['batch'],
             lr: o['lr'],
+            refresh: o['refresh'],
+            mix,
             minutes: (Date.now() - t0) / 60000,
           },
         });

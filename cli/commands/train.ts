@@ -2,7 +2,7 @@
  * `sam-veteran train`: the main job on the embedded default (in-process bus, GrabCut in worker
  * threads, synthetic data, the shipped warm start). `npm start` runs it with the defaults.
  */
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { runEmbeddedJob } from '../train/embedded-job.ts';
 import { DEFAULT_WARM_START } from '../train/paths.ts';
 
@@ -30,6 +30,12 @@ export function registerTrainCommand(program: Command): void {
     .option('--batch-states <n>', 'groups per GRPO step', int('batch-states'), 16)
     .option('--group-size <n>', 'rollouts per group', int('group-size'), 8)
     .option('--lr <x>', 'AdamW learning rate', Number, 5e-5)
+    .option(
+      '--task-mix <l:m:a>',
+      'relative frequency of localization : mask understanding : auxiliary tasks',
+      taskMix,
+      taskMix('1:1:1'),
+    )
     .option('--no-progress', 'plain log lines instead of progress bars')
     .action(async (o: Record<string, unknown>) => {
       // Progress bars own the terminal; service logs stay at warnings unless LOG_LEVEL says otherwise.
@@ -49,10 +55,32 @@ export function registerTrainCommand(program: Command): void {
           batchStates: o['batchStates'] as number,
           groupSize: o['groupSize'] as number,
           ...(typeof o['lr'] === 'number' ? { learningRate: o['lr'] } : {}),
+          taskMix: o['taskMix'] as TaskMix,
         },
         actor: { groupSize: o['groupSize'] as number },
       });
       console.log(`run folder: ${result.runDir}`);
       console.log(`report:     ${result.reportPath}`);
     });
+}
+
+type TaskMix = { localization: number; maskUnderstanding: number; auxiliary: number };
+
+/** `l:m:a` → the learner's task mix; three non-negative numbers, not all zero. */
+function taskMix(v: string): TaskMix {
+  const parts = v.split(':').map(Number);
+  const [localization, maskUnderstanding, auxiliary] = parts;
+  if (
+    parts.length !== 3 ||
+    !parts.every((x) => Number.isFinite(x) && x >= 0) ||
+    parts.every((x) => x === 0) ||
+    localization === undefined ||
+    maskUnderstanding === undefined ||
+    auxiliary === undefined
+  ) {
+    throw new InvalidArgumentError(
+      `--task-mix ${JSON.stringify(v)} must be three non-negative numbers l:m:a, not all 0 (e.g. 1:1:1)`,
+    );
+  }
+  return { localization, maskUnderstanding, auxiliary };
 }

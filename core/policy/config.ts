@@ -10,6 +10,13 @@ export interface PolicyConfig {
   readonly viewSize: number;
   /** Side of a square patch, in view pixels; must divide viewSize. Default 8 (an 8×8 grid). */
   readonly patchSize: number;
+  /**
+   * Context margin of each patch token, in view pixels: a token embeds the (patchSize + 2·margin)²
+   * window centred on its patch (overlapping windows, zero outside the view), so an object that
+   * straddles patch borders is still seen whole by the patch it is centred in. Default 0 (plain
+   * non-overlapping patches; checkpoints without this key load with 0).
+   */
+  readonly patchMargin: number;
   /** Model width. Default 64. */
   readonly dModel: number;
   /** Hidden width of the MLP blocks. Default 128. */
@@ -52,6 +59,7 @@ export interface PolicyConfig {
 export const DEFAULT_POLICY_CONFIG: PolicyConfig = {
   viewSize: 64,
   patchSize: 8,
+  patchMargin: 0,
   dModel: 64,
   mlpHidden: 128,
   mixerLayers: 2,
@@ -78,6 +86,7 @@ export function resolvePolicyConfig(partial: Partial<PolicyConfig> = {}): Policy
   };
   posInt('viewSize', 4);
   posInt('patchSize', 1);
+  posInt('patchMargin', 0);
   posInt('dModel', 2);
   posInt('mlpHidden', 1);
   posInt('mixerLayers', 0);
@@ -108,7 +117,7 @@ export interface PolicyDims {
   readonly patches: number;
   /** Input channels (RGB, plus the mask channel when enabled). */
   readonly channels: number;
-  /** Features per patch (patchSize² · channels). */
+  /** Features per patch token ((patchSize + 2·patchMargin)² · channels). */
   readonly patchFeatures: number;
   /** Offset-token classes (offsetBins²). */
   readonly offsetClasses: number;
@@ -121,7 +130,7 @@ export function policyDims(c: PolicyConfig): PolicyDims {
     grid,
     patches: grid * grid,
     channels,
-    patchFeatures: c.patchSize * c.patchSize * channels,
+    patchFeatures: (c.patchSize + 2 * c.patchMargin) ** 2 * channels,
     offsetClasses: c.offsetBins * c.offsetBins,
   };
 }

@@ -4,6 +4,7 @@
  *
  * The image is area-averaged (box filter; nearest when upsampling) into a viewSize² view and cut
  * into patchSize² patches, written patch-major: feature ((py·p + px)·C + c) of patch (gy·G + gx).
+ * With `patchMargin` m > 0 each token holds the (p + 2m)² window around its patch instead.
  * Channels: R, G, B in [−0.5, 0.5], and optionally the mask coverage of the view pixel in
  * [−0.5, 0.5]. The query becomes one-hot rows over the vocabulary (embedding = one-hot · E, which
  * trains on the WASM backend, unlike gather) plus a validity mask.
@@ -87,6 +88,8 @@ export function prepareBatch(
 ): PreparedBatch {
   const B = batch.length;
   const { viewSize: V, patchSize: p, maxQueryTokens: T } = config;
+  const m = config.patchMargin;
+  const w = p + 2 * m;
   const { grid: G, channels: C, patchFeatures: F, patches: P } = dims;
   const patches = new Float32Array(B * P * F);
   const queryOneHot = new Float32Array(B * T * vocab.size);
@@ -96,15 +99,36 @@ export function prepareBatch(
     validateObservation(obs, `observations[${b}]`);
     resizeInto(obs, V, C, view);
     const base = b * P * F;
-    for (let y = 0; y < V; y++) {
-      const gy = Math.floor(y / p);
-      const py = y - gy * p;
-      for (let x = 0; x < V; x++) {
-        const gx = Math.floor(x / p);
-        const px = x - gx * p;
-        const dst = base + (gy * G + gx) * F + (py * p + px) * C;
-        const src = (y * V + x) * C;
-        for (let c = 0; c < C; c++) patches[dst + c] = view[src + c] as number;
+    if (m === 0) {
+      for (let y = 0; y < V; y++) {
+        const gy = Math.floor(y / p);
+        const py = y - gy * p;
+        for (let x = 0; x < V; x++) {
+          const gx = Math.floor(x / p);
+          const px = x - gx * p;
+          const dst = base + (gy * G + gx) * F + (py * p + px) * C;
+          const src = (y * V + x) * C;
+          for (let c = 0; c < C; c++) patches[dst + c] = view[src + c] as number;
+        }
+      }
+    } else {
+      // Overlapping windows: feature ((wy·w + wx)·C + c) of patch (gy, gx) is view pixel
+      // (gy·p − m + wy, gx·p − m + wx), zero outside the view.
+      for (let gy = 0; gy < G; gy++) {
+        for (let gx = 0; gx < G; gx++) {
+          const patchBase = base + (gy * G + gx) * F;
+          for (let wy = 0; wy < w; wy++) {
+            const y = gy * p - m + wy;
+            if (y < 0 || y >= V) continue;
+            for (let wx = 0; wx < w; wx++) {
+              const x = gx * p - m + wx;
+              if (x < 0 || x >= V) continue;
+              const dst = patchBase + (wy * w + wx) * C;
+              const src = (y * V + x) * C;
+              for (let c = 0; c < C; c++) patches[dst + c] = view[src + c] as number;
+            }
+          }
+        }
       }
     }
     const ids = tokenize(vocab, obs.query, T);

@@ -14,7 +14,13 @@ import { jitterBox, observationOf, oracleRefinement, toEnvImage } from '../agent
 import type { BoxAction, PointAction } from '../actions/index.ts';
 import { generateSample, type Sample } from '../data/index.ts';
 import { corruptMask, type BinaryMask } from '../mask/index.ts';
-import { tf, type ActionTokens, type PointerPolicy, type PreparedBatch } from '../policy/index.ts';
+import {
+  tf,
+  type ActionTokens,
+  type PointerPolicy,
+  type PolicyConfig,
+  type PreparedBatch,
+} from '../policy/index.ts';
 import { Rng } from '../rng/index.ts';
 import { rgbDigest } from '../wire/index.ts';
 
@@ -54,6 +60,14 @@ export const DEFAULT_PRETRAIN: Omit<PretrainOptions, 'onProgress'> = {
   smoothing: 0.1,
   refreshPerStep: 16,
 };
+
+/**
+ * Architecture of a freshly pretrained policy, over DEFAULT_POLICY_CONFIG (stored in the checkpoint's
+ * manifest, so older checkpoints keep loading with their own). Overlapping patch windows
+ * (`patchMargin` 4: each token sees the 16×16 view pixels around its 8×8 patch) let the patch an
+ * object is centred in see its whole shape; at equal steps they raised id-val box IoU by about 0.05.
+ */
+export const DEFAULT_PRETRAIN_POLICY: Pick<PolicyConfig, 'patchMargin'> = { patchMargin: 4 };
 
 /** Prepared inputs of single examples with their targets. */
 interface Pool {
