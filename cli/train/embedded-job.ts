@@ -8,7 +8,15 @@
 import { readFile } from 'node:fs/promises';
 import { SingleBar, Presets } from 'cli-progress';
 import { Registry } from 'prom-client';
-import { evaluatePolicy, greedyPolicy, formatSummary, type EpisodeSummary } from '../../core/agent/index.ts';
+import {
+  evaluatePolicy,
+  greedyPolicy,
+  formatSummary,
+  pairedDifference,
+  type EpisodeSummary,
+  type EvaluationResult,
+  type PairedDifference,
+} from '../../core/agent/index.ts';
 import { createBus } from '../../core/bus/index.ts';
 import {
   ActorConfigSchema,
@@ -52,6 +60,8 @@ export interface EmbeddedJobResult {
   readonly steps: number;
   readonly before: Record<string, EpisodeSummary>;
   readonly after: Record<string, EpisodeSummary>;
+  /** Per split: mean per-sample IoU change after − before, paired bootstrap 95% interval. */
+  readonly change: Record<string, PairedDifference>;
   readonly reportPath: string;
 }
 
@@ -90,10 +100,15 @@ export async function runEmbeddedJob(opts: EmbeddedJobOptions): Promise<Embedded
 
   const before: Record<string, EpisodeSummary> = {};
   const after: Record<string, EpisodeSummary> = {};
+  const change: Record<string, PairedDifference> = {};
+  const finalsBefore = new Map<string, number[]>();
   try {
     if (opts.evalN > 0) {
-      for (const split of EVAL_SPLITS)
-        before[split] = await evaluate(policy, split, env, opts, log, 'before');
+      for (const split of EVAL_SPLITS) {
+        const r = await evaluate(policy, split, env, opts, log, 'before');
+        before[split] = r.summary;
+        finalsBefore.set(split, finalIous(r));
+      }
       await run.writeJson('eval-before.json', before);
     }
 
@@ -167,8 +182,13 @@ export async function runEmbeddedJob(opts: EmbeddedJobOptions): Promise<Embedded
     const steps = learner.step;
 
     if (opts.evalN > 0) {
-      for (const split of EVAL_SPLITS) after[split] = await evaluate(policy, split, env, opts, log, 'after');
+      for (const split of EVAL_SPLITS) {
+        const r = await evaluate(policy, split, env, opts, log, 'after');
+        after[split] = r.summary;
+        change[split] = pairedDifference(finalsBefore.get(split) ?? [], finalIous(r), 1000, opts.seed);
+      }
       await run.writeJson('eval-after.json', after);
+      await run.writeJson('eval-change.json', change);
     }
     const records = await run.readMetrics();
     const { html } = await renderTrainingReport({
@@ -187,7 +207,13 @@ export async function runEmbeddedJob(opts: EmbeddedJobOptions): Promise<Embedded
         console.log(formatSummary(`${split} after `, a));
       }
     }
-    return { runDir: run.dir, steps, before, after, reportPath: run.path('report.html') };
+    for (const [split, c] of Object.entries(change)) {
+      const f = (x: number): string => (x >= 0 ? '+' : '') + x.toFixed(3);
+      console.log(
+        `${split} gIoU change after − before: ${f(c.mean)} [${f(c.ci95.lo)}, ${f(c.ci95.hi)}] (paired bootstrap 95%, n=${c.n})`,
+      );
+    }
+    return { runDir: run.dir, steps, before, after, change, reportPath: run.path('report.html') };
   } finally {
     await env.close();
   }
@@ -200,7 +226,7 @@ async function evaluate(
   opts: EmbeddedJobOptions,
   log: Logger,
   when: string,
-): Promise<EpisodeSummary> {
+): Promise<EvaluationResult> {
   const dataset = await datasetFromSpec(`synthetic:${split}?n=${opts.evalN}`);
   const bar = opts.progress
     ? new SingleBar({ format: `eval ${when} ${split} |{bar}| {value}/{total}` }, Presets.shades_classic)
@@ -217,5 +243,10 @@ async function evaluate(
   });
   bar?.stop();
   log.info({ split, when, gIoU: result.summary.gIoU, seconds: result.seconds }, 'evaluation done');
-  return result.summary;
+  return result;
+}
+
+/** Per-sample final IoU, in dataset order. */
+function finalIous(r: EvaluationResult): number[] {
+  return r.episodes.map((e) => e.finalIou);
 }

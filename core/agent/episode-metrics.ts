@@ -5,6 +5,7 @@
  * episodes that have stopped by themselves by step k. Confidence intervals are percentile
  * bootstraps over samples with a seeded resampler.
  */
+import { ValidationError } from '../errors/index.ts';
 import { Rng } from '../rng/index.ts';
 import { iouFromCounts } from '../mask/index.ts';
 import type { Episode, EpisodeStep } from './agent-loop.ts';
@@ -66,6 +67,33 @@ export function bootstrapMeanCi(values: ArrayLike<number>, resamples = 1000, see
     lo: means[Math.floor(0.025 * (resamples - 1))] as number,
     hi: means[Math.ceil(0.975 * (resamples - 1))] as number,
   };
+}
+
+/** Mean paired difference after − before, with its percentile-bootstrap 95% interval. */
+export interface PairedDifference {
+  readonly n: number;
+  readonly mean: number;
+  readonly ci95: Interval;
+}
+
+/**
+ * The change of a per-sample metric between two evaluations of the same samples (e.g. IoU before
+ * and after training): resampling the per-sample differences keeps the pairing, so the interval is
+ * much tighter than comparing two independent intervals.
+ */
+export function pairedDifference(
+  before: ArrayLike<number>,
+  after: ArrayLike<number>,
+  resamples = 1000,
+  seed = 0,
+): PairedDifference {
+  if (before.length !== after.length)
+    throw new ValidationError('after.length', after.length, `must equal before.length ${before.length}`);
+  const d = Float64Array.from(
+    { length: before.length },
+    (_, i) => (after[i] as number) - (before[i] as number),
+  );
+  return { n: d.length, mean: mean(d), ci95: bootstrapMeanCi(d, resamples, seed) };
 }
 
 export function summarizeEpisodes(

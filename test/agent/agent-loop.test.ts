@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PointAction } from '../../core/actions/index.ts';
 import {
   bootstrapMeanCi,
+  pairedDifference,
   episodeInputOf,
   evaluatePolicy,
   greedyPolicy,
@@ -225,5 +226,24 @@ describe('summarizeEpisodes', () => {
       expect(c.hi).toBeGreaterThan(0.5);
     }
     expect(cm.hi - cm.lo).toBeLessThan((cf.hi - cf.lo) / 5);
+  });
+
+  it('pairs per-sample changes: a small uniform gain is resolved where unpaired intervals overlap', () => {
+    // Samples spread over [0, 1); "after" is each +0.02. Unpaired intervals overlap widely; the
+    // paired one is exactly the gain.
+    const before = Array.from({ length: 200 }, (_, i) => ((i * 37) % 100) / 100);
+    const after = before.map((v) => v + 0.02);
+    const d = pairedDifference(before, after, 1000, 1);
+    expect(d.n).toBe(200);
+    expect(d.mean).toBeCloseTo(0.02, 12);
+    expect(d.ci95.lo).toBeCloseTo(0.02, 12);
+    expect(d.ci95.hi).toBeCloseTo(0.02, 12);
+    expect(bootstrapMeanCi(after, 1000, 1).lo).toBeLessThan(bootstrapMeanCi(before, 1000, 1).hi);
+    // Mixed changes: the interval brackets the mean and excludes neither sign when it straddles 0.
+    const mixed = pairedDifference([0.5, 0.5, 0.5, 0.5], [0.6, 0.4, 0.7, 0.3], 1000, 2);
+    expect(mixed.mean).toBeCloseTo(0, 12);
+    expect(mixed.ci95.lo).toBeLessThan(0);
+    expect(mixed.ci95.hi).toBeGreaterThan(0);
+    expect(() => pairedDifference([1, 2], [1])).toThrow('after.length 1 must equal before.length 2');
   });
 });

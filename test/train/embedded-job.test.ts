@@ -42,10 +42,19 @@ describe('embedded training job', () => {
     for (const split of ['id-val', 'ood-val']) {
       expect(result.before[split]?.n).toBe(6);
       expect(result.after[split]?.n).toBe(6);
+      // The paired change is the difference of the two gIoUs (same samples, same order).
+      const c = result.change[split];
+      expect(c?.n).toBe(6);
+      expect(c?.mean).toBeCloseTo(
+        (result.after[split]?.gIoU ?? NaN) - (result.before[split]?.gIoU ?? NaN),
+        9,
+      );
+      expect(c?.ci95.lo).toBeLessThanOrEqual(c?.mean ?? NaN);
     }
     const html = await readFile(result.reportPath, 'utf8');
     expect(html).toContain('<img');
     expect((await stat(join(result.runDir, 'eval-after.json'))).size).toBeGreaterThan(0);
+    expect((await stat(join(result.runDir, 'eval-change.json'))).size).toBeGreaterThan(0);
   }, 240_000);
 
   it('names the missing warm-start checkpoint and how to build it', async () => {
