@@ -9,7 +9,11 @@
  * - no region of that kind:
  *     null → 1 (correctly nothing to mark); any point → 0.
  *
- * So (null, null) scores full only when both lists are empty, i.e. nothing is wrong. Wrong points
+ * A stop (null, null) is judged as one decision: full marks when both lists are empty (nothing is
+ * wrong), and no part credit at all when anything is wrong. Scored part by part, a stop on a mask
+ * with only missed regions earned the negative part's "correctly nothing to mark" (2.5 of 4), as
+ * much as a click that misses; GRPO on the embedded policy then collapsed onto stopping (stop rate
+ * 0.55 → 0.97 in 140 auxiliary-only steps), which is the opposite of what this task is for. Wrong points
  * get 0 rather than a negative penalty: all task rewards stay in [0, 4], and GRPO's group baseline
  * already makes a 0 among better siblings a negative advantage.
  *
@@ -65,7 +69,9 @@ export function auxiliaryReward(
   config: RewardConfig = DEFAULT_REWARD_CONFIG,
 ): AuxiliaryReward {
   if (!input.formatOk || !input.action) return { format: 0, positive: 0, negative: 0, total: 0 };
-  const positive = partScore(input.action.positive, input.missed);
-  const negative = partScore(input.action.negative, input.extra);
+  const { positive: p, negative: n } = input.action;
+  const wrongStop = p === null && n === null && (input.missed.length > 0 || input.extra.length > 0);
+  const positive = wrongStop ? 0 : partScore(p, input.missed);
+  const negative = wrongStop ? 0 : partScore(n, input.extra);
   return { format: 1, positive, negative, total: 1 + config.auxiliaryPartWeight * (positive + negative) };
 }
