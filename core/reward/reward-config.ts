@@ -63,6 +63,11 @@ export const RewardConfigSchema = z.strictObject({
    * format point, the maximum is 1 + 2 × 1.5 = 4, the same as the other two tasks' maxima.
    */
   auxiliaryPartWeight: z.number().nonnegative().default(1.5),
+  /**
+   * Auxiliary: fraction of its part credit a stop keeps when the mask has errors (see
+   * core/reward/auxiliary.ts for the measurements behind the default). 1 = part by part. Default 1.
+   */
+  auxiliaryStopCredit: z.number().min(0).max(1).default(1),
 });
 
 export type RewardConfig = z.infer<typeof RewardConfigSchema>;

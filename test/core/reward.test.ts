@@ -368,11 +368,18 @@ describe('auxiliaryReward', () => {
 
   it('scores stop as full only when nothing is wrong', () => {
     expect(run(null, null, [], [])).toEqual({ format: 1, positive: 1, negative: 1, total: 4 });
-    // A stop on a mask with errors of one kind earns no part credit (not the other part's
-    // "nothing to mark"): below a click that misses (1 + 1.5 = 2.5).
-    expect(run(null, null, missed, [])).toEqual({ format: 1, positive: 0, negative: 0, total: 1 });
-    expect(run(null, null, [], extra)).toEqual({ format: 1, positive: 0, negative: 0, total: 1 });
+    // By default a stop on a mask with errors of one kind keeps the other part's "nothing to mark"
+    // (1 + 1.5 = 2.5, as much as a click that misses); auxiliaryStopCredit scales that credit.
+    expect(run(null, null, missed, [])).toEqual({ format: 1, positive: 0, negative: 1, total: 2.5 });
+    expect(run(null, null, [], extra)).toEqual({ format: 1, positive: 1, negative: 0, total: 2.5 });
     expect(run([300, 300], null, missed, [])).toMatchObject({ positive: 0, negative: 1, total: 2.5 });
+    const strict = rewardConfig({ auxiliaryStopCredit: 0 });
+    const half = rewardConfig({ auxiliaryStopCredit: 0.5 });
+    const stopOn = (cfg: typeof strict) =>
+      auxiliaryReward({ action: { positive: null, negative: null }, missed, extra: [], formatOk: true }, cfg)
+        .total;
+    expect(stopOn(strict)).toBe(1);
+    expect(stopOn(half)).toBe(1.75);
     expect(run([20, 20], null, [], [])).toMatchObject({ positive: 0, negative: 1, total: 2.5 });
     expect(run([20, 20], [60, 60], [], [])).toMatchObject({ total: 1 });
   });
