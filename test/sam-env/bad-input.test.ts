@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NotFoundError, SamVeteranError } from '../../core/errors/index.ts';
+import { NotFoundError } from '../../core/errors/index.ts';
 import type { EnvPrompt } from '../../core/wire/index.ts';
 import { encodedImage, SamEnvClient, type ImagePayload } from '../../services/sam-env/src/client.ts';
 import { SamEnvCallError } from '../../services/sam-env/src/errors.ts';
 import type { SamEnvServer } from '../../services/sam-env/src/server.ts';
 import { startGrabCut } from './harness.ts';
 import { makeScene, RED, type Scene } from './scene.ts';
+import { failure } from '../helpers/failure.ts';
 
 let server: SamEnvServer;
 let client: SamEnvClient;
@@ -31,16 +32,6 @@ afterAll(async () => {
   client.close();
   await server.shutdown();
 });
-
-async function failure(p: Promise<unknown>): Promise<SamVeteranError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof SamVeteranError) return err;
-    throw err;
-  }
-  throw new Error('expected the call to fail');
-}
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 

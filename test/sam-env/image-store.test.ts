@@ -6,12 +6,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, SamVeteranConfigSchema } from '../../core/config/index.ts';
-import {
-  NotFoundError,
-  SamVeteranError,
-  UnavailableError,
-  ValidationError,
-} from '../../core/errors/index.ts';
+import { NotFoundError, UnavailableError, ValidationError } from '../../core/errors/index.ts';
 import type { EnvPrompt } from '../../core/wire/index.ts';
 import { startSamEnv } from '../../services/sam-env/main.ts';
 import { encodedImage, SamEnvClient, storedImage } from '../../services/sam-env/src/client.ts';
@@ -27,6 +22,7 @@ import type { SamEnvServer } from '../../services/sam-env/src/server.ts';
 import { freePort, startNatsServer, type NatsServerHandle } from '../helpers/nats-server.ts';
 import { clientFor, rleMask, startGrabCut } from './harness.ts';
 import { makeScene, maskIou, RED, type Scene } from './scene.ts';
+import { failure } from '../helpers/failure.ts';
 
 const prompt: EnvPrompt = { box: [20, 20, 76, 76], points: [] };
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
@@ -41,16 +37,6 @@ let bucketSeq = 0;
 
 function uniqueBucket(): string {
   return `images-${process.pid}-${++bucketSeq}`;
-}
-
-async function failure(p: Promise<unknown>): Promise<SamVeteranError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof SamVeteranError) return err;
-    throw err;
-  }
-  throw new Error('expected the call to fail');
 }
 
 function producer(bucket: string): Promise<ObjectStoreImageStore> {
