@@ -30,6 +30,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--batch-states <n>', 'groups per GRPO step', int('batch-states'), 16)
     .option('--group-size <n>', 'rollouts per group', int('group-size'), 8)
     .option('--lr <x>', 'AdamW learning rate', Number, 5e-5)
+    .option('--kl <x>', 'KL coefficient to the frozen warm start (k3)', Number, 0.005)
     .option(
       '--task-mix <l:m:a>',
       'relative frequency of localization : mask understanding : auxiliary tasks',
@@ -55,6 +56,7 @@ export function registerTrainCommand(program: Command): void {
           batchStates: o['batchStates'] as number,
           groupSize: o['groupSize'] as number,
           ...(typeof o['lr'] === 'number' ? { learningRate: o['lr'] } : {}),
+          ...(typeof o['kl'] === 'number' ? { klCoef: o['kl'] } : {}),
           taskMix: o['taskMix'] as TaskMix,
         },
         actor: { groupSize: o['groupSize'] as number },
