@@ -8,7 +8,7 @@ import type { EnvPort } from '../../../core/env/index.ts';
 import { SamVeteranError, ValidationError } from '../../../core/errors/index.ts';
 import type { PointerPolicy, PreparedBatch, SampledAction } from '../../../core/policy/index.ts';
 import { tokenize } from '../../../core/policy/index.ts';
-import { maskCaseOf, type RewardConfig } from '../../../core/reward/index.ts';
+import type { RewardConfig } from '../../../core/reward/index.ts';
 import { Rng } from '../../../core/rng/index.ts';
 import type { RolloutGroup, Task } from '../../../core/wire/index.ts';
 import type { DynamicSampleResult } from './dynamic-sampling.ts';
@@ -16,7 +16,7 @@ import { sampleBoxGroup, sampleRefineGroup } from './dynamic-sampling.ts';
 import type { SampleResolver } from './sample-resolver.ts';
 import { isZeroVariance, scoreRollouts, transitionPrompts } from './scoring.ts';
 import type { StateOptions, TaskState } from './state-builder.ts';
-import { buildState, improvableOf } from './state-builder.ts';
+import { buildState, settleCase } from './state-builder.ts';
 
 /** The sampling section of ActorConfig. */
 export interface SamplingSettings {
@@ -150,8 +150,10 @@ export async function runActorTask(task: Task, deps: RunTaskDeps): Promise<TaskO
   if (outputs.length !== prompts.length) {
     throw new Error(`environment returned ${outputs.length} results for ${prompts.length} prompts`);
   }
+  const settled = settleCase(state, outputs, deps.rewards);
   const rollouts = scoreRollouts(state, sampled.chosen, outputs, promptOf, {
     rewards: deps.rewards,
+    settled,
     stats: { temperature: deps.sampling.temperature, topP: 1, topK: 0, sampleMs, envMs },
   });
   const { sample } = resolved;
@@ -164,14 +166,7 @@ export async function runActorTask(task: Task, deps: RunTaskDeps): Promise<TaskO
     observation: state.observation,
     rollouts,
     samplesDrawn: sampled.samplesDrawn,
-    goodEnough:
-      task.kind === 'mask_understanding'
-        ? maskCaseOf(
-            state.modifiedIouBefore,
-            improvableOf(state, outputs, deps.rewards).improvable,
-            deps.rewards,
-          ) === 'good_enough'
-        : state.goodEnough,
+    goodEnough: settled.goodEnough,
     promptTokenIds: tokenize(policy.vocabulary, sample.query, policy.config.maxQueryTokens),
     envModelId: deps.envModelId,
     createdAtMs: now(),

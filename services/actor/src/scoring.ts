@@ -18,7 +18,7 @@ import type { SampledAction } from '../../../core/policy/index.ts';
 import type { RewardConfig } from '../../../core/reward/index.ts';
 import { auxiliaryReward, localizationReward, maskUnderstandingReward } from '../../../core/reward/index.ts';
 import type { Action, Rollout, SamplingStats } from '../../../core/wire/index.ts';
-import { improvableOf, type TaskState } from './state-builder.ts';
+import type { SettledCase, TaskState } from './state-builder.ts';
 import { maskToRle as maskToWire } from '../../../core/wire/index.ts';
 
 /**
@@ -67,6 +67,8 @@ export interface ScoreOptions {
   readonly rewards: RewardConfig;
   /** Group-level sampling statistics copied to each rollout (meanEntropy is computed per rollout). */
   readonly stats: Omit<SamplingStats, 'meanEntropy'>;
+  /** The state's case given the group's outputs (`settleCase`). */
+  readonly settled: SettledCase;
   /** Attach each rollout's resulting mask (COCO RLE). Default true. */
   readonly resultMasks?: boolean;
 }
@@ -81,7 +83,6 @@ export function scoreRollouts(
 ): Rollout[] {
   const { sample } = state.resolved;
   const withMasks = opts.resultMasks ?? true;
-  const probe = state.kind === 'mask_understanding' ? improvableOf(state, outputs, opts.rewards) : undefined;
   return actions.map((sampled, i) => {
     const k = promptOf[i] ?? -1;
     const out = k >= 0 ? outputs[k] : undefined;
@@ -142,7 +143,7 @@ export function scoreRollouts(
         iouAfter,
         actionType: type,
         formatOk: true,
-        improvable: probe?.improvable,
+        improvable: opts.settled.improvable,
       },
       opts.rewards,
     );
@@ -156,7 +157,7 @@ export function scoreRollouts(
         delta: r.delta,
         deltaReward: r.deltaReward,
         goodEnough: r.case === 'good_enough' ? 1 : 0,
-        ...(probe?.oracleGain !== undefined ? { oracleGain: probe.oracleGain } : {}),
+        ...(opts.settled.oracleGain !== undefined ? { oracleGain: opts.settled.oracleGain } : {}),
       },
       ...(out && withMasks ? { resultMask: maskToWire(out.mask) } : {}),
       iou: iouAfter ?? state.iouBefore,

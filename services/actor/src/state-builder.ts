@@ -252,6 +252,27 @@ export async function buildState(
   };
 }
 
+/** The state's case once the group's env results are in (see `improvableOf`). */
+export interface SettledCase {
+  readonly goodEnough: boolean;
+  /** Mask understanding: whether the env can improve M; undefined when not probed. */
+  readonly improvable?: boolean | undefined;
+  /** Mask understanding: the oracle click's IoU gain, when probed. */
+  readonly oracleGain?: number;
+}
+
+/** Settles the case of a state from the group's outputs; only mask understanding can change. */
+export function settleCase(
+  state: TaskState,
+  outputs: readonly TransitionOutput[],
+  rewards: RewardConfig,
+): SettledCase {
+  if (state.kind !== 'mask_understanding') return { goodEnough: state.goodEnough };
+  const probe = improvableOf(state, outputs, rewards);
+  const goodEnough = maskCaseOf(state.modifiedIouBefore, probe.improvable, rewards) === 'good_enough';
+  return { goodEnough, ...probe };
+}
+
 /**
  * Whether the env can improve a mask-understanding state's mask: known up front, or from the
  * oracle prompt's result (the last of the group's outputs) against `improvableGain`. Undefined when
