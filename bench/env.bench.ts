@@ -94,8 +94,13 @@ async function rates(
   return [median(ra), median(rb)];
 }
 
-/** A model that does no work: the mask is the box. Isolates the per-call cost of the service. */
+/**
+ * A model that does no work: the mask is the box. Isolates the per-call cost of the service.
+ * With `spinMs` > 0 it holds the event loop that long per decode, as GrabCut does, without touching
+ * memory: the gRPC cost measured then is what a real model's calls pay.
+ */
 class TrivialModel implements EnvModel {
+  constructor(private readonly spinMs = 0) {}
   readonly info: ModelInfo = {
     id: 'trivial',
     family: 'trivial',
@@ -110,6 +115,8 @@ class TrivialModel implements EnvModel {
     return { byteSize: 1 };
   }
   async decode(_e: unknown, image: EnvImage, ps: readonly TransitionPrompt[]): Promise<TransitionOutput[]> {
+    const t0 = performance.now();
+    while (performance.now() - t0 < this.spinMs);
     return ps.map((p) => {
       const m = new BinaryMask(image.width, image.height);
       for (let y = Math.floor(p.box[1]); y < Math.ceil(p.box[3]); y++) {
@@ -243,6 +250,21 @@ async function main(): Promise<void> {
   );
   trivialClient.close();
   await trivialServer.shutdown();
+  // The same with the model holding the event loop 7 ms a call (GrabCut's time at 128²): the two
+  // gRPC legs of a call run after a busy stretch and cost more than back to back.
+  const spinServer = await SamEnvServer.start({ model: new TrivialModel(7), host: '127.0.0.1', port: 0 });
+  const spinClient = new SamEnvClient({ addresses: [spinServer.address], firstContact: 'send' });
+  const spinLocal = new TransitionService({ model: new TrivialModel(7) });
+  const spinGrpc = await latencies(150, () => spinClient.transition(payload, box));
+  const spinInProc = await latencies(150, () =>
+    spinLocal.run({ model: '', image: ref, prompts: [box], returnLogits: false, promptField: 'prompt' }),
+  );
+  console.log(
+    `   model busy 7 ms, gRPC        : p50 ${ms(quantile(spinGrpc, 0.5))}, in-process ${ms(quantile(spinInProc, 0.5))}` +
+      ` => overhead ${ms(quantile(spinGrpc, 0.5) - quantile(spinInProc, 0.5))}`,
+  );
+  spinClient.close();
+  await spinServer.shutdown();
   client.close();
   await server.shutdown();
 

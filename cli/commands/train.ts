@@ -3,6 +3,7 @@
  * threads, synthetic data, the shipped warm start). `npm start` runs it with the defaults.
  */
 import { InvalidArgumentError, type Command } from 'commander';
+import { RewardConfigSchema, type RewardConfig } from '../../core/reward/index.ts';
 import { runEmbeddedJob } from '../train/embedded-job.ts';
 import { DEFAULT_WARM_START } from '../train/paths.ts';
 
@@ -11,6 +12,15 @@ function int(name: string) {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} "${v}" must be a non-negative integer`);
     return n;
+  };
+}
+
+function positive(name: string) {
+  return (v: string): number => {
+    const x = Number(v);
+    if (!(x > 0) || !Number.isFinite(x))
+      throw new InvalidArgumentError(`--${name} "${v}" must be a positive number`);
+    return x;
   };
 }
 
@@ -31,11 +41,17 @@ export function registerTrainCommand(program: Command): void {
     .option('--group-size <n>', 'rollouts per group', int('group-size'), 8)
     .option('--lr <x>', 'AdamW learning rate', Number, 5e-5)
     .option('--kl <x>', 'KL coefficient to the frozen warm start (k3)', Number, 0.005)
+    .option('--temperature <x>', "sampling temperature of the actors' rollouts", positive('temperature'), 1)
     .option(
       '--task-mix <l:m:a>',
       'relative frequency of localization : mask understanding : auxiliary tasks',
       taskMix,
       taskMix('1:1:1'),
+    )
+    .option(
+      '--rewards <json>',
+      'reward settings as a JSON object, e.g. \'{"harmPenalty":2}\' (keys: core/reward/reward-config.ts)',
+      rewardsJson,
     )
     .option('--no-progress', 'plain log lines instead of progress bars')
     .action(async (o: Record<string, unknown>) => {
@@ -59,7 +75,11 @@ export function registerTrainCommand(program: Command): void {
           ...(typeof o['kl'] === 'number' ? { klCoef: o['kl'] } : {}),
           taskMix: o['taskMix'] as TaskMix,
         },
-        actor: { groupSize: o['groupSize'] as number },
+        actor: {
+          groupSize: o['groupSize'] as number,
+          sampling: { temperature: o['temperature'] as number },
+        },
+        ...(o['rewards'] ? { rewards: o['rewards'] as Partial<RewardConfig> } : {}),
       });
       console.log(`run folder: ${result.runDir}`);
       console.log(`report:     ${result.reportPath}`);
@@ -85,4 +105,30 @@ function taskMix(v: string): TaskMix {
     );
   }
   return { localization, maskUnderstanding, auxiliary };
+}
+
+/** `--rewards` → a validated partial RewardConfig; an unknown key or bad value names itself. */
+function rewardsJson(v: string): Partial<RewardConfig> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(v);
+  } catch (err) {
+    throw new InvalidArgumentError(`--rewards ${JSON.stringify(v)} is not JSON: ${(err as Error).message}`);
+  }
+  const r = RewardConfigSchema.safeParse(parsed);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    if (issue?.code === 'unrecognized_keys') {
+      throw new InvalidArgumentError(
+        `--rewards: unknown key ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`,
+      );
+    }
+    const key = issue?.path.join('.') || '(top level)';
+    const value =
+      issue && issue.path.length > 0 ? (parsed as Record<string, unknown>)[String(issue.path[0])] : parsed;
+    throw new InvalidArgumentError(
+      `--rewards: ${key} = ${JSON.stringify(value)}: ${issue?.message ?? 'invalid'}`,
+    );
+  }
+  return parsed as Partial<RewardConfig>;
 }

@@ -21,7 +21,7 @@ import { createBus } from '../../core/bus/index.ts';
 import {
   ActorConfigSchema,
   LearnerConfigSchema,
-  type ActorConfig,
+  type ActorConfigInput,
   type LearnerConfig,
 } from '../../core/config/index.ts';
 import { datasetFromSpec } from '../../core/data/index.ts';
@@ -29,6 +29,7 @@ import { ValidationError } from '../../core/errors/index.ts';
 import { createLogger, type Logger } from '../../core/log/index.ts';
 import { ensureTf, loadPolicyBytes, type PointerPolicy } from '../../core/policy/index.ts';
 import { RunFolder, renderTrainingReport } from '../../core/report/index.ts';
+import { rewardConfig, type RewardConfig } from '../../core/reward/index.ts';
 import { Actor } from '../../services/actor/index.ts';
 import { Learner, type LearnerStepMetrics } from '../../services/learner/index.ts';
 import { WorkerEnvPool } from '../../services/sam-env/index.ts';
@@ -50,7 +51,9 @@ export interface EmbeddedJobOptions {
   readonly runsRoot: string;
   readonly name: string;
   readonly learner?: Partial<LearnerConfig>;
-  readonly actor?: Partial<ActorConfig>;
+  readonly actor?: ActorConfigInput;
+  /** Reward settings (core/reward RewardConfig); omitted keys take their defaults. */
+  readonly rewards?: Partial<RewardConfig>;
   /** Show a progress bar (TTY). */
   readonly progress: boolean;
 }
@@ -97,6 +100,7 @@ export async function runEmbeddedJob(opts: EmbeddedJobOptions): Promise<Embedded
     checkpointDir: run.path('checkpoints'),
   });
   const actorConfig = ActorConfigSchema.parse({ ...opts.actor });
+  const rewards = rewardConfig(opts.rewards);
 
   const before: Record<string, EpisodeSummary> = {};
   const after: Record<string, EpisodeSummary> = {};
@@ -138,6 +142,7 @@ export async function runEmbeddedJob(opts: EmbeddedJobOptions): Promise<Embedded
           policy: policy.clone(),
           logger: log.child({ service: 'actor', actorId: `actor-${i + 1}` }),
           metrics: registry,
+          rewards,
           seed: opts.seed * 1000 + i,
         }),
       );
@@ -194,7 +199,7 @@ export async function runEmbeddedJob(opts: EmbeddedJobOptions): Promise<Embedded
     const { html } = await renderTrainingReport({
       runDir: run.dir,
       title: `SAM-Veteran training — ${run.id}`,
-      config: { learner: learnerConfig, actor: actorConfig, job: { ...opts } },
+      config: { learner: learnerConfig, actor: actorConfig, rewards, job: { ...opts } },
       metrics: records,
       ...(opts.evalN > 0 ? { evalBefore: before, evalAfter: after } : {}),
     });

@@ -46,3 +46,5 @@ export const ActorConfigSchema = z.strictObject({
 });
 
 export type ActorConfig = z.infer<typeof ActorConfigSchema>;
+/** What a caller may give: any subset, nested sections included; defaults fill the rest. */
+export type ActorConfigInput = z.input<typeof ActorConfigSchema>;

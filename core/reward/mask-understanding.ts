@@ -101,8 +101,8 @@ export function maskUnderstandingReward(
   }
   checkIou('iouAfter', input.iouAfter);
   const delta = input.iouAfter - input.iouBefore;
-  const dcs = maskCase === 'needs_refinement' ? 1 : 0;
   const harmful = delta < -config.harmToleranceIou;
+  const dcs = maskCase === 'needs_refinement' ? (delta > 0 || harmful ? 1 : config.neutralRefineCredit) : 0;
   const deltaReward = harmful
     ? -config.harmPenalty
     : dcs === 1 || config.deltaOnGoodEnough

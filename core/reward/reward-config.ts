@@ -56,6 +56,13 @@ export const RewardConfigSchema = z.strictObject({
    * 0 restores the paper's table. Default 1.5.
    */
   harmPenalty: z.number().nonnegative().default(1.5),
+  /**
+   * R_DCS paid for refining a NEEDS REFINEMENT mask when the refinement does not raise the IoU
+   * (Δ ≤ 0, not harmful). The paper pays the full 1 for the decision to refine, whatever its effect;
+   * 0 pays the decision only when the click helps, so a click the policy is unsure of is worth no
+   * more than stopping. Default 1 (the paper).
+   */
+  neutralRefineCredit: z.number().min(0).max(1).default(1),
   /** IoU loss below which a refinement is not yet "harmful" (GrabCut/SAM jitter). Default 0.02. */
   harmToleranceIou: z.number().min(0).max(1).default(0.02),
   /**

@@ -239,6 +239,30 @@ describe('maskUnderstandingReward', () => {
     }
   });
 
+  it('pays R_DCS for a refinement that does not help only as far as neutralRefineCredit says', () => {
+    const at = (credit: number | undefined, after: number) =>
+      maskUnderstandingReward(
+        { modifiedIouBefore: 0.6, iouBefore: 0.5, iouAfter: after, actionType: 'positive', formatOk: true },
+        rewardConfig(credit === undefined ? {} : { neutralRefineCredit: credit }),
+      );
+    // Δ = 0 and Δ = −0.01 (within the harm tolerance): the paper pays 1; credit 0 pays what a stop pays.
+    for (const after of [0.5, 0.49]) {
+      expect(at(undefined, after)).toMatchObject({ dcs: 1, total: 1 });
+      expect(at(0.25, after)).toMatchObject({ dcs: 0.25, total: 0.25 });
+      expect(at(0, after)).toMatchObject({ dcs: 0, total: 0 });
+    }
+    // A helpful click keeps its full R_DCS; a harmful one keeps its penalty (still below a stop).
+    expect(at(0, 0.55)).toMatchObject({ dcs: 1, deltaReward: 1, total: 2 });
+    expect(at(0, 0.4).total).toBe(-0.5);
+    // The stop on a mask that needs refinement is unaffected.
+    const stop = maskUnderstandingReward(
+      { modifiedIouBefore: 0.6, iouBefore: 0.5, actionType: 'stop', formatOk: true },
+      rewardConfig({ neutralRefineCredit: 0 }),
+    );
+    expect(stop.total).toBe(0);
+    expect(() => rewardConfig({ neutralRefineCredit: 1.5 })).toThrow(/neutralRefineCredit/);
+  });
+
   it('can withhold R_Δ from refinements of good masks', () => {
     const cfg = rewardConfig({ deltaOnGoodEnough: false });
     const r = maskUnderstandingReward(

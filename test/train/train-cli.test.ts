@@ -1,0 +1,39 @@
+import { Command } from 'commander';
+import { describe, expect, it } from 'vitest';
+import { registerTrainCommand } from '../../cli/commands/train.ts';
+
+/** Parses `train …` in-process; the action never runs because option parsing fails first. */
+async function parseError(args: string[]): Promise<string> {
+  const program = new Command('sam-veteran').exitOverride().configureOutput({ writeErr: () => {} });
+  registerTrainCommand(program);
+  const err = await program.parseAsync(['train', ...args], { from: 'user' }).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(Error);
+  return (err as Error).message;
+}
+
+describe('sam-veteran train options', () => {
+  it('names a bad --temperature and its value', async () => {
+    for (const v of ['0', '-1', 'abc', 'Infinity']) {
+      expect(await parseError(['--temperature', v])).toContain(
+        `--temperature "${v}" must be a positive number`,
+      );
+    }
+  });
+
+  it('validates --rewards against the reward schema, naming the key and the value', async () => {
+    expect(await parseError(['--rewards', '{"harmPenalty":-1}'])).toMatch(
+      /--rewards: harmPenalty = -1: .*>=0/,
+    );
+    expect(await parseError(['--rewards', '{"neutralRefineCredit":"x"}'])).toMatch(
+      /--rewards: neutralRefineCredit = "x"/,
+    );
+    expect(await parseError(['--rewards', '{"nope":1}'])).toContain('--rewards: unknown key "nope"');
+    expect(await parseError(['--rewards', '{x'])).toContain('--rewards "{x" is not JSON');
+  });
+
+  it('names a malformed --task-mix', async () => {
+    expect(await parseError(['--task-mix', '1:0'])).toContain(
+      '--task-mix "1:0" must be three non-negative numbers',
+    );
+  });
+});
