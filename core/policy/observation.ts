@@ -28,15 +28,52 @@ export interface PolicyObservation {
 
 /** A batch as network inputs. */
 export interface PreparedBatch {
+  /** Rows (actions to sample or score). */
   readonly size: number;
-  /** [B, P, F] patch features. */
+  /** [U, P, F] patch features of the batch's U observations (U = size unless `rowOf` is given). */
   readonly patches: Float32Array;
-  /** [B, T, V] one-hot query tokens (all-zero rows for padding). */
+  /** [U, T, V] one-hot query tokens (all-zero rows for padding). */
   readonly queryOneHot: Float32Array;
-  /** [B, T] 1 for a real token, 0 for padding. */
+  /** [U, T] 1 for a real token, 0 for padding. */
   readonly queryMask: Float32Array;
-  /** Original image sizes, for decoding actions. */
+  /**
+   * Row b reads observation rowOf[b] (length `size`, values in [0, U)). Omitted: row b reads
+   * observation b. The G rollouts of one state share one observation, so with `rowOf` the encoder
+   * runs once per state instead of once per rollout; only the action heads run per row.
+   */
+  readonly rowOf?: Int32Array;
+  /** Original image size of every row, for decoding actions. */
   readonly imageSizes: readonly { width: number; height: number }[];
+}
+
+/** Observations in a prepared batch (U): `size` without `rowOf`. */
+export function observationCount(prep: PreparedBatch): number {
+  if (!prep.rowOf) return prep.size;
+  let u = 0;
+  for (const r of prep.rowOf) if (r + 1 > u) u = r + 1;
+  return u;
+}
+
+/**
+ * Rows that repeat observations: observation i of `prep` (a batch without `rowOf`) becomes
+ * `counts[i]` consecutive rows, sharing its arrays (nothing is copied).
+ */
+export function repeatRows(prep: PreparedBatch, counts: readonly number[]): PreparedBatch {
+  if (prep.rowOf) throw new ValidationError('prep.rowOf', 'present', 'must be absent: repeat a plain batch');
+  if (counts.length !== prep.size) {
+    throw new ValidationError('counts', counts.length, `must have one count per observation (${prep.size})`);
+  }
+  const n = counts.reduce((a, c) => a + c, 0);
+  const rowOf = new Int32Array(n);
+  const imageSizes: { width: number; height: number }[] = [];
+  let row = 0;
+  counts.forEach((c, i) => {
+    if (!Number.isInteger(c) || c < 1) throw new ValidationError(`counts[${i}]`, c, 'must be an integer >= 1');
+    rowOf.fill(i, row, row + c);
+    row += c;
+    for (let k = 0; k < c; k++) imageSizes.push(prep.imageSizes[i] as { width: number; height: number });
+  });
+  return { ...prep, size: n, rowOf, imageSizes };
 }
 
 export function validateObservation(obs: PolicyObservation, field: string): void {

@@ -29,7 +29,7 @@ import {
   widthLogits,
 } from './network.ts';
 import type { PolicyObservation, PreparedBatch } from './observation.ts';
-import { prepareBatch } from './observation.ts';
+import { observationCount, prepareBatch } from './observation.ts';
 import type { ParamSpec } from './params.ts';
 import { initParam, paramSpecs } from './params.ts';
 import { drawToken, oneHot, range, resolveKinds } from './sampling.ts';
@@ -411,15 +411,38 @@ export class PointerPolicy {
     return this.vars;
   }
 
+  /**
+   * Encodes the batch's observations once each; with `rowOf`, the encodings are then spread to the
+   * rows by a one-hot selection matmul (exact: each output is one input times 1; and it has a
+   * gradient on the WASM backend, unlike gather).
+   */
   private encodePrepared(params: Params, prep: PreparedBatch): Encoded {
-    const { size: B } = prep;
+    const B = prep.size;
+    const U = observationCount(prep);
     const { patches: P, patchFeatures: F } = this.dims;
     const T = this.config.maxQueryTokens;
-    return encode(params, this.config, {
-      patches: tf.tensor3d(prep.patches, [B, P, F]),
-      queryOneHot: tf.tensor3d(prep.queryOneHot, [B, T, this.vocabulary.size]),
-      queryMask: tf.tensor2d(prep.queryMask, [B, T]),
+    const V = this.vocabulary.size;
+    if (prep.patches.length !== U * P * F || prep.queryOneHot.length !== U * T * V) {
+      throw new ValidationError(
+        'prepared.patches',
+        `${prep.patches.length} values`,
+        `must hold ${U} observations of ${P}x${F} features (and their queries)`,
+      );
+    }
+    const enc = encode(params, this.config, {
+      patches: tf.tensor3d(prep.patches, [U, P, F]),
+      queryOneHot: tf.tensor3d(prep.queryOneHot, [U, T, V]),
+      queryMask: tf.tensor2d(prep.queryMask, [U, T]),
     });
+    const rowOf = prep.rowOf;
+    if (!rowOf) return enc;
+    const sel = new Float32Array(B * U);
+    rowOf.forEach((u, b) => (sel[b * U + u] = 1));
+    const S = tf.tensor2d(sel, [B, U]);
+    const d = this.config.dModel;
+    const spread = (x: tf.Tensor3D): tf.Tensor3D =>
+      tf.reshape(tf.matMul(S, tf.reshape(x, [U, P * d])), [B, P, d]);
+    return { h: spread(enc.h), u: spread(enc.u), g: tf.matMul(S, enc.g) };
   }
 
   private addVariable(name: string, shape: readonly number[], data: Float32Array): void {

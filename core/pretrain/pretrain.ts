@@ -94,6 +94,7 @@ function emptyPool(): { inputs: PreparedBatch[]; targets: ActionTokens[] } {
 export function concatPrepared(parts: readonly PreparedBatch[]): PreparedBatch {
   const first = parts[0];
   if (!first) throw new Error('concatPrepared: empty');
+  if (parts.some((p) => p.rowOf)) throw new Error('concatPrepared: batches with rowOf are not supported');
   const cat = (get: (p: PreparedBatch) => Float32Array): Float32Array => {
     const out = new Float32Array(parts.reduce((n, p) => n + get(p).length, 0));
     let o = 0;

@@ -6,6 +6,7 @@ import { ActorConfigSchema } from '../../core/config/index.ts';
 import type { PointerPolicy } from '../../core/policy/index.ts';
 import { DEFAULT_REWARD_CONFIG } from '../../core/reward/index.ts';
 import { SamVeteranError } from '../../core/errors/index.ts';
+import { Rng } from '../../core/rng/index.ts';
 import {
   Actor,
   runActorTask,
@@ -84,16 +85,26 @@ describe('runActorTask', () => {
     expect([...origins].sort()).toEqual(['clean', 'corrupted', 'follow-up', 'gt-jitter', 'policy-box']);
   });
 
-  it('tiles one prepared observation exactly like preparing it n times', async () => {
+  it('tiles one prepared observation into rows that sample exactly like preparing it n times', async () => {
     const s = await sampleAt(0);
     const obs = observationOf(s.image, s.query, s.gtMask);
-    const tiled = tilePrepared(policy.prepare([obs]), 3);
+    const prepared = policy.prepare([obs]);
+    const tiled = tilePrepared(prepared, 3);
     const direct = policy.prepare([obs, obs, obs]);
     expect(tiled.size).toBe(3);
-    expect(tiled.patches).toEqual(direct.patches);
-    expect(tiled.queryOneHot).toEqual(direct.queryOneHot);
-    expect(tiled.queryMask).toEqual(direct.queryMask);
+    // One observation's arrays, shared by the three rows: nothing is copied.
+    expect(tiled.patches).toBe(prepared.patches);
+    expect([...(tiled.rowOf ?? [])]).toEqual([0, 0, 0]);
     expect(tiled.imageSizes).toEqual(direct.imageSizes);
+    for (const kind of ['box', 'refine'] as const) {
+      const a = policy.sample(tiled, { kind, rng: new Rng('same'), temperature: 1 });
+      const b = policy.sample(direct, { kind, rng: new Rng('same'), temperature: 1 });
+      expect(a.map((x) => x.tokens)).toEqual(b.map((x) => x.tokens));
+      a.forEach((x, i) => {
+        const y = b[i]?.logprobs ?? new Float32Array();
+        x.logprobs.forEach((lp, k) => expect(lp).toBeCloseTo(y[k] ?? NaN, 4));
+      });
+    }
   });
 
   it('fails (retryably) when the resolved image is not the one the learner named', async () => {

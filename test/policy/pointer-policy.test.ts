@@ -7,6 +7,7 @@ import {
   Slot,
   buildTargets,
   initTf,
+  repeatRows,
   smoothTargets,
   tf,
 } from '../../core/policy/index.ts';
@@ -160,6 +161,39 @@ describe('PointerPolicy', () => {
       (o) => (policy.greedy([o], 'refine')[0] as { tokens: ActionTokens }).tokens,
     );
     expect(batched.map((s) => s.tokens)).toEqual(single);
+  });
+
+  it('rows that share an observation (rowOf) score and train exactly like repeated observations', async () => {
+    const a = await PointerPolicy.create(TINY, { seed: 5, train: { learningRate: 1e-2 } });
+    const b = await PointerPolicy.create(TINY, { seed: 5, train: { learningRate: 1e-2 } });
+    const obs = observations.slice(0, 2);
+    const shared = repeatRows(a.prepare(obs), [3, 2]);
+    const repeated = b.prepare([obs[0], obs[0], obs[0], obs[1], obs[1]] as PolicyObservation[]);
+    expect(shared.patches.length * 5).toBe(repeated.patches.length * 2);
+    const tokens = a.sample(repeated, { kind: ['box', 'refine', 'refine', 'box', 'refine'], rng: new Rng('t') });
+    const ids = tokens.map((t) => t.tokens);
+    const lp = (p: PointerPolicy, prep: typeof shared): Float32Array =>
+      tf.tidy(() => p.logProbs(prep, ids).logprobs.dataSync() as Float32Array);
+    const before = lp(a, shared);
+    lp(b, repeated).forEach((v, i) => expect(before[i]).toBeCloseTo(v, 5));
+    // One train step each on −Σ log π: same gradient norm, same weights after.
+    const loss = (p: PointerPolicy, prep: typeof shared) => () =>
+      tf.tidy(() => {
+        const { logprobs, mask } = p.logProbs(prep, ids);
+        return tf.neg(tf.sum(tf.mul(logprobs, mask))) as tf.Scalar;
+      });
+    const ga = a.trainStep(loss(a, shared)).gradNorm;
+    const gb = b.trainStep(loss(b, repeated)).gradNorm;
+    expect(ga).toBeGreaterThan(0);
+    expect(ga).toBeCloseTo(gb, 4);
+    const after = lp(a, shared);
+    lp(b, repeated).forEach((v, i) => expect(after[i]).toBeCloseTo(v, 4));
+    expect(after.some((v, i) => Math.abs(v - (before[i] as number)) > 1e-3)).toBe(true);
+    // A rowOf that names observations the arrays do not hold is refused.
+    const bad = { ...shared, rowOf: Int32Array.from([0, 0, 0, 2, 2]) };
+    expect(() => a.sample(bad, { kind: 'box', rng: new Rng('x') })).toThrow(ValidationError);
+    a.dispose();
+    b.dispose();
   });
 
   it('overfits a fixed mini-batch in a few supervised steps', async () => {

@@ -6,7 +6,12 @@
  */
 import type { EnvPort } from '../../../core/env/index.ts';
 import { SamVeteranError, ValidationError } from '../../../core/errors/index.ts';
-import type { PointerPolicy, PreparedBatch, SampledAction } from '../../../core/policy/index.ts';
+import {
+  repeatRows,
+  type PointerPolicy,
+  type PreparedBatch,
+  type SampledAction,
+} from '../../../core/policy/index.ts';
 import { tokenize } from '../../../core/policy/index.ts';
 import type { RewardConfig } from '../../../core/reward/index.ts';
 import { Rng } from '../../../core/rng/index.ts';
@@ -57,22 +62,13 @@ export interface TaskOutcome {
   readonly envMs: number;
 }
 
-/** A prepared batch of one observation repeated n times (the overlay and patching are done once). */
+/**
+ * A prepared batch of one observation repeated n times: n rows that share the observation's arrays
+ * (`rowOf`), so the policy encodes it once and runs only its action heads per row.
+ */
 export function tilePrepared(prep: PreparedBatch, n: number): PreparedBatch {
   if (prep.size !== 1) throw new Error(`tilePrepared needs a batch of 1, got ${prep.size}`);
-  const tile = (a: Float32Array): Float32Array => {
-    const out = new Float32Array(a.length * n);
-    for (let i = 0; i < n; i++) out.set(a, i * a.length);
-    return out;
-  };
-  const size = prep.imageSizes[0] as { width: number; height: number };
-  return {
-    size: n,
-    patches: tile(prep.patches),
-    queryOneHot: tile(prep.queryOneHot),
-    queryMask: tile(prep.queryMask),
-    imageSizes: Array.from({ length: n }, () => size),
-  };
+  return repeatRows(prep, [n]);
 }
 
 /**

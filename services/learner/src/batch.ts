@@ -118,7 +118,11 @@ export interface StepBatch {
   readonly kinds: TaskKind[];
 }
 
-/** Concatenates groups, tiling each group's observation over its G rollouts. */
+/**
+ * Concatenates groups: one observation per group, spread over its G rollouts by `rowOf`, so the
+ * step encodes each state once (for the policy and for the reference) and runs only the action
+ * heads per rollout.
+ */
 export function assembleBatch(groups: readonly GroupInput[], groupSize: number): StepBatch {
   const first = groups[0]?.prepared;
   if (!first) throw new ValidationError('groups', [], 'must not be empty');
@@ -126,20 +130,25 @@ export function assembleBatch(groups: readonly GroupInput[], groupSize: number):
   const pLen = first.patches.length;
   const qLen = first.queryOneHot.length;
   const mLen = first.queryMask.length;
-  const patches = new Float32Array(n * pLen);
-  const queryOneHot = new Float32Array(n * qLen);
-  const queryMask = new Float32Array(n * mLen);
+  const U = groups.length;
+  const patches = new Float32Array(U * pLen);
+  const queryOneHot = new Float32Array(U * qLen);
+  const queryMask = new Float32Array(U * mLen);
+  const rowOf = new Int32Array(n);
   const imageSizes: { width: number; height: number }[] = [];
   const tokens: ActionTokens[] = [];
   const kinds: TaskKind[] = [];
   const logpOld = new Float32Array(n * MAX_ACTION_TOKENS);
   const rewards = new Float64Array(n);
   groups.forEach((g, gi) => {
+    if (g.prepared.size !== 1 || g.prepared.rowOf) {
+      throw new ValidationError(`groups[${gi}].prepared.size`, g.prepared.size, 'must be 1 (the state)');
+    }
+    patches.set(g.prepared.patches, gi * pLen);
+    queryOneHot.set(g.prepared.queryOneHot, gi * qLen);
+    queryMask.set(g.prepared.queryMask, gi * mLen);
+    rowOf.fill(gi, gi * groupSize, (gi + 1) * groupSize);
     for (let i = 0; i < groupSize; i++) {
-      const row = gi * groupSize + i;
-      patches.set(g.prepared.patches, row * pLen);
-      queryOneHot.set(g.prepared.queryOneHot, row * qLen);
-      queryMask.set(g.prepared.queryMask, row * mLen);
       imageSizes.push(g.prepared.imageSizes[0] as { width: number; height: number });
       tokens.push(g.tokens[i] as ActionTokens);
       kinds.push(g.kind);
@@ -148,7 +157,7 @@ export function assembleBatch(groups: readonly GroupInput[], groupSize: number):
     rewards.set(g.rewards, gi * groupSize);
   });
   return {
-    prepared: { size: n, patches, queryOneHot, queryMask, imageSizes },
+    prepared: { size: n, patches, queryOneHot, queryMask, rowOf, imageSizes },
     tokens,
     logpOld,
     rewards,
