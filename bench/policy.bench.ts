@@ -8,7 +8,7 @@
 import { loadavg } from 'node:os';
 import { BinaryMask } from '../core/mask/index.ts';
 import type { ActionKind, PolicyObservation } from '../core/policy/index.ts';
-import { PointerPolicy, initTf } from '../core/policy/index.ts';
+import { PointerPolicy, initTf, repeatRows } from '../core/policy/index.ts';
 import { Rng } from '../core/rng/index.ts';
 
 function arg(name: string, fallback: number): number {
@@ -127,6 +127,39 @@ async function main(): Promise<void> {
   );
   rows.push(
     `train step (supervised, AdamW) batch ${BATCH}: ${fmt(step.wallMs)} ms (cpu ${fmt(step.cpuMs)}); backward/forward ${(step.cpuMs / fwd.cpuMs).toFixed(1)}x`,
+  );
+
+  // What actors and the learner do: many rows per observation (a group's G rollouts of one state).
+  // Shared rows (PreparedBatch.rowOf) encode each observation once; repeated rows encode it per row.
+  const one = policy.prepare(obs.slice(0, 1));
+  const groupShared = repeatRows(one, [24]);
+  const groupRepeated = policy.prepare(Array.from({ length: 24 }, () => obs[0] as PolicyObservation));
+  for (const kind of ['box', 'refine'] as ActionKind[]) {
+    const a = measure(() => void policy.sample(groupShared, { rng, kind }), REPS);
+    const b = measure(() => void policy.sample(groupRepeated, { rng, kind }), REPS);
+    rows.push(
+      `group of 24 ${kind.padEnd(6)} from one state: shared rows ${fmt(a.wallMs)} ms (cpu ${fmt(a.cpuMs)}) vs repeated ${fmt(b.wallMs)} ms (cpu ${fmt(b.cpuMs)}) | ${(b.cpuMs / a.cpuMs).toFixed(1)}x`,
+    );
+  }
+  const states = 16;
+  const G = 8;
+  const stepShared = repeatRows(
+    policy.prepare(obs.slice(0, states)),
+    Array.from({ length: states }, () => G),
+  );
+  const stepRepeated = policy.prepare(
+    obs.slice(0, states).flatMap((o) => Array.from({ length: G }, () => o)),
+  );
+  const stepTargets = Array.from(
+    { length: states * G },
+    (_, i) => targets[Math.floor(i / G)] as (typeof targets)[number],
+  );
+  const grpoLike = (p: typeof stepShared) => () =>
+    void policy.trainStep(() => policy.supervisedLoss(p, stepTargets));
+  const ss = measure(grpoLike(stepShared), Math.max(3, Math.floor(REPS / 2)));
+  const sr = measure(grpoLike(stepRepeated), Math.max(3, Math.floor(REPS / 2)));
+  rows.push(
+    `train step ${states} states x ${G} rollouts: shared rows ${fmt(ss.wallMs)} ms (cpu ${fmt(ss.cpuMs)}) vs repeated ${fmt(sr.wallMs)} ms (cpu ${fmt(sr.cpuMs)}) | ${(sr.cpuMs / ss.cpuMs).toFixed(1)}x`,
   );
   for (const r of rows) console.log(r);
   const target = 200;

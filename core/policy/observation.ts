@@ -68,7 +68,8 @@ export function repeatRows(prep: PreparedBatch, counts: readonly number[]): Prep
   const imageSizes: { width: number; height: number }[] = [];
   let row = 0;
   counts.forEach((c, i) => {
-    if (!Number.isInteger(c) || c < 1) throw new ValidationError(`counts[${i}]`, c, 'must be an integer >= 1');
+    if (!Number.isInteger(c) || c < 1)
+      throw new ValidationError(`counts[${i}]`, c, 'must be an integer >= 1');
     rowOf.fill(i, row, row + c);
     row += c;
     for (let k = 0; k < c; k++) imageSizes.push(prep.imageSizes[i] as { width: number; height: number });

@@ -170,7 +170,10 @@ describe('PointerPolicy', () => {
     const shared = repeatRows(a.prepare(obs), [3, 2]);
     const repeated = b.prepare([obs[0], obs[0], obs[0], obs[1], obs[1]] as PolicyObservation[]);
     expect(shared.patches.length * 5).toBe(repeated.patches.length * 2);
-    const tokens = a.sample(repeated, { kind: ['box', 'refine', 'refine', 'box', 'refine'], rng: new Rng('t') });
+    const tokens = a.sample(repeated, {
+      kind: ['box', 'refine', 'refine', 'box', 'refine'],
+      rng: new Rng('t'),
+    });
     const ids = tokens.map((t) => t.tokens);
     const lp = (p: PointerPolicy, prep: typeof shared): Float32Array =>
       tf.tidy(() => p.logProbs(prep, ids).logprobs.dataSync() as Float32Array);
