@@ -30,7 +30,7 @@ import { createLogger, type Logger } from '../../core/log/index.ts';
 import { ensureTf, loadPolicyBytes, type PointerPolicy } from '../../core/policy/index.ts';
 import { RunFolder, renderTrainingReport } from '../../core/report/index.ts';
 import { rewardConfig, type RewardConfig } from '../../core/reward/index.ts';
-import { Actor } from '../../services/actor/index.ts';
+import { Actor, SampleResolver } from '../../services/actor/index.ts';
 import { Learner, type LearnerStepMetrics } from '../../services/learner/index.ts';
 import { WorkerEnvPool } from '../../services/sam-env/index.ts';
 
@@ -117,6 +117,9 @@ export async function runEmbeddedJob(opts: EmbeddedJobOptions): Promise<Embedded
     }
 
     const bus = await createBus(`memory://${runId}`);
+    // One sample cache for the learner and the actors: a task's sample is generated and hashed once
+    // (when issued), then read from memory by the actor that runs it. Sized above the in-flight cap.
+    const samples = new SampleResolver({ cacheSamples: 2 * learnerConfig.maxInFlight + 16 });
     const learner = new Learner({
       bus,
       config: learnerConfig,
@@ -126,6 +129,7 @@ export async function runEmbeddedJob(opts: EmbeddedJobOptions): Promise<Embedded
       logger: log.child({ service: 'learner' }),
       metrics: registry,
       datasetSpec: `synthetic:train?seed=${opts.seed}`,
+      samples,
       onStep: (m) => {
         void run.appendMetrics(m);
         onStep(m);
@@ -143,6 +147,7 @@ export async function runEmbeddedJob(opts: EmbeddedJobOptions): Promise<Embedded
           logger: log.child({ service: 'actor', actorId: `actor-${i + 1}` }),
           metrics: registry,
           rewards,
+          resolver: samples,
           seed: opts.seed * 1000 + i,
         }),
       );

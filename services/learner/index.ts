@@ -2,7 +2,7 @@
 export { Learner, type LearnerOptions, type LearnerStepMetrics } from './src/learner.ts';
 export { grpoObjective, type GrpoObjective, type GrpoObjectiveInput } from './src/grpo-objective.ts';
 export { grpoStep, type GrpoStepResult } from './src/grpo-step.ts';
-export { Feeder, type FeederOptions } from './src/feeder.ts';
+export { Feeder, type FeederOptions, type SampleSource } from './src/feeder.ts';
 export {
   assembleBatch,
   buildGroupInput,

@@ -36,6 +36,17 @@ export interface FeederOptions {
   readonly outstanding?: readonly OutstandingTask[];
   /** Clock for createdAtMs (tests). */
   readonly now?: () => number;
+  /**
+   * Samples shared with the actors of the same process (the embedded job passes the actors'
+   * resolver, so each sample is generated and hashed once, not once here and once per actor).
+   * Default: this feeder's own datasets.
+   */
+  readonly samples?: SampleSource;
+}
+
+/** A cache of decoded samples and their image digests (the actors' SampleResolver is one). */
+export interface SampleSource {
+  resolve(spec: string, sampleId: string): Promise<{ readonly sample: Sample; readonly digest: string }>;
 }
 
 /** sha256 hex of an image's RGB bytes: the digest the learner puts in a task's observation. */
@@ -54,6 +65,8 @@ export class Feeder {
   private readonly datasets = new Map<string, Promise<Dataset>>();
   /** A task built but not yet confirmed published: retried first (same id, same content). */
   private unpublished: { task: Task; entry: OutstandingTask & Internal; sample: Sample } | undefined;
+  /** Position before the draw in progress (its sample is loading), if any. */
+  private drawing: FeederState | undefined;
   private readonly weights: number[];
   private readonly now: () => number;
   /** Token bucket of the `maxTasksPerSecond` cap (unused when the cap is 0). */
@@ -78,7 +91,7 @@ export class Feeder {
 
   /** Sequence number of the next task to be drawn. */
   get nextSeq(): number {
-    return this.unpublished ? this.unpublished.entry.stateBefore.seq : this.seq;
+    return this.state().seq;
   }
 
   get inFlight(): number {
@@ -87,7 +100,7 @@ export class Feeder {
 
   /** Position for a checkpoint. An unpublished task is re-drawn after a restore (same seq, same stream). */
   state(): FeederState {
-    return this.unpublished ? this.unpublished.entry.stateBefore : { seq: this.seq, rng: this.rng.state() };
+    return this.unpublished?.entry.stateBefore ?? this.drawing ?? { seq: this.seq, rng: this.rng.state() };
   }
 
   outstandingTasks(): OutstandingTask[] {
@@ -157,9 +170,14 @@ export class Feeder {
    * Publishes tasks until `inFlight` reaches the limit, `max` were published, or the rate cap's
    * bucket is empty. Returns how many were published. A publish failure propagates; the task is
    * retried on the next call.
+   *
+   * One call publishes at most the in-flight limit: with an in-process bus, a task can be answered,
+   * dropped (stale) and settled before the next one is drawn, so "until in flight reaches the limit"
+   * alone could loop forever without yielding to timers.
    */
   async topUp(bus: Bus, version: number, max = Infinity): Promise<number> {
     const capped = this.opts.config.maxTasksPerSecond > 0;
+    max = Math.min(max, this.limit);
     let n = 0;
     this.refill();
     while (this.outstanding.size < this.limit && n < max && (!capped || this.tokens >= 1)) {
@@ -179,14 +197,28 @@ export class Feeder {
     version: number,
   ): Promise<{ task: Task; entry: OutstandingTask & Internal; sample: Sample }> {
     const stateBefore: FeederState = { seq: this.seq, rng: this.rng.state() };
+    // A checkpoint taken while the sample loads must not count this task as drawn.
+    this.drawing = stateBefore;
+    try {
+      return await this.drawFrom(stateBefore, version);
+    } finally {
+      this.drawing = undefined;
+    }
+  }
+
+  private async drawFrom(
+    stateBefore: FeederState,
+    version: number,
+  ): Promise<{ task: Task; entry: OutstandingTask & Internal; sample: Sample }> {
     const kind = TASK_KINDS[this.rng.categorical(this.weights)] as TaskKind;
     const ds = await this.dataset(this.opts.datasetSpec);
     const index = this.rng.int(ds.size);
     const seed = this.rng.int(0x7fffffff);
     const taskId = `${this.opts.runId}:${this.seq}`;
     this.seq++;
-    const sample = await ds.get(index);
-    const digest = rgbDigest(sample.image.rgb);
+    const { sample, digest } = this.opts.samples
+      ? await this.opts.samples.resolve(this.opts.datasetSpec, String(index))
+      : await ds.get(index).then((s) => ({ sample: s, digest: rgbDigest(s.image.rgb) }));
     const task: Task = {
       taskId,
       kind,

@@ -36,7 +36,7 @@ import {
 } from '../../../core/wire/index.ts';
 import { assembleBatch, buildGroupInput, type GroupInput } from './batch.ts';
 import { CHECKPOINT_FORMAT, latestCheckpoint, writeCheckpoint, type LearnerState } from './checkpoint.ts';
-import { Feeder } from './feeder.ts';
+import { Feeder, type SampleSource } from './feeder.ts';
 import { grpoStep } from './grpo-step.ts';
 import { LearnerMetrics, type GroupResult, type StepPart } from './metrics.ts';
 
@@ -60,6 +60,8 @@ export interface LearnerOptions {
   readonly onStep?: (m: LearnerStepMetrics) => void;
   /** Dataset spec for tasks. Default: config.dataset. */
   readonly datasetSpec?: string;
+  /** Samples shared with in-process actors (see FeederOptions.samples). */
+  readonly samples?: SampleSource;
   /** Unacked groups (held + waiting) at most; bounds the commit interval. Default 512. */
   readonly maxUnackedGroups?: number;
   /** In-progress heartbeat on unacked groups, ms. Default 10000 (groups' ack wait is 60 s). */
@@ -195,6 +197,7 @@ export class Learner {
       runId: this.runId,
       config: this.config,
       datasetSpec: this.opts.datasetSpec ?? this.config.dataset,
+      ...(this.opts.samples ? { samples: this.opts.samples } : {}),
       ...(state ? { state: state.feeder, outstanding: state.outstanding } : {}),
     });
   }
@@ -578,8 +581,9 @@ export class Learner {
       this.count('tasks.expired', expired.length);
       this.metrics.tasksExpired.inc(expired.length);
     }
-    await this.feed();
+    // Weights first: tasks issued at the new version should find its weights published.
     if (this.stepCount % this.config.publishEverySteps === 0) await this.publishWeights();
+    await this.feed();
     if (this.stepCount - Math.max(0, this.lastCommitStep) >= this.commitEvery) await this.commit();
     this.report(batch, assembled.rewards, assembled.kinds, staleness, result);
   }
