@@ -41,7 +41,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--group-size <n>', 'rollouts per group', int('group-size'), 8)
     .option('--lr <x>', 'AdamW learning rate', Number, 5e-5)
     .option('--kl <x>', 'KL coefficient to the frozen warm start (k3)', Number, 0.005)
-    .option('--temperature <x>', "sampling temperature of the actors' rollouts", positive('temperature'), 1)
+    .option('--temperature <x>', "sampling temperature of the actors' rollouts", positive('temperature'), 0.7)
     .option(
       '--task-mix <l:m:a>',
       'relative frequency of localization : mask understanding : auxiliary tasks',
