@@ -85,6 +85,28 @@ describe('runActorTask', () => {
     expect([...origins].sort()).toEqual(['clean', 'corrupted', 'follow-up', 'gt-jitter', 'policy-box']);
   });
 
+  it('applies a follow-up click drawn until the policy clicks (followUpDraws), not a single draw that may stop', async () => {
+    const followUps = async (followUpDraws: number): Promise<number> => {
+      let n = 0;
+      for (let seed = 0; seed < 12; seed++) {
+        const task = await makeTask('mask_understanding', seed % 5, { seed, groupSize: 2 });
+        const out = await runActorTask(task, {
+          ...deps(),
+          stateOptions: { followUpProbability: 1, policyBoxProbability: 0, followUpDraws },
+        });
+        if (out.state.origin === 'follow-up') n++;
+        expect(out.state.points.length > 0).toBe(out.state.origin === 'follow-up');
+      }
+      return n;
+    };
+    // This untrained policy stops on a good share of its draws: one draw leaves some states at the
+    // box mask; drawing until a click makes every state a follow-up.
+    const single = await followUps(1);
+    const until = await followUps(8);
+    expect(until).toBe(12);
+    expect(single).toBeLessThan(12);
+  });
+
   it('tiles one prepared observation into rows that sample exactly like preparing it n times', async () => {
     const s = await sampleAt(0);
     const obs = observationOf(s.image, s.query, s.gtMask);

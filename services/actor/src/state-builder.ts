@@ -28,7 +28,7 @@ import type {
 import type { Box, Point } from '../../../core/geometry/index.ts';
 import type { BinaryMask, ErrorRegions } from '../../../core/mask/index.ts';
 import { corruptMask, errorRegions, maskArea, maskIou, modifiedIou } from '../../../core/mask/index.ts';
-import type { PointerPolicy, PolicyObservation } from '../../../core/policy/index.ts';
+import { repeatRows, type PointerPolicy, type PolicyObservation } from '../../../core/policy/index.ts';
 import { maskCaseOf, type RewardConfig } from '../../../core/reward/index.ts';
 import type { Rng } from '../../../core/rng/index.ts';
 import type { Observation, TaskKind } from '../../../core/wire/index.ts';
@@ -47,6 +47,11 @@ export interface StateOptions {
    * (a stop sampled there leaves the box mask). Default 0.4.
    */
   readonly followUpProbability: number;
+  /**
+   * Mask understanding: policy draws for a follow-up state's click; the first draw that clicks is
+   * applied (stop draws are skipped). Default 8; 1 = a single draw, which stops most of the time.
+   */
+  readonly followUpDraws: number;
   /** Auxiliary: probability of an uncorrupted mask (stop is right). Default 0.2. */
   readonly cleanProbability: number;
   /** Auxiliary: error regions smaller than this fraction of the GT area (min 4 px) are ignored. Default 0.01. */
@@ -62,7 +67,8 @@ export interface StateOptions {
 export const DEFAULT_STATE_OPTIONS: StateOptions = {
   jitterRange: [0.05, 0.35],
   policyBoxProbability: 0.3,
-  followUpProbability: 0.4,
+  followUpProbability: 0.7,
+  followUpDraws: 8,
   cleanProbability: 0.2,
   minRegionFraction: 0.01,
   maxChangeFraction: 0.3,
@@ -170,11 +176,15 @@ export async function buildState(
     if (!out) throw new SamVeteranError('UNAVAILABLE', 'environment returned no mask for the state box');
     let statePoints: PromptPoint[] = [];
     if (rng.float() < o.followUpProbability) {
-      const [click] = deps.policy.sample([observationOf(sample.image, sample.query, out.mask)], {
+      // The policy's click given that it clicks: evaluation reaches step 2 only after a click, so
+      // drawing until one appears (up to followUpDraws, one batched call) matches what it sees there.
+      const prepared = deps.policy.prepare([observationOf(sample.image, sample.query, out.mask)]);
+      const draws = deps.policy.sample(repeatRows(prepared, [Math.max(1, o.followUpDraws)]), {
         kind: 'refine',
         rng: rng.fork('follow-up'),
         temperature: o.temperature,
       });
+      const click = draws.find((d) => d.action.kind === 'points' && (d.action.positive || d.action.negative));
       if (click?.action.kind === 'points' && (click.action.positive || click.action.negative)) {
         const points = clickPoints(click.action.positive, click.action.negative);
         const [next] = await deps.env.transitionGroup(envImage, [
