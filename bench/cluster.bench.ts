@@ -327,7 +327,7 @@ async function main(): Promise<void> {
     const swaps = new Map<number, Map<string, number>>();
     const poll = setInterval(() => {
       for (const a of actors) {
-        const s = a.stats.lastSwap;
+        const s = a.lastWeightSwap;
         if (!s) continue;
         let m = swaps.get(s.version);
         if (!m) swaps.set(s.version, (m = new Map()));

@@ -158,6 +158,11 @@ export class Actor {
     return this.lifecycle;
   }
 
+  /** The last weight swap (version, latency); cheap, for polling (`stats` copies every counter). */
+  get lastWeightSwap(): ActorStats['lastSwap'] {
+    return this.lastSwap;
+  }
+
   get stats(): Readonly<ActorStats> {
     return {
       ...this.counters,
