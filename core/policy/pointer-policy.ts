@@ -40,6 +40,7 @@ import type { Vocabulary } from './vocabulary.ts';
 import { buildVocabulary } from './vocabulary.ts';
 
 import type {
+  EncodedObservations,
   NamedWeight,
   PolicyCreateOptions,
   PolicyTrainOptions,
@@ -61,6 +62,8 @@ export class PointerPolicy {
   private optimizer: AdamW | undefined;
   private disposed = false;
   private steps = 0;
+  /** Bumped whenever the weights change (train step, setWeights): encodings older than it are stale. */
+  private weightsGeneration = 0;
 
   /** Builds a policy; TensorFlow.js must be initialised (see `PointerPolicy.create`). */
   constructor(config: Partial<PolicyConfig> = {}, options: PolicyCreateOptions = {}) {
@@ -135,7 +138,9 @@ export class PointerPolicy {
     const { patches: P, offsetClasses: O } = this.dims;
     const S = this.config.sizeBins;
     tf.tidy(() => {
-      const enc = this.encodePrepared(params, prep);
+      const enc = options.encoded
+        ? this.spreadRows(this.encodedFor(options.encoded, prep), prep)
+        : this.encodePrepared(params, prep);
       const boxItems = range(B).filter((b) => kinds[b] === 'box');
       const refineItems = range(B).filter((b) => kinds[b] === 'refine');
       if (boxItems.length > 0) {
@@ -342,6 +347,7 @@ export class PointerPolicy {
       );
     }
     this.steps++;
+    this.weightsGeneration++;
     return { loss: result.loss, gradNorm: result.gradNorm };
   }
 
@@ -384,6 +390,7 @@ export class PointerPolicy {
   setWeights(weights: readonly NamedWeight[]): void {
     this.assertLive();
     this.checkWeights(weights);
+    this.weightsGeneration++;
     for (const w of weights) {
       const v = this.vars.get(w.name) as tf.Variable;
       tf.tidy(() => v.assign(tf.tensor(w.data, [...w.shape])));
@@ -412,12 +419,54 @@ export class PointerPolicy {
   }
 
   /**
-   * Encodes the batch's observations once each; with `rowOf`, the encodings are then spread to the
-   * rows by a one-hot selection matmul (exact: each output is one input times 1; and it has a
-   * gradient on the WASM backend, unlike gather).
+   * Encodes a batch's observations once and keeps the result for several `sample` calls over rows
+   * of those observations (`options.encoded`): dynamic sampling draws one state's actions in
+   * batches until every action type has appeared. Valid until the weights change; dispose() after.
    */
+  encodeObservations(batch: readonly PolicyObservation[] | PreparedBatch): EncodedObservations {
+    this.assertLive();
+    const prep = isPrepared(batch) ? batch : this.prepare(batch);
+    const enc = tf.tidy(() => {
+      const e = this.encodeObservationsOf(this.params(), prep);
+      return { h: tf.keep(e.h), u: tf.keep(e.u), g: tf.keep(e.g) };
+    });
+    const handle: KeptEncoding = {
+      count: observationCount(prep),
+      owner: this,
+      generation: this.weightsGeneration,
+      enc,
+      disposed: false,
+      dispose: () => {
+        if (handle.disposed) return;
+        handle.disposed = true;
+        tf.dispose([enc.h, enc.u, enc.g]);
+      },
+    };
+    return handle;
+  }
+
+  private encodedFor(e: EncodedObservations, prep: PreparedBatch): Encoded {
+    const k = e as KeptEncoding;
+    if (k.owner !== this)
+      throw new ValidationError('encoded', 'another policy', 'must come from this policy');
+    if (k.disposed) throw new ValidationError('encoded', 'disposed', 'must not be disposed');
+    if (k.generation !== this.weightsGeneration) {
+      throw new ValidationError('encoded', 'stale', 'was made before the weights last changed; encode again');
+    }
+    const u = observationCount(prep);
+    if (u !== k.count) {
+      throw new ValidationError('encoded.count', k.count, `must equal the batch's ${u} observations`);
+    }
+    return k.enc;
+  }
+
+  /** Encodes the batch's observations and spreads them to its rows (see spreadRows). */
   private encodePrepared(params: Params, prep: PreparedBatch): Encoded {
-    const B = prep.size;
+    return this.spreadRows(this.encodeObservationsOf(params, prep), prep);
+  }
+
+  /** Encodes each of the batch's U observations once: [U, …]. */
+  private encodeObservationsOf(params: Params, prep: PreparedBatch): Encoded {
     const U = observationCount(prep);
     const { patches: P, patchFeatures: F } = this.dims;
     const T = this.config.maxQueryTokens;
@@ -429,13 +478,24 @@ export class PointerPolicy {
         `must hold ${U} observations of ${P}x${F} features (and their queries)`,
       );
     }
-    const enc = encode(params, this.config, {
+    return encode(params, this.config, {
       patches: tf.tensor3d(prep.patches, [U, P, F]),
       queryOneHot: tf.tensor3d(prep.queryOneHot, [U, T, V]),
       queryMask: tf.tensor2d(prep.queryMask, [U, T]),
     });
+  }
+
+  /**
+   * With `rowOf`, spreads per-observation encodings to the rows by a one-hot selection matmul
+   * (exact: each output is one input times 1; and it has a gradient on the WASM backend, unlike
+   * gather). Without `rowOf`, rows are the observations.
+   */
+  private spreadRows(enc: Encoded, prep: PreparedBatch): Encoded {
     const rowOf = prep.rowOf;
     if (!rowOf) return enc;
+    const B = prep.size;
+    const U = enc.g.shape[0];
+    const P = this.dims.patches;
     const sel = new Float32Array(B * U);
     rowOf.forEach((u, b) => (sel[b * U + u] = 1));
     const S = tf.tensor2d(sel, [B, U]);
@@ -482,6 +542,13 @@ export class PointerPolicy {
 
 /** Greedy sampling never draws; any stream will do. */
 const GREEDY_RNG = new Rng('greedy');
+
+interface KeptEncoding extends EncodedObservations {
+  readonly owner: PointerPolicy;
+  readonly generation: number;
+  readonly enc: Encoded;
+  disposed: boolean;
+}
 
 function isPrepared(v: readonly PolicyObservation[] | PreparedBatch): v is PreparedBatch {
   return !Array.isArray(v) && (v as PreparedBatch).patches instanceof Float32Array;

@@ -39,6 +39,18 @@ export interface SampleOptions {
   readonly rng: Rng;
   /** Which action to emit, for the whole batch or per observation. */
   readonly kind: ActionKind | readonly ActionKind[];
+  /**
+   * The batch's observations already encoded by `encodeObservations` (same policy, same weights):
+   * only the action heads run. For drawing one state's actions in several calls.
+   */
+  readonly encoded?: EncodedObservations;
+}
+
+/** Encoder output for a batch's observations, kept across sampling calls; `dispose()` frees it. */
+export interface EncodedObservations {
+  /** Observations encoded (U). */
+  readonly count: number;
+  dispose(): void;
 }
 
 export interface SampledAction {

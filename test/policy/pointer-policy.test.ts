@@ -199,6 +199,48 @@ describe('PointerPolicy', () => {
     b.dispose();
   });
 
+  it('samples from kept encodings exactly as from the observations, and refuses stale ones', async () => {
+    const p = await PointerPolicy.create(TINY, { seed: 11, train: { learningRate: 1e-2 } });
+    const prep = p.prepare(observations.slice(0, 2));
+    const rows = repeatRows(prep, [4, 3]);
+    const encoded = p.encodeObservations(prep);
+    expect(encoded.count).toBe(2);
+    for (const kind of ['box', 'refine'] as const) {
+      const a = p.sample(rows, { kind, rng: new Rng(`k${kind}`), encoded });
+      const b = p.sample(rows, { kind, rng: new Rng(`k${kind}`) });
+      expect(a.map((x) => x.tokens)).toEqual(b.map((x) => x.tokens));
+      a.forEach((x, i) => x.logprobs.forEach((lp, k) => expect(lp).toBeCloseTo(b[i]?.logprobs[k] ?? NaN, 5)));
+    }
+    // Wrong observation count, another policy's encoding, stale after a step, disposed.
+    expect(() =>
+      p.sample(repeatRows(p.prepare(observations.slice(0, 3)), [1, 1, 1]), {
+        kind: 'box',
+        rng: new Rng('x'),
+        encoded,
+      }),
+    ).toThrow(/encoded.count/);
+    const other = p.clone();
+    expect(() => other.sample(rows, { kind: 'box', rng: new Rng('x'), encoded })).toThrow(/this policy/);
+    other.dispose();
+    p.trainStep(() =>
+      p.supervisedLoss(prep, [
+        { kind: 'box', ids: [1, 2, 3, 4] },
+        { kind: 'box', ids: [5, 6, 7, 8] },
+      ]),
+    );
+    expect(() => p.sample(rows, { kind: 'box', rng: new Rng('x'), encoded })).toThrow(/stale/);
+    encoded.dispose();
+    encoded.dispose(); // idempotent
+    expect(() => p.sample(rows, { kind: 'box', rng: new Rng('x'), encoded })).toThrow(/disposed/);
+    // An encoding holds tensors until disposed, and nothing after.
+    const baseline = tf.memory().numTensors;
+    const fresh = p.encodeObservations(prep);
+    expect(tf.memory().numTensors).toBeGreaterThan(baseline);
+    fresh.dispose();
+    expect(tf.memory().numTensors).toBe(baseline);
+    p.dispose();
+  });
+
   it('overfits a fixed mini-batch in a few supervised steps', async () => {
     const student = await PointerPolicy.create(TINY, { seed: 3, train: { learningRate: 3e-3 } });
     const targets = fixtures.map((f) =>

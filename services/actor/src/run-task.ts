@@ -120,23 +120,30 @@ export async function runActorTask(task: Task, deps: RunTaskDeps): Promise<TaskO
   const tiles = new Map<number, PreparedBatch>();
   const sampleRng = rng.fork('rollouts');
   const kind = task.kind === 'localization' ? 'box' : 'refine';
+  // The state is encoded once for all the draws (refinements may take several batches).
+  const encoded = policy.encodeObservations(prepared);
   const draw = (n: number): SampledAction[] => {
     let batch = tiles.get(n);
     if (!batch) {
       batch = tilePrepared(prepared, n);
       tiles.set(n, batch);
     }
-    return policy.sample(batch, { kind, rng: sampleRng, temperature: deps.sampling.temperature });
+    return policy.sample(batch, { kind, rng: sampleRng, temperature: deps.sampling.temperature, encoded });
   };
   const G = task.groupSize;
-  const sampled =
-    kind === 'box'
-      ? sampleBoxGroup(draw, {
-          groupSize: G,
-          candidates: deps.sampling.localizationCandidates,
-          duplicateBoxIou: deps.sampling.duplicateBoxIou,
-        })
-      : sampleRefineGroup(draw, { groupSize: G, maxDraws: deps.sampling.maxDrawsPerGroup });
+  let sampled: ReturnType<typeof sampleBoxGroup>;
+  try {
+    sampled =
+      kind === 'box'
+        ? sampleBoxGroup(draw, {
+            groupSize: G,
+            candidates: deps.sampling.localizationCandidates,
+            duplicateBoxIou: deps.sampling.duplicateBoxIou,
+          })
+        : sampleRefineGroup(draw, { groupSize: G, maxDraws: deps.sampling.maxDrawsPerGroup });
+  } finally {
+    encoded.dispose();
+  }
   const sampleMs = performance.now() - t0;
 
   const { prompts, promptOf } = transitionPrompts(state, sampled.chosen);
