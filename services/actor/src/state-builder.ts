@@ -17,6 +17,7 @@
  * The policy input is always `observationOf(image, query, M)` (core/agent), the function the learner
  * uses to rebuild it from the published Observation, so the recomputed log-probs match.
  */
+import { pointActionType, type PointAction } from '../../../core/actions/index.ts';
 import { observationOf, jitterBox, oracleRefinement } from '../../../core/agent/index.ts';
 import type {
   EnvImage,
@@ -187,9 +188,11 @@ export async function buildState(
         rng: rng.fork('follow-up'),
         temperature: o.temperature,
       });
-      const click = draws.find((d) => d.action.kind === 'points' && (d.action.positive || d.action.negative));
-      if (click?.action.kind === 'points' && (click.action.positive || click.action.negative)) {
-        const points = clickPoints(click.action.positive, click.action.negative);
+      const click = draws
+        .map((d) => d.action)
+        .find((a): a is PointAction => a.kind === 'points' && pointActionType(a) !== 'stop');
+      if (click) {
+        const points = clickPoints(click.positive, click.negative);
         const [next] = await deps.env.transitionGroup(envImage, [
           { box, points, ...(out.lowResLogits ? { prevLogits: out.lowResLogits } : {}), prevMask: out.mask },
         ]);
