@@ -12,6 +12,7 @@
  * CPUs (2 cores here, other work running), so absolute numbers are noisy; the ratios are the point.
  */
 import { spawn } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
 import { BinaryMask } from '../core/mask/index.ts';
 import type { EnvPrompt } from '../core/wire/index.ts';
 import { encodedImage, SamEnvClient } from '../services/sam-env/src/client.ts';
@@ -126,6 +127,41 @@ class TrivialModel implements EnvModel {
     });
   }
   async close(): Promise<void> {}
+}
+
+/**
+ * The same with the 7 ms spent in a worker thread: the server's event loop sleeps while the model
+ * runs, as it would with GrabCut moved off the main thread (or onnxruntime's own threads). Shows
+ * whether the per-call cost after a busy stretch is the event loop's work or waking a sleeping thread.
+ */
+class WorkerSpinModel extends TrivialModel {
+  private readonly worker = new Worker(
+    `const { parentPort } = require('node:worker_threads');
+     parentPort.on('message', (ms) => { const t0 = performance.now(); while (performance.now() - t0 < ms); parentPort.postMessage(0); });`,
+    { eval: true },
+  );
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly workerMs: number) {
+    super(0);
+    this.worker.on('message', () => this.waiting.shift()?.());
+  }
+
+  override async decode(
+    e: unknown,
+    image: EnvImage,
+    ps: readonly TransitionPrompt[],
+  ): Promise<TransitionOutput[]> {
+    await new Promise<void>((resolve) => {
+      this.waiting.push(resolve);
+      this.worker.postMessage(this.workerMs);
+    });
+    return super.decode(e, image, ps);
+  }
+
+  override async close(): Promise<void> {
+    await this.worker.terminate();
+  }
 }
 
 async function latencies(n: number, call: () => Promise<unknown>): Promise<number[]> {
@@ -265,6 +301,22 @@ async function main(): Promise<void> {
   );
   spinClient.close();
   await spinServer.shutdown();
+  const waitModel = new WorkerSpinModel(7);
+  const waitServer = await SamEnvServer.start({ model: waitModel, host: '127.0.0.1', port: 0 });
+  const waitClient = new SamEnvClient({ addresses: [waitServer.address], firstContact: 'send' });
+  const waitLocalModel = new WorkerSpinModel(7);
+  const waitLocal = new TransitionService({ model: waitLocalModel });
+  const waitGrpc = await latencies(150, () => waitClient.transition(payload, box));
+  const waitInProc = await latencies(150, () =>
+    waitLocal.run({ model: '', image: ref, prompts: [box], returnLogits: false, promptField: 'prompt' }),
+  );
+  console.log(
+    `   model 7 ms in a worker, gRPC : p50 ${ms(quantile(waitGrpc, 0.5))}, in-process ${ms(quantile(waitInProc, 0.5))}` +
+      ` => overhead ${ms(quantile(waitGrpc, 0.5) - quantile(waitInProc, 0.5))} (event loop asleep during the model)`,
+  );
+  waitClient.close();
+  await waitServer.shutdown();
+  await waitLocalModel.close();
   client.close();
   await server.shutdown();
 

@@ -32,7 +32,12 @@ export function registerTrainCommand(program: Command): void {
     .option('--steps <n>', 'GRPO steps at most', int('steps'), 300)
     .option('--budget-minutes <m>', 'stop training after this many minutes', Number, 8)
     .option('--actors <n>', 'in-process actors', int('actors'), 2)
-    .option('--env-workers <n>', 'GrabCut worker threads', int('env-workers'), 1)
+    .option('--env-workers <n>', 'GrabCut worker threads while training', int('env-workers'), 1)
+    .option(
+      '--eval-workers <n>',
+      'GrabCut worker threads for the evaluations (default: one per core)',
+      int('eval-workers'),
+    )
     .option('--eval-n <n>', 'samples per evaluation split before and after (0 skips)', int('eval-n'), 500)
     .option('--seed <n>', 'seed of everything random', int('seed'), 1)
     .option('--runs <dir>', 'where run folders go', 'runs')
@@ -63,6 +68,7 @@ export function registerTrainCommand(program: Command): void {
         budgetMinutes: o['budgetMinutes'] as number,
         actors: o['actors'] as number,
         envWorkers: o['envWorkers'] as number,
+        ...(o['evalWorkers'] !== undefined ? { evalWorkers: o['evalWorkers'] as number } : {}),
         evalN: o['evalN'] as number,
         seed: o['seed'] as number,
         runsRoot: o['runs'] as string,

@@ -6,6 +6,7 @@
  * run folder (metrics JSONL, PNG plots, HTML report, before/after summary).
  */
 import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { SingleBar, Presets } from 'cli-progress';
 import { Registry } from 'prom-client';
 import {
@@ -43,8 +44,13 @@ export interface EmbeddedJobOptions {
   readonly budgetMinutes: number;
   /** In-process actors. */
   readonly actors: number;
-  /** GrabCut worker threads. */
+  /** GrabCut worker threads while training (actors and learner need the other cores). */
   readonly envWorkers: number;
+  /**
+   * GrabCut worker threads for the evaluations before and after training, when nothing else runs.
+   * Default: the number of cores. Results do not depend on it (GrabCut reseeds per call).
+   */
+  readonly evalWorkers?: number;
   /** Samples per evaluation split (before and after). 0 skips evaluation. */
   readonly evalN: number;
   readonly seed: number;
@@ -108,11 +114,13 @@ export async function runEmbeddedJob(opts: EmbeddedJobOptions): Promise<Embedded
   const finalsBefore = new Map<string, number[]>();
   try {
     if (opts.evalN > 0) {
-      for (const split of EVAL_SPLITS) {
-        const r = await evaluate(policy, split, env, opts, log, 'before');
-        before[split] = r.summary;
-        finalsBefore.set(split, finalIous(r));
-      }
+      await withEvalEnv(opts, async (evalEnv) => {
+        for (const split of EVAL_SPLITS) {
+          const r = await evaluate(policy, split, evalEnv, opts, log, 'before');
+          before[split] = r.summary;
+          finalsBefore.set(split, finalIous(r));
+        }
+      });
       await run.writeJson('eval-before.json', before);
     }
 
@@ -192,11 +200,13 @@ export async function runEmbeddedJob(opts: EmbeddedJobOptions): Promise<Embedded
     const steps = learner.step;
 
     if (opts.evalN > 0) {
-      for (const split of EVAL_SPLITS) {
-        const r = await evaluate(policy, split, env, opts, log, 'after');
-        after[split] = r.summary;
-        change[split] = pairedDifference(finalsBefore.get(split) ?? [], finalIous(r), 1000, opts.seed);
-      }
+      await withEvalEnv(opts, async (evalEnv) => {
+        for (const split of EVAL_SPLITS) {
+          const r = await evaluate(policy, split, evalEnv, opts, log, 'after');
+          after[split] = r.summary;
+          change[split] = pairedDifference(finalsBefore.get(split) ?? [], finalIous(r), 1000, opts.seed);
+        }
+      });
       await run.writeJson('eval-after.json', after);
       await run.writeJson('eval-change.json', change);
     }
@@ -224,6 +234,23 @@ export async function runEmbeddedJob(opts: EmbeddedJobOptions): Promise<Embedded
       );
     }
     return { runDir: run.dir, steps, before, after, change, reportPath: run.path('report.html') };
+  } finally {
+    await env.close();
+  }
+}
+
+/**
+ * Runs `body` with a GrabCut pool of `evalWorkers` threads (default: one per core), closed after.
+ * Evaluation is bound by GrabCut and runs alone, so it gets every core; training keeps its own
+ * smaller pool.
+ */
+async function withEvalEnv(
+  opts: EmbeddedJobOptions,
+  body: (env: WorkerEnvPool) => Promise<void>,
+): Promise<void> {
+  const env = new WorkerEnvPool({ workers: opts.evalWorkers ?? availableParallelism() });
+  try {
+    await body(env);
   } finally {
     await env.close();
   }

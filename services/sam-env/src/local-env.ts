@@ -12,6 +12,7 @@ import type {
   TransitionPrompt,
 } from './model.ts';
 import { EmbeddingCache } from './embedding-cache.ts';
+import { validateLocalPrompt } from './validate.ts';
 
 export interface LocalEnvOptions {
   /** Embedding cache budget in bytes. Default 256 MiB. */
@@ -43,6 +44,8 @@ export class LocalEnv implements EnvPort {
 
   async transitionGroup(image: EnvImage, prompts: readonly TransitionPrompt[]): Promise<TransitionOutput[]> {
     await this.init();
+    const info = this.model.info;
+    prompts = prompts.map((p, i) => validateLocalPrompt(p, image, info, `prompts[${i}]`));
     const { value, cached } = await this.cache.getOrCompute(this.model.info.id, image.digest, () =>
       this.model.embed(image),
     );

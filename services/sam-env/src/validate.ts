@@ -25,13 +25,13 @@ export function validateGroupSize(n: number, maxGroupSize: number, field = 'prom
     throw new ResourceExhaustedError(field, n, `exceeds the max group size of ${maxGroupSize} prompts`);
 }
 
-/** Checks one prompt against the image and model and converts it into the model's prompt type. */
-export function validatePrompt(
-  p: EnvPrompt,
+/** The checks both prompt forms share: the box, the points and the previous logits. */
+function checkPromptGeometry(
+  p: Pick<EnvPrompt, 'box' | 'points' | 'prevLogits'>,
   image: EnvImage,
   info: ModelInfo,
-  field = 'prompt',
-): TransitionPrompt {
+  field: string,
+): Pick<TransitionPrompt, 'box' | 'points' | 'prevLogits'> {
   const size = { width: image.width, height: image.height };
   const box = validateBox(p.box, size, `${field}.box`);
   if (p.points.length > info.maxPoints) {
@@ -45,40 +45,65 @@ export function validatePrompt(
     point: validatePoint(pt.point, size, `${field}.points[${i}].point`),
     label: pt.label,
   }));
-  let prevLogits: TransitionPrompt['prevLogits'];
-  if (p.prevLogits) {
-    const l = p.prevLogits;
-    if (!info.supportsMaskInput) {
-      throw new ValidationError(
-        `${field}.prevLogits`,
-        `${l.width}x${l.height}`,
-        `is not accepted by ${info.id} (no mask input)`,
-      );
-    }
-    if (l.width !== info.lowResSize || l.height !== info.lowResSize) {
-      throw new ValidationError(
-        `${field}.prevLogits`,
-        `${l.width}x${l.height}`,
-        `has the wrong size; ${info.id} takes ${info.lowResSize}x${info.lowResSize} logits`,
-      );
-    }
-    for (let i = 0; i < l.data.length; i++) {
-      if (!Number.isFinite(l.data[i])) {
-        throw new ValidationError(`${field}.prevLogits.data[${i}]`, l.data[i], 'must be finite');
-      }
-    }
-    prevLogits = l;
+  if (!p.prevLogits) return { box, points };
+  const l = p.prevLogits;
+  if (!info.supportsMaskInput) {
+    throw new ValidationError(
+      `${field}.prevLogits`,
+      `${l.width}x${l.height}`,
+      `is not accepted by ${info.id} (no mask input)`,
+    );
   }
-  let prevMask: TransitionPrompt['prevMask'];
-  if (p.prevMask) {
-    if (p.prevMask.width !== image.width || p.prevMask.height !== image.height) {
-      throw new ValidationError(
-        `${field}.prevMask`,
-        `${p.prevMask.width}x${p.prevMask.height}`,
-        `does not match the ${image.width}x${image.height} image`,
-      );
-    }
-    prevMask = rleToMask(p.prevMask, `${field}.prevMask`);
+  if (l.width !== info.lowResSize || l.height !== info.lowResSize) {
+    throw new ValidationError(
+      `${field}.prevLogits`,
+      `${l.width}x${l.height}`,
+      `has the wrong size; ${info.id} takes ${info.lowResSize}x${info.lowResSize} logits`,
+    );
   }
-  return { box, points, ...(prevLogits ? { prevLogits } : {}), ...(prevMask ? { prevMask } : {}) };
+  for (let i = 0; i < l.data.length; i++) {
+    if (!Number.isFinite(l.data[i])) {
+      throw new ValidationError(`${field}.prevLogits.data[${i}]`, l.data[i], 'must be finite');
+    }
+  }
+  return { box, points, prevLogits: l };
+}
+
+function checkMaskSize(mask: { width: number; height: number }, image: EnvImage, field: string): void {
+  if (mask.width !== image.width || mask.height !== image.height) {
+    throw new ValidationError(
+      `${field}.prevMask`,
+      `${mask.width}x${mask.height}`,
+      `does not match the ${image.width}x${image.height} image`,
+    );
+  }
+}
+
+/** Checks one wire prompt against the image and model and converts it into the model's prompt type. */
+export function validatePrompt(
+  p: EnvPrompt,
+  image: EnvImage,
+  info: ModelInfo,
+  field = 'prompt',
+): TransitionPrompt {
+  const checked = checkPromptGeometry(p, image, info, field);
+  if (!p.prevMask) return checked;
+  checkMaskSize(p.prevMask, image, field);
+  return { ...checked, prevMask: rleToMask(p.prevMask, `${field}.prevMask`) };
+}
+
+/**
+ * The same checks for a prompt built in this process (LocalEnv, the worker pool): in-process callers
+ * get the errors a gRPC caller would, naming the field and the value, instead of a silent empty mask.
+ */
+export function validateLocalPrompt(
+  p: TransitionPrompt,
+  image: EnvImage,
+  info: ModelInfo,
+  field: string,
+): TransitionPrompt {
+  const checked = checkPromptGeometry(p, image, info, field);
+  if (!p.prevMask) return checked;
+  checkMaskSize(p.prevMask, image, field);
+  return { ...checked, prevMask: p.prevMask };
 }

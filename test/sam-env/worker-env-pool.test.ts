@@ -1,0 +1,89 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { evaluatePolicy, oraclePolicyFor } from '../../core/agent/index.ts';
+import { datasetFromSpec, generateSample, type Sample } from '../../core/data/index.ts';
+import { ValidationError } from '../../core/errors/index.ts';
+import { LocalEnv, WorkerEnvPool } from '../../services/sam-env/index.ts';
+import { createGrabCutModel } from '../../services/sam-env/src/models/grabcut.ts';
+
+const image = (s: Sample, digest: string) => ({
+  digest,
+  width: s.image.width,
+  height: s.image.height,
+  rgb: s.image.rgb,
+});
+
+const pools: WorkerEnvPool[] = [];
+const pool = (workers: number): WorkerEnvPool => {
+  const p = new WorkerEnvPool({ workers });
+  pools.push(p);
+  return p;
+};
+
+afterAll(async () => {
+  await Promise.all(pools.map((p) => p.close()));
+});
+
+describe('WorkerEnvPool (GrabCut in worker threads)', () => {
+  it('answers exactly as the in-process env, on whichever worker each image lands', async () => {
+    const local = new LocalEnv(createGrabCutModel());
+    const env = pool(2);
+    // Digests chosen so the images hash to both workers.
+    const samples = [0, 1, 2, 3].map((i) => generateSample('id-val', i, { seed: 1 }));
+    for (const [i, s] of samples.entries()) {
+      const digest = `${i % 2 ? 'f' : '0'}${'a'.repeat(63)}`.slice(0, 63) + String(i);
+      const [bx0, by0, bx1, by1] = s.gtBox;
+      const prompts = [
+        { box: s.gtBox, points: [] },
+        {
+          box: [bx0, by0, bx1, by1] as const,
+          points: [{ point: [(bx0 + bx1) / 2, (by0 + by1) / 2] as const, label: 1 as const }],
+        },
+      ];
+      const want = await local.transitionGroup(image(s, digest), prompts);
+      const got = await env.transitionGroup(image(s, digest), prompts);
+      expect(got).toHaveLength(2);
+      for (let k = 0; k < 2; k++) {
+        expect(got[k]!.mask.width).toBe(s.image.width);
+        expect(Buffer.from(got[k]!.mask.data).equals(Buffer.from(want[k]!.mask.data))).toBe(true);
+        expect(got[k]!.predictedIou).toBe(want[k]!.predictedIou);
+      }
+    }
+    expect(env.transitions).toBe(8);
+    await local.close();
+  }, 60_000);
+
+  it('gives the same evaluation with one worker and with two (what `train --eval-workers` relies on)', async () => {
+    const dataset = await datasetFromSpec('synthetic:id-val?n=12&size=128');
+    const run = (workers: number) =>
+      evaluatePolicy({ policy: oraclePolicyFor, dataset, env: pool(workers), n: 12, batch: 6, seed: 3 });
+    const [one, two] = await Promise.all([run(1), run(2)]);
+    expect(two.episodes.map((e) => e.steps.map((s) => s.iou))).toEqual(
+      one.episodes.map((e) => e.steps.map((s) => s.iou)),
+    );
+    expect(two.summary.gIoU).toBe(one.summary.gIoU);
+    // The oracle's clicks do something: some episode has more than its box step.
+    expect(one.episodes.some((e) => e.steps.length > 2)).toBe(true);
+  }, 120_000);
+
+  it('rejects a bad prompt with the field and value, and keeps serving', async () => {
+    const env = pool(1);
+    const s = generateSample('id-val', 5, { seed: 1 });
+    const img = image(s, 'b'.repeat(64));
+    const bad = env.transitionGroup(img, [{ box: [60, 10, 20, 50], points: [] }]);
+    await expect(bad).rejects.toThrow(ValidationError);
+    await expect(env.transitionGroup(img, [{ box: [60, 10, 20, 50], points: [] }])).rejects.toThrow(/box/);
+    const ok = await env.transitionGroup(img, [{ box: s.gtBox, points: [] }]);
+    expect(ok[0]!.mask.width).toBe(s.image.width);
+  }, 60_000);
+
+  it('refuses calls once closed, with UNAVAILABLE', async () => {
+    const env = new WorkerEnvPool({ workers: 1 });
+    await env.close();
+    const s = generateSample('id-val', 6, { seed: 1 });
+    await expect(
+      env.transitionGroup(image(s, 'c'.repeat(64)), [{ box: s.gtBox, points: [] }]),
+    ).rejects.toMatchObject({
+      code: 'UNAVAILABLE',
+    });
+  });
+});
