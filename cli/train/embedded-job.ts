@@ -5,7 +5,7 @@
  * id-val and ood-val, trains with GRPO under a step and time budget, evaluates again, and writes a
  * run folder (metrics JSONL, PNG plots, HTML report, before/after summary).
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { SingleBar, Presets } from 'cli-progress';
 import { Registry } from 'prom-client';
@@ -28,7 +28,7 @@ import {
 import { datasetFromSpec } from '../../core/data/index.ts';
 import { ValidationError } from '../../core/errors/index.ts';
 import { createLogger, type Logger } from '../../core/log/index.ts';
-import { ensureTf, loadPolicyBytes, type PointerPolicy } from '../../core/policy/index.ts';
+import { ensureTf, loadPolicyBytes, policyToBytes, type PointerPolicy } from '../../core/policy/index.ts';
 import { RunFolder, renderTrainingReport } from '../../core/report/index.ts';
 import { rewardConfig, type RewardConfig } from '../../core/reward/index.ts';
 import { Actor, SampleResolver } from '../../services/actor/index.ts';
@@ -71,6 +71,14 @@ export interface EmbeddedJobResult {
   readonly after: Record<string, EpisodeSummary>;
   /** Per split: mean per-sample IoU change after − before, paired bootstrap 95% interval. */
   readonly change: Record<string, PairedDifference>;
+  /**
+   * When the result is the weight average: the last trained weights evaluated the same way (`after`
+   * and `change` above are the average's).
+   */
+  readonly lastIterate?: {
+    readonly after: Record<string, EpisodeSummary>;
+    readonly change: Record<string, PairedDifference>;
+  };
   readonly reportPath: string;
 }
 
@@ -112,6 +120,8 @@ export async function runEmbeddedJob(opts: EmbeddedJobOptions): Promise<Embedded
   const after: Record<string, EpisodeSummary> = {};
   const change: Record<string, PairedDifference> = {};
   const finalsBefore = new Map<string, number[]>();
+  const afterLast: Record<string, EpisodeSummary> = {};
+  const changeLast: Record<string, PairedDifference> = {};
   try {
     if (opts.evalN > 0) {
       await withEvalEnv(opts, async (evalEnv) => {
@@ -198,18 +208,40 @@ export async function runEmbeddedJob(opts: EmbeddedJobOptions): Promise<Embedded
       await bus.close();
     }
     const steps = learner.step;
+    // The run's result: the moving average of the weights when the learner keeps one (the default),
+    // else the last weights. Both are written; the last iterate is evaluated too, for comparison.
+    const averaged = learner.averagedPolicy();
+    const result = averaged ?? policy;
+    const meta = { runId, steps, result: averaged ? 'weight average' : 'last iterate' };
+    await writeFile(run.path('policy.samv'), policyToBytes(result, meta));
+    if (averaged) await writeFile(run.path('policy-last.samv'), policyToBytes(policy, { runId, steps }));
 
     if (opts.evalN > 0) {
       await withEvalEnv(opts, async (evalEnv) => {
         for (const split of EVAL_SPLITS) {
-          const r = await evaluate(policy, split, evalEnv, opts, log, 'after');
+          const r = await evaluate(result, split, evalEnv, opts, log, 'after');
           after[split] = r.summary;
           change[split] = pairedDifference(finalsBefore.get(split) ?? [], finalIous(r), 1000, opts.seed);
+          if (averaged) {
+            const l = await evaluate(policy, split, evalEnv, opts, log, 'after, last iterate');
+            afterLast[split] = l.summary;
+            changeLast[split] = pairedDifference(
+              finalsBefore.get(split) ?? [],
+              finalIous(l),
+              1000,
+              opts.seed,
+            );
+          }
         }
       });
       await run.writeJson('eval-after.json', after);
       await run.writeJson('eval-change.json', change);
+      if (averaged) {
+        await run.writeJson('eval-after-last-iterate.json', afterLast);
+        await run.writeJson('eval-change-last-iterate.json', changeLast);
+      }
     }
+    averaged?.dispose();
     const records = await run.readMetrics();
     const { html } = await renderTrainingReport({
       runDir: run.dir,
@@ -227,13 +259,27 @@ export async function runEmbeddedJob(opts: EmbeddedJobOptions): Promise<Embedded
         console.log(formatSummary(`${split} after `, a));
       }
     }
+    const f = (x: number): string => (x >= 0 ? '+' : '') + x.toFixed(3);
+    const what = averaged ? ` (weight average, decay ${learnerConfig.weightAverageDecay})` : '';
     for (const [split, c] of Object.entries(change)) {
-      const f = (x: number): string => (x >= 0 ? '+' : '') + x.toFixed(3);
       console.log(
-        `${split} gIoU change after − before: ${f(c.mean)} [${f(c.ci95.lo)}, ${f(c.ci95.hi)}] (paired bootstrap 95%, n=${c.n})`,
+        `${split} gIoU change after − before${what}: ${f(c.mean)} [${f(c.ci95.lo)}, ${f(c.ci95.hi)}] (paired bootstrap 95%, n=${c.n})`,
       );
     }
-    return { runDir: run.dir, steps, before, after, change, reportPath: run.path('report.html') };
+    for (const [split, c] of Object.entries(changeLast)) {
+      console.log(
+        `${split} gIoU change, last iterate instead: ${f(c.mean)} [${f(c.ci95.lo)}, ${f(c.ci95.hi)}] (gIoU ${afterLast[split]?.gIoU.toFixed(3)})`,
+      );
+    }
+    return {
+      runDir: run.dir,
+      steps,
+      before,
+      after,
+      change,
+      ...(averaged && opts.evalN > 0 ? { lastIterate: { after: afterLast, change: changeLast } } : {}),
+      reportPath: run.path('report.html'),
+    };
   } finally {
     await env.close();
   }

@@ -40,6 +40,11 @@ export const LearnerConfigSchema = z.strictObject({
   checkpointDir: z.string().min(1).default('runs/checkpoints'),
   /** Save a checkpoint every this many steps. Default 50. */
   checkpointEverySteps: z.number().int().positive().default(50),
+  /**
+   * Decay of the exponential moving average of the weights kept beside the trained ones (the run's
+   * result; actors sample from the trained weights). 0 = no average. Default 0.99.
+   */
+  weightAverageDecay: z.number().min(0).lt(1).default(0.99),
   /** Publish new weights every this many steps. Default 1. */
   publishEverySteps: z.number().int().positive().default(1),
   /** Prometheus `/metrics` port; null = none, 0 = any free port. Default null. */

@@ -69,8 +69,16 @@ export function sha256Hex(bytes: Uint8Array): string {
 }
 
 export function serializePolicy(policy: PointerPolicy, metadata?: Record<string, unknown>): SerializedPolicy {
+  return serializeWeights(policy.config, policy.getWeights(), metadata);
+}
+
+/** The same for weights held outside a policy (e.g. a moving average), with the config they fit. */
+export function serializeWeights(
+  config: PolicyConfig,
+  weights: readonly NamedWeight[],
+  metadata?: Record<string, unknown>,
+): SerializedPolicy {
   assertLittleEndian();
-  const weights = policy.getWeights();
   const total = weights.reduce((n, w) => n + w.data.byteLength, 0);
   const blob = new Uint8Array(total);
   const tensors: TensorEntry[] = [];
@@ -84,7 +92,7 @@ export function serializePolicy(policy: PointerPolicy, metadata?: Record<string,
     format: POLICY_FORMAT,
     version: 1,
     architecture: POLICY_ARCHITECTURE,
-    config: policy.config,
+    config,
     tensors,
     sha256: sha256Hex(blob),
     ...(metadata ? { metadata } : {}),

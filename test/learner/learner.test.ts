@@ -254,12 +254,21 @@ describe('Learner steps', () => {
     const bus = new InProcessBus({ broker: name });
     const policy = await tinyPolicy();
     const steps: LearnerStepMetrics[] = [];
+    const start = policy.getWeights();
+    const afterEachStep: ReturnType<PointerPolicy['getWeights']>[] = [];
     const learner = new Learner({
       bus,
-      config: learnerConfig({ checkpointDir: await tempDir(), checkpointEverySteps: 50 }),
+      config: learnerConfig({
+        checkpointDir: await tempDir(),
+        checkpointEverySteps: 50,
+        weightAverageDecay: 0.5,
+      }),
       policy,
       runId: 'steps',
-      onStep: (m) => steps.push(m),
+      onStep: (m) => {
+        steps.push(m);
+        afterEachStep.push(policy.getWeights());
+      },
     });
     await learner.start();
     const first = await bus.getLatest();
@@ -297,6 +306,24 @@ describe('Learner steps', () => {
     const published = await loadPolicy(bytes);
     expect(weightsEqual(published, policy)).toBe(true);
     await expect(bus.getWeights(4, { digest: `sha256:${'0'.repeat(64)}` })).rejects.toThrow(/digest/);
+
+    // The weight average is avg ← 0.5·avg + 0.5·w after each step, from the starting weights; the
+    // published weights are the trained ones, not the average.
+    const averaged = learner.averagedPolicy() as PointerPolicy;
+    const got = averaged.getWeights();
+    let moved = 0;
+    got.forEach((g, i) => {
+      const expected = Float64Array.from(start[i]?.data ?? []);
+      for (const w of afterEachStep)
+        expected.forEach((v, k) => (expected[k] = 0.5 * v + 0.5 * (w[i]?.data[k] ?? NaN)));
+      g.data.forEach((v, k) => {
+        expect(Math.abs(v - (expected[k] as number))).toBeLessThan(1e-6);
+        if (v !== policy.getWeights()[i]?.data[k]) moved++;
+      });
+    });
+    expect(moved).toBeGreaterThan(0);
+    expect(weightsEqual(averaged, policy)).toBe(false);
+    averaged.dispose();
     await learner.stop();
     expect(learner.state).toBe('stopped');
     await learner.stop(); // idempotent
@@ -449,6 +476,11 @@ describe('Learner checkpoints', () => {
     const optB = await resumed.getOptimizerState();
     expect(optB?.iterations).toBe(optA?.iterations);
     expect(optB?.moments[3]?.data).toEqual(optA?.moments[3]?.data);
+    // The weight average is checkpointed and resumed too.
+    expect(ckpt?.averagedPolicyBytes).toBeDefined();
+    const avgA = decodePolicyFile(ckpt?.averagedPolicyBytes as Uint8Array).manifest.sha256;
+    expect(avgA).not.toBe(aWeights);
+    expect(decodePolicyFile(b.averagedPolicyBytes() as Uint8Array).manifest.sha256).toBe(avgA);
 
     // A redelivered copy of a group applied before the checkpoint is recognised and not applied.
     const appliedId = ckpt?.state.appliedGroupIds[0] as string;

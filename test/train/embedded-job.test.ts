@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runEmbeddedJob } from '../../cli/train/embedded-job.ts';
 import { ValidationError } from '../../core/errors/index.ts';
-import { PointerPolicy, ensureTf, savePolicyFile } from '../../core/policy/index.ts';
+import { PointerPolicy, decodePolicyFile, ensureTf, savePolicyFile } from '../../core/policy/index.ts';
 
 let dir: string;
 let init: string;
@@ -51,6 +51,13 @@ describe('embedded training job', () => {
       );
       expect(c?.ci95.lo).toBeLessThanOrEqual(c?.mean ?? NaN);
     }
+    // The result is the weight average; the last iterate is written and evaluated beside it.
+    const avg = decodePolicyFile(new Uint8Array(await readFile(join(result.runDir, 'policy.samv'))));
+    const last = decodePolicyFile(new Uint8Array(await readFile(join(result.runDir, 'policy-last.samv'))));
+    expect(avg.manifest.metadata?.['result']).toBe('weight average');
+    expect(avg.manifest.sha256).not.toBe(last.manifest.sha256);
+    expect(result.lastIterate?.after['ood-val']?.n).toBe(6);
+    expect(result.lastIterate?.change['id-val']?.n).toBe(6);
     const html = await readFile(result.reportPath, 'utf8');
     expect(html).toContain('<img');
     expect((await stat(join(result.runDir, 'eval-after.json'))).size).toBeGreaterThan(0);

@@ -57,6 +57,8 @@ export interface Checkpoint {
   readonly state: LearnerState;
   readonly policyBytes: Uint8Array;
   readonly optimizer: OptimizerState | null;
+  /** The moving average of the weights (`policy-avg.svp`), when the learner keeps one. */
+  readonly averagedPolicyBytes?: Uint8Array;
 }
 
 const OPT_MAGIC = 'SVO1';
@@ -134,7 +136,12 @@ function stepDirName(step: number): string {
 /** Writes a checkpoint atomically; returns its directory. Keeps the newest `keep` (default 2). */
 export async function writeCheckpoint(
   root: string,
-  data: { state: LearnerState; policyBytes: Uint8Array; optimizer: OptimizerState | null },
+  data: {
+    state: LearnerState;
+    policyBytes: Uint8Array;
+    optimizer: OptimizerState | null;
+    averagedPolicyBytes?: Uint8Array | undefined;
+  },
   keep = 2,
 ): Promise<string> {
   await mkdir(root, { recursive: true });
@@ -144,6 +151,7 @@ export async function writeCheckpoint(
   await mkdir(tmp);
   await writeSynced(join(tmp, 'policy.svp'), data.policyBytes);
   if (data.optimizer) await writeSynced(join(tmp, 'optimizer.bin'), encodeOptimizerState(data.optimizer));
+  if (data.averagedPolicyBytes) await writeSynced(join(tmp, 'policy-avg.svp'), data.averagedPolicyBytes);
   await writeSynced(join(tmp, 'state.json'), JSON.stringify(data.state));
   await syncDir(tmp);
   const final = join(root, name);
@@ -202,7 +210,13 @@ export async function readCheckpoint(dir: string): Promise<Checkpoint> {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  return { dir, state, policyBytes, optimizer };
+  let averagedPolicyBytes: Uint8Array | undefined;
+  try {
+    averagedPolicyBytes = new Uint8Array(await readFile(join(dir, 'policy-avg.svp')));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  return { dir, state, policyBytes, optimizer, ...(averagedPolicyBytes ? { averagedPolicyBytes } : {}) };
 }
 
 /** The newest readable checkpoint under `root`, or null when there is none. */

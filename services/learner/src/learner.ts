@@ -26,8 +26,15 @@ import type { Bus, GroupMessage, Subscription } from '../../../core/bus/index.ts
 import type { LearnerConfig } from '../../../core/config/index.ts';
 import { SamVeteranError, ValidationError } from '../../../core/errors/index.ts';
 import { silentLogger, type Logger } from '../../../core/log/index.ts';
-import type { PointerPolicy } from '../../../core/policy/index.ts';
-import { decodePolicyFile, ensureTf, policyToBytes, weightsOf } from '../../../core/policy/index.ts';
+import {
+  decodePolicyFile,
+  encodePolicyFile,
+  ensureTf,
+  PointerPolicy,
+  policyToBytes,
+  serializeWeights,
+  weightsOf,
+} from '../../../core/policy/index.ts';
 import {
   decodeRolloutGroup,
   TASK_KINDS,
@@ -38,6 +45,7 @@ import { assembleBatch, buildGroupInput, type GroupInput } from './batch.ts';
 import { CHECKPOINT_FORMAT, latestCheckpoint, writeCheckpoint, type LearnerState } from './checkpoint.ts';
 import { Feeder, type SampleSource } from './feeder.ts';
 import { grpoStep } from './grpo-step.ts';
+import { WeightAverage } from './weight-average.ts';
 import { LearnerMetrics, type GroupResult, type StepPart } from './metrics.ts';
 
 /** Flat per-step record (JSONL-friendly): `step`, `version`, and named numbers such as 'reward.mean'. */
@@ -92,6 +100,8 @@ export class Learner {
   private readonly bus: Bus;
   private readonly config: LearnerConfig;
   private readonly policy: PointerPolicy;
+  /** Moving average of the weights (config.weightAverageDecay > 0); set in start(). */
+  private average: WeightAverage | undefined;
   private readonly reference: PointerPolicy;
   private readonly runId: string;
   private readonly log: Logger;
@@ -202,6 +212,26 @@ export class Learner {
     });
   }
 
+  /**
+   * The moving average of the weights (config.weightAverageDecay), as a new frozen policy the caller
+   * disposes: the run's result. Undefined when no average is kept or before start().
+   */
+  averagedPolicy(): PointerPolicy | undefined {
+    if (!this.average) return undefined;
+    return new PointerPolicy(this.policy.config, { weights: this.average.weights(), frozen: true });
+  }
+
+  /** The average as policy-file bytes (what checkpoints store as `policy-avg.svp`). */
+  averagedPolicyBytes(): Uint8Array | undefined {
+    if (!this.average) return undefined;
+    const meta = {
+      step: this.stepCount,
+      averageDecay: this.average.decay,
+      averagedSteps: this.average.updates,
+    };
+    return encodePolicyFile(serializeWeights(this.policy.config, this.average.weights(), meta));
+  }
+
   /** Resumes from the newest checkpoint (if any), publishes the current weights, starts consuming. */
   start(): Promise<void> {
     this.startPromise ??= this.doStart();
@@ -222,6 +252,10 @@ export class Learner {
       }
       this.policy.setWeights(weightsOf(decodePolicyFile(ckpt.policyBytes, `${ckpt.dir}/policy.svp`)));
       if (ckpt.optimizer) await this.policy.setOptimizerState(ckpt.optimizer);
+      if (ckpt.averagedPolicyBytes && this.config.weightAverageDecay > 0) {
+        const avg = weightsOf(decodePolicyFile(ckpt.averagedPolicyBytes, `${ckpt.dir}/policy-avg.svp`));
+        this.average = new WeightAverage(this.config.weightAverageDecay, avg);
+      }
       this.stepCount = s.step;
       this.currentVersion = s.version;
       this.lastCommitStep = s.step;
@@ -232,6 +266,10 @@ export class Learner {
         { dir: ckpt.dir, step: s.step, version: s.version, outstanding: s.outstanding.length },
         'resumed from checkpoint',
       );
+    }
+    if (this.config.weightAverageDecay > 0 && !this.average) {
+      // A fresh run (or a checkpoint without an average): the average starts at the current weights.
+      this.average = new WeightAverage(this.config.weightAverageDecay, this.policy.getWeights());
     }
     await this.publishWeights();
     this.sub = this.bus.consumeGroups({ maxInFlight: this.maxUnacked });
@@ -550,6 +588,7 @@ export class Learner {
     let result: ReturnType<typeof grpoStep> | undefined;
     try {
       result = grpoStep(this.policy, this.reference, assembled, this.config);
+      this.average?.update(this.policy.getWeights());
     } catch (err) {
       // A non-finite loss: these groups would fail again; drop them like invalid ones.
       this.log.error(
@@ -713,6 +752,7 @@ export class Learner {
           state,
           policyBytes: policyToBytes(this.policy, { step: this.stepCount, version: this.currentVersion }),
           optimizer,
+          averagedPolicyBytes: this.averagedPolicyBytes(),
         },
         this.opts.keepCheckpoints ?? 2,
       );
