@@ -60,11 +60,13 @@ describe('GrpcEnvPort against a real sam-env server (GrabCut, port 0)', () => {
     });
     expect(out.group.rollouts).toHaveLength(8);
     expect(out.transitions).toBeGreaterThan(0);
-    // One transition per refining rollout, plus the oracle probe of the `improvable` case rule
-    // when the state's mask is below GOOD ENOUGH and has an error region to click.
+    // The state's box mask (and follow-up click), one transition per refining rollout, plus the
+    // oracle probe of the `improvable` case rule when the state's mask is below GOOD ENOUGH and has
+    // an error region to click.
     const refined = out.group.rollouts.filter((r) => r.resultMask !== undefined);
     const probed = out.state.oraclePrompt ? 1 : 0;
-    expect(refined.length + probed).toBe(out.transitions);
+    expect(out.state.stateTransitions).toBe(out.state.origin === 'follow-up' ? 2 : 1);
+    expect(out.state.stateTransitions + refined.length + probed).toBe(out.transitions);
     if (probed) {
       const gain = out.group.rollouts[0]?.rewardBreakdown['oracleGain'];
       expect(typeof gain).toBe('number');

@@ -85,6 +85,25 @@ describe('runActorTask', () => {
     expect([...origins].sort()).toEqual(['clean', 'corrupted', 'follow-up', 'gt-jitter', 'policy-box']);
   });
 
+  it("counts every env transition a task makes, the state's own included", async () => {
+    let made = 0;
+    let counted = 0;
+    let followUps = 0;
+    for (let seed = 0; seed < 9; seed++) {
+      const kind = (['localization', 'mask_understanding', 'auxiliary'] as const)[seed % 3]!;
+      const before = env.transitions;
+      const out = await runActorTask(await makeTask(kind, seed % 5, { seed, groupSize: 4 }), {
+        ...deps(),
+        stateOptions: { followUpProbability: 1 },
+      });
+      made += env.transitions - before;
+      counted += out.transitions;
+      if (out.state.origin === 'follow-up') followUps++;
+    }
+    expect(followUps).toBeGreaterThan(0);
+    expect(counted).toBe(made);
+  });
+
   it('applies a follow-up click drawn until the policy clicks (followUpDraws), not a single draw that may stop', async () => {
     const followUps = async (followUpDraws: number): Promise<number> => {
       let n = 0;

@@ -312,8 +312,7 @@ export class Actor {
     if (duplicate) c.duplicateGroups++;
     else c.groupsPublished++;
     if (outcome.zeroVariance) c.zeroVarianceGroups++;
-    const stateCalls = task.kind === 'mask_understanding' ? 1 : 0;
-    c.transitions += outcome.transitions + stateCalls;
+    c.transitions += outcome.transitions;
     const k = c.byKind[task.kind];
     k.processed++;
     k.samplesDrawn += outcome.sampling.samplesDrawn;
@@ -324,7 +323,7 @@ export class Actor {
       zeroVariance: outcome.zeroVariance,
       samplesDrawn: outcome.sampling.samplesDrawn,
     });
-    this.metrics.addTransitions(outcome.transitions + stateCalls);
+    this.metrics.addTransitions(outcome.transitions);
     this.log.debug(
       {
         taskId: task.taskId,

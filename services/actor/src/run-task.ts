@@ -56,7 +56,7 @@ export interface TaskOutcome {
   readonly state: TaskState;
   readonly sampling: DynamicSampleResult;
   readonly zeroVariance: boolean;
-  /** Prompts sent to the env for the rollouts (the state's own transition excluded). */
+  /** Env transitions the task used: the state's (`state.stateTransitions`) and the group call's prompts. */
   readonly transitions: number;
   readonly sampleMs: number;
   readonly envMs: number;
@@ -180,7 +180,7 @@ export async function runActorTask(task: Task, deps: RunTaskDeps): Promise<TaskO
     state,
     sampling: sampled,
     zeroVariance: isZeroVariance(rollouts),
-    transitions: prompts.length,
+    transitions: state.stateTransitions + prompts.length,
     sampleMs,
     envMs,
   };

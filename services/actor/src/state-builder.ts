@@ -116,6 +116,8 @@ export interface TaskState {
   readonly improvable?: boolean;
   /** Auxiliary: the error regions of M̃. */
   readonly regions?: ErrorRegions;
+  /** Env transitions spent making the state (the box mask, and a follow-up click's mask). */
+  readonly stateTransitions: number;
 }
 
 export interface BuildStateDeps {
@@ -156,6 +158,7 @@ export async function buildState(
       iouBefore: 0,
       modifiedIouBefore: 0,
       goodEnough: false,
+      stateTransitions: 0,
     };
   }
   if (kind === 'mask_understanding') {
@@ -243,6 +246,7 @@ export async function buildState(
         maskCaseOf(mIou, 'improvable' in probe ? probe.improvable : undefined, deps.rewards) ===
         'good_enough',
       ...probe,
+      stateTransitions: origin === 'follow-up' ? 2 : 1,
     };
   }
   // auxiliary
@@ -265,6 +269,7 @@ export async function buildState(
     modifiedIouBefore: modifiedIou(mask, gt, { bandPx: o.bandPx }),
     goodEnough: regions.missed.length === 0 && regions.extra.length === 0,
     regions,
+    stateTransitions: 0,
   };
 }
 
