@@ -38,7 +38,7 @@ export function registerTrainCommand(program: Command): void {
       'GrabCut worker threads for the evaluations (default: one per core)',
       int('eval-workers'),
     )
-    .option('--eval-n <n>', 'samples per evaluation split before and after (0 skips)', int('eval-n'), 500)
+    .option('--eval-n <n>', 'samples per evaluation split before and after (0 skips)', int('eval-n'), 3000)
     .option('--seed <n>', 'seed of everything random', int('seed'), 1)
     .option('--runs <dir>', 'where run folders go', 'runs')
     .option('--name <name>', 'run name suffix', 'embedded')
