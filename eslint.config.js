@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'core/generated/**', 'runs/**', 'bin/**', '.tmp/**'] },
+  { ignores: ['node_modules/**', 'core/generated/**', 'runs/**', 'bin/**', '.tmp/**', '.scratch/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
