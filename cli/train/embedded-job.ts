@@ -5,7 +5,7 @@
  * id-val and ood-val, trains with GRPO under a step and time budget, evaluates again, and writes a
  * run folder (metrics JSONL, PNG plots, HTML report, before/after summary).
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { SingleBar, Presets } from 'cli-progress';
 import { Registry } from 'prom-client';
@@ -28,7 +28,7 @@ import {
 import { datasetFromSpec } from '../../core/data/index.ts';
 import { ValidationError } from '../../core/errors/index.ts';
 import { createLogger, type Logger } from '../../core/log/index.ts';
-import { ensureTf, loadPolicyBytes, policyToBytes, type PointerPolicy } from '../../core/policy/index.ts';
+import { ensureTf, loadPolicyBytes, type PointerPolicy } from '../../core/policy/index.ts';
 import { RunFolder, renderTrainingReport } from '../../core/report/index.ts';
 import { rewardConfig, type RewardConfig } from '../../core/reward/index.ts';
 import { Actor, SampleResolver } from '../../services/actor/index.ts';
@@ -212,9 +212,7 @@ export async function runEmbeddedJob(opts: EmbeddedJobOptions): Promise<Embedded
     // else the last weights. Both are written; the last iterate is evaluated too, for comparison.
     const averaged = learner.averagedPolicy();
     const result = averaged ?? policy;
-    const meta = { runId, steps, result: averaged ? 'weight average' : 'last iterate' };
-    await writeFile(run.path('policy.samv'), policyToBytes(result, meta));
-    if (averaged) await writeFile(run.path('policy-last.samv'), policyToBytes(policy, { runId, steps }));
+    await learner.writeResult(run.dir);
 
     if (opts.evalN > 0) {
       await withEvalEnv(opts, async (evalEnv) => {

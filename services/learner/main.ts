@@ -43,7 +43,10 @@ export interface LearnerService {
   readonly bus: Bus;
   readonly config: LearnerConfig;
   readonly metricsPort: number | null;
-  /** Stops the learner (checkpoint), the metrics server and the bus. Idempotent. */
+  /**
+   * Stops the learner (checkpoint), writes the trained policy to the run folder (`policy.samv`, the
+   * weight average, and `policy-last.samv`), stops the metrics server and the bus. Idempotent.
+   */
   close(): Promise<void>;
 }
 
@@ -132,6 +135,10 @@ export async function startLearnerService(opts: LearnerServiceOptions): Promise<
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       await learner.stop();
+      if (opts.runDir !== undefined) {
+        const written = await learner.writeResult(opts.runDir);
+        log.info({ ...written, step: learner.step }, 'trained policy written');
+      }
       if (server) await new Promise<void>((r) => (server as Server).close(() => r()));
       await bus.close();
     })());

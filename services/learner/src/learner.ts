@@ -21,6 +21,8 @@
  * adds one, and weights are published every `publishEverySteps` steps as `putWeights(version)` +
  * `setLatest` with the sha-256 digest.
  */
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Registry } from 'prom-client';
 import type { Bus, GroupMessage, Subscription } from '../../../core/bus/index.ts';
 import type { LearnerConfig } from '../../../core/config/index.ts';
@@ -230,6 +232,34 @@ export class Learner {
       averagedSteps: this.average.updates,
     };
     return encodePolicyFile(serializeWeights(this.policy.config, this.average.weights(), meta));
+  }
+
+  /**
+   * Writes the run's result to `dir`: `policy.samv` (the weight average when one is kept, else the
+   * trained weights) and, with an average, `policy-last.samv` (the trained weights). Each file is
+   * written to a temporary name and renamed, so a reader never sees half a policy.
+   */
+  async writeResult(dir: string): Promise<{ policy: string; last?: string }> {
+    const meta = { runId: this.runId, step: this.stepCount, version: this.currentVersion };
+    const last = policyToBytes(this.policy, { ...meta, result: 'last iterate' });
+    const average = this.average
+      ? encodePolicyFile(
+          serializeWeights(this.policy.config, this.average.weights(), {
+            ...meta,
+            result: 'weight average',
+            averageDecay: this.average.decay,
+          }),
+        )
+      : undefined;
+    await mkdir(dir, { recursive: true });
+    const put = async (name: string, bytes: Uint8Array): Promise<string> => {
+      const path = join(dir, name);
+      await writeFile(`${path}.tmp-${process.pid}`, bytes);
+      await rename(`${path}.tmp-${process.pid}`, path);
+      return path;
+    };
+    if (!average) return { policy: await put('policy.samv', last) };
+    return { policy: await put('policy.samv', average), last: await put('policy-last.samv', last) };
   }
 
   /** Resumes from the newest checkpoint (if any), publishes the current weights, starts consuming. */
