@@ -223,13 +223,17 @@ export class Learner {
     return new PointerPolicy(this.policy.config, { weights: this.average.weights(), frozen: true });
   }
 
-  /** The average as policy-file bytes (what checkpoints store as `policy-avg.svp`). */
-  averagedPolicyBytes(): Uint8Array | undefined {
+  /**
+   * The average as policy-file bytes (what checkpoints store as `policy-avg.svp`), with `metadata`
+   * added to the step and decay it records.
+   */
+  averagedPolicyBytes(metadata: Record<string, unknown> = {}): Uint8Array | undefined {
     if (!this.average) return undefined;
     const meta = {
       step: this.stepCount,
       averageDecay: this.average.decay,
       averagedSteps: this.average.updates,
+      ...metadata,
     };
     return encodePolicyFile(serializeWeights(this.policy.config, this.average.weights(), meta));
   }
@@ -242,15 +246,7 @@ export class Learner {
   async writeResult(dir: string): Promise<{ policy: string; last?: string }> {
     const meta = { runId: this.runId, step: this.stepCount, version: this.currentVersion };
     const last = policyToBytes(this.policy, { ...meta, result: 'last iterate' });
-    const average = this.average
-      ? encodePolicyFile(
-          serializeWeights(this.policy.config, this.average.weights(), {
-            ...meta,
-            result: 'weight average',
-            averageDecay: this.average.decay,
-          }),
-        )
-      : undefined;
+    const average = this.averagedPolicyBytes({ ...meta, result: 'weight average' });
     await mkdir(dir, { recursive: true });
     const put = async (name: string, bytes: Uint8Array): Promise<string> => {
       const path = join(dir, name);
