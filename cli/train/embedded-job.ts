@@ -320,6 +320,7 @@ async function evaluate(
     n: opts.evalN,
     batch: 64,
     seed: opts.seed,
+    keepEpisodes: 0, // only scores: 3000 episodes' masks would take ~1 GB
     onProgress: (done) => bar?.update(done),
   });
   bar?.stop();
@@ -329,5 +330,5 @@ async function evaluate(
 
 /** Per-sample final IoU, in dataset order. */
 function finalIous(r: EvaluationResult): number[] {
-  return r.episodes.map((e) => e.finalIou);
+  return r.scores.map((e) => e.finalIou);
 }

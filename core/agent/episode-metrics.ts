@@ -38,8 +38,30 @@ export interface EpisodeSummary {
 }
 
 /** The step in force after k refinements (an episode that stopped keeps its last mask). */
-function stepAt(e: Episode, k: number): EpisodeStep | undefined {
-  let best: EpisodeStep | undefined;
+/** What the metrics read of an episode: everything but its masks (an Episode is one). */
+export type EpisodeScore = Pick<Episode, 'boxIou' | 'finalIou' | 'stopStep' | 'stoppedBy'> & {
+  readonly steps: readonly Pick<EpisodeStep, 'index' | 'type' | 'iou' | 'intersection' | 'union'>[];
+};
+
+/** An episode's score without its masks, so that many can be kept cheaply. */
+export function scoreOf(e: Episode): EpisodeScore {
+  return {
+    boxIou: e.boxIou,
+    finalIou: e.finalIou,
+    stopStep: e.stopStep,
+    stoppedBy: e.stoppedBy,
+    steps: e.steps.map((s) => ({
+      index: s.index,
+      type: s.type,
+      iou: s.iou,
+      intersection: s.intersection,
+      union: s.union,
+    })),
+  };
+}
+
+function stepAt(e: EpisodeScore, k: number): EpisodeScore['steps'][number] | undefined {
+  let best: EpisodeScore['steps'][number] | undefined;
   for (const s of e.steps) if (s.index <= k) best = s;
   return best;
 }
@@ -97,7 +119,7 @@ export function pairedDifference(
 }
 
 export function summarizeEpisodes(
-  episodes: readonly Episode[],
+  episodes: readonly EpisodeScore[],
   maxRefinements: number,
   seed = 0,
 ): EpisodeSummary {

@@ -12,7 +12,7 @@ import { ValidationError } from '../errors/index.ts';
 import { rgbDigest } from '../wire/index.ts';
 import type { PointerPolicy, PolicyObservation } from '../policy/index.ts';
 import { runEpisodes, type ActingPolicy, type Episode, type EpisodeInput } from './agent-loop.ts';
-import { summarizeEpisodes, type EpisodeSummary } from './episode-metrics.ts';
+import { scoreOf, summarizeEpisodes, type EpisodeScore, type EpisodeSummary } from './episode-metrics.ts';
 import { oracleBox, oracleRefinement, type OracleOptions } from './oracle.ts';
 
 /** A policy, or a factory that builds one per batch (baselines that need the batch's ground truth). */
@@ -30,6 +30,11 @@ export interface EvaluateOptions {
   readonly maxRefinements?: number;
   /** Seed of the bootstrap resampler. Default 0. */
   readonly seed?: number;
+  /**
+   * Keep the full episodes (with their masks) of the first `keepEpisodes` samples; the others are
+   * kept as scores only (`scores`), which bounds memory on large evaluations. Default: all.
+   */
+  readonly keepEpisodes?: number;
   /** Keep the episode inputs (images, GT) of the first `keepInputs` samples, e.g. for a sheet. Default 0. */
   readonly keepInputs?: number;
   /** Called after each batch with episodes done and total. */
@@ -38,7 +43,10 @@ export interface EvaluateOptions {
 
 export interface EvaluationResult {
   readonly summary: EpisodeSummary;
+  /** The first `keepEpisodes` episodes, with masks. */
   readonly episodes: Episode[];
+  /** Every episode's score (IoUs per step, stop), in dataset order. */
+  readonly scores: EpisodeScore[];
   /** Inputs of the first `keepInputs` episodes, in order. */
   readonly inputs: EpisodeInput[];
   readonly seconds: number;
@@ -139,20 +147,29 @@ export async function evaluatePolicy(opts: EvaluateOptions): Promise<EvaluationR
     throw new ValidationError('maxRefinements', maxRefinements, 'must be an integer >= 0');
   }
   const t0 = performance.now();
+  const keepEpisodes = opts.keepEpisodes ?? Infinity;
+  if (!(keepEpisodes >= 0) || (Number.isFinite(keepEpisodes) && !Number.isInteger(keepEpisodes))) {
+    throw new ValidationError('keepEpisodes', keepEpisodes, 'must be an integer >= 0');
+  }
   const episodes: Episode[] = [];
+  const scores: EpisodeScore[] = [];
   const kept: EpisodeInput[] = [];
   for (let start = 0; start < n; start += batch) {
     const count = Math.min(batch, n - start);
     const samples = await Promise.all(Array.from({ length: count }, (_, i) => opts.dataset.get(start + i)));
     const inputs = samples.map(episodeInputOf);
     const policy = typeof opts.policy === 'function' ? opts.policy(inputs) : opts.policy;
-    episodes.push(...(await runEpisodes(inputs, policy, opts.env, { maxRefinements })));
+    for (const e of await runEpisodes(inputs, policy, opts.env, { maxRefinements })) {
+      scores.push(scoreOf(e));
+      if (episodes.length < keepEpisodes) episodes.push(e);
+    }
     for (const input of inputs) if (kept.length < keep) kept.push(input);
-    opts.onProgress?.(episodes.length, n);
+    opts.onProgress?.(scores.length, n);
   }
   return {
-    summary: summarizeEpisodes(episodes, maxRefinements, opts.seed ?? 0),
+    summary: summarizeEpisodes(scores, maxRefinements, opts.seed ?? 0),
     episodes,
+    scores,
     inputs: kept,
     seconds: (performance.now() - t0) / 1000,
   };

@@ -54,13 +54,27 @@ describe('WorkerEnvPool (GrabCut in worker threads)', () => {
 
   it('gives the same evaluation with one worker and with two (what `train --eval-workers` relies on)', async () => {
     const dataset = await datasetFromSpec('synthetic:id-val?n=12&size=128');
-    const run = (workers: number) =>
-      evaluatePolicy({ policy: oraclePolicyFor, dataset, env: pool(workers), n: 12, batch: 6, seed: 3 });
-    const [one, two] = await Promise.all([run(1), run(2)]);
-    expect(two.episodes.map((e) => e.steps.map((s) => s.iou))).toEqual(
+    const run = (workers: number, keepEpisodes?: number) =>
+      evaluatePolicy({
+        policy: oraclePolicyFor,
+        dataset,
+        env: pool(workers),
+        n: 12,
+        batch: 6,
+        seed: 3,
+        ...(keepEpisodes !== undefined ? { keepEpisodes } : {}),
+      });
+    const [one, two] = await Promise.all([run(1), run(2, 3)]);
+    expect(two.scores.map((e) => e.steps.map((s) => s.iou))).toEqual(
       one.episodes.map((e) => e.steps.map((s) => s.iou)),
     );
-    expect(two.summary.gIoU).toBe(one.summary.gIoU);
+    expect(two.summary).toEqual(one.summary);
+    // Only the first 3 full episodes (with masks) are kept when asked; every score is.
+    expect(one.episodes).toHaveLength(12);
+    expect(two.episodes).toHaveLength(3);
+    expect(two.scores).toHaveLength(12);
+    expect(two.episodes[2]?.finalMask.data).toEqual(one.episodes[2]?.finalMask.data);
+    expect('finalMask' in (two.scores[5] as object)).toBe(false);
     // The oracle's clicks do something: some episode has more than its box step.
     expect(one.episodes.some((e) => e.steps.length > 2)).toBe(true);
   }, 120_000);
