@@ -292,7 +292,12 @@ async function withEvalEnv(
   opts: EmbeddedJobOptions,
   body: (env: WorkerEnvPool) => Promise<void>,
 ): Promise<void> {
-  const env = new WorkerEnvPool({ workers: opts.evalWorkers ?? availableParallelism() });
+  // Each image is seen in one batch of 64 only: a small embedding cache suffices (the default
+  // 256 MiB per worker filled up over 3000 images and held ~0.5 GB).
+  const env = new WorkerEnvPool({
+    workers: opts.evalWorkers ?? availableParallelism(),
+    cacheBytes: 32 * 1024 * 1024,
+  });
   try {
     await body(env);
   } finally {

@@ -12,8 +12,11 @@ import type { WorkerRequest, WorkerResponse, WireOutput, WirePrompt } from './wo
 const port = parentPort;
 if (!port) throw new Error('env-worker must run in a worker thread');
 
-const spec = workerData as { model: 'grabcut'; options: GrabCutOptions };
-const env = new LocalEnv(createGrabCutModel(spec.options));
+const spec = workerData as { model: 'grabcut'; options: GrabCutOptions; cacheBytes?: number };
+const env = new LocalEnv(
+  createGrabCutModel(spec.options),
+  spec.cacheBytes !== undefined ? { cacheBytes: spec.cacheBytes } : {},
+);
 
 function toPrompt(p: WirePrompt): TransitionPrompt {
   return {

@@ -14,6 +14,11 @@ export interface WorkerEnvPoolOptions {
   /** Worker threads. Default 1. */
   readonly workers?: number;
   readonly grabcut?: GrabCutOptions;
+  /**
+   * Embedding cache budget of each worker, bytes. Default 256 MiB. Evaluation, which sees each image
+   * in one batch only, needs little; training revisits an image within a task.
+   */
+  readonly cacheBytes?: number;
 }
 
 interface Pending {
@@ -36,7 +41,12 @@ export class WorkerEnvPool implements EnvPort {
     const n = Math.max(1, opts.workers ?? 1);
     for (let i = 0; i < n; i++) {
       const w = new Worker(BOOTSTRAP, {
-        workerData: { __entry: ENTRY, model: 'grabcut', options: opts.grabcut ?? {} },
+        workerData: {
+          __entry: ENTRY,
+          model: 'grabcut',
+          options: opts.grabcut ?? {},
+          ...(opts.cacheBytes !== undefined ? { cacheBytes: opts.cacheBytes } : {}),
+        },
       });
       w.on('message', (res: WorkerResponse) => {
         const p = this.pending.get(res.id);
