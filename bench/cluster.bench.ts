@@ -48,6 +48,10 @@ const ACTORS = 2;
 /** Tasks per actor at once (2 actors × 4 = 8 group calls in flight, as in the env-only phase). */
 const ACTOR_CONCURRENCY = 4;
 const ENV_CONCURRENCY = ACTORS * ACTOR_CONCURRENCY;
+/** As the actors are configured by default (`actor.envFirstContact`); BENCH_FIRST_CONTACT=probe compares. */
+const FIRST_CONTACT = ActorConfigSchema.parse({
+  envFirstContact: process.env['BENCH_FIRST_CONTACT'] ?? undefined,
+}).envFirstContact;
 const ENV_ROUNDS = 4;
 const ENV_ROUND_MS = 4_000;
 const CLUSTER_WARMUP_MS = 8_000;
@@ -210,7 +214,7 @@ async function envLimit(
   calls: readonly EnvCall[],
   onMeasureStart: () => void,
 ): Promise<{ rates: number[]; callMs: number[] }> {
-  const port = new GrpcEnvPort({ addresses: targets, deadlineMs: 30_000 });
+  const port = new GrpcEnvPort({ addresses: targets, deadlineMs: 30_000, firstContact: FIRST_CONTACT });
   let next = 0;
   let done = 0;
   const callMs: number[] = [];
@@ -302,12 +306,16 @@ async function main(): Promise<void> {
     });
     const actors: Actor[] = [];
     const recorders: RecordingEnv[] = [];
+    const grpcPorts: GrpcEnvPort[] = [];
     for (let i = 1; i <= ACTORS; i++) {
       const bus = await JetStreamBus.connect(nats.url, { prefix });
-      const envPort = new RecordingEnv(
-        new GrpcEnvPort({ addresses: topo.samEnvTargets, deadlineMs: 30_000 }),
-        1000,
-      );
+      const grpcPort = new GrpcEnvPort({
+        addresses: topo.samEnvTargets,
+        deadlineMs: 30_000,
+        firstContact: FIRST_CONTACT,
+      });
+      grpcPorts.push(grpcPort);
+      const envPort = new RecordingEnv(grpcPort, 1000);
       recorders.push(envPort);
       cleanups.push(async () => {
         await envPort.close();
@@ -419,7 +427,9 @@ async function main(): Promise<void> {
     console.log(
       `    ratio vs env alone: ${ratio.toFixed(2)} (target ≥ 0.80); steps ${learnerSteps}, ` +
         `groups published ${stats.reduce((n, s) => n + s.groupsPublished, 0)}, ` +
-        `stale dropped ${learnerStats['groups.stale'] ?? 0}, task failures ${stats.reduce((n, s) => n + s.tasksFailed, 0)}`,
+        `stale dropped ${learnerStats['groups.stale'] ?? 0}, task failures ${stats.reduce((n, s) => n + s.tasksFailed, 0)}, ` +
+        `env calls ${grpcPorts.reduce((n, p) => n + p.client.stats.calls, 0)} (first contact: ${FIRST_CONTACT}, ` +
+        `resent after NOT_FOUND ${grpcPorts.reduce((n, p) => n + p.client.stats.resends, 0)})`,
     );
     console.log(
       `    CPU cores used: ${showCpu(clusterCpu)} (this process = ${ACTORS} actors + learner; ` +

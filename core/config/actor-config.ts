@@ -37,6 +37,14 @@ export const ActorConfigSchema = z.strictObject({
   groupSize: z.number().int().min(2).default(8),
   /** Deadline of one sam-env call, ms. Default 30000. */
   envDeadlineMs: z.number().int().positive().default(30_000),
+  /**
+   * How an image goes to a replica that has not had it from this actor: `send` the bytes with the
+   * first call, or `probe` with the digest alone first and resend on NOT_FOUND. Default `send`: tasks
+   * draw samples from a large dataset, so a replica rarely has the image already and a probe costs a
+   * failed call per task (bench:cluster). `probe` saves bandwidth when many actors share few, large
+   * images over a slow network.
+   */
+  envFirstContact: z.enum(['send', 'probe']).default('send'),
   /** How often a long task reports progress to the bus (in-progress ack), ms. Default 10000. */
   workingIntervalMs: z.number().int().positive().default(10_000),
   /** Prometheus `/metrics` port; null = none, 0 = any free port. Default null. */

@@ -69,7 +69,12 @@ export async function startActorService(opts: ActorServiceOptions): Promise<Acto
   const bus = await createBus(url, { ...busOptions(all.bus), logger: log, name: `actor-${opts.id}` });
   const env: EnvPort =
     config.envAddresses.length > 0
-      ? new GrpcEnvPort({ addresses: config.envAddresses, deadlineMs: config.envDeadlineMs, seed: opts.id })
+      ? new GrpcEnvPort({
+          addresses: config.envAddresses,
+          deadlineMs: config.envDeadlineMs,
+          firstContact: config.envFirstContact,
+          seed: opts.id,
+        })
       : new WorkerEnvPool({ workers: 1 });
   log.info(
     {

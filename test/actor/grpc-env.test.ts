@@ -46,6 +46,34 @@ describe('GrpcEnvPort against a real sam-env server (GrabCut, port 0)', () => {
     expect(maskIou(outs[0]!.mask, r.sample.gtMask)).toBeGreaterThan(0.3);
   });
 
+  it('sends a new image with its first call as actors are configured by default, with no failed probe', async () => {
+    const firstContact = ActorConfigSchema.parse({}).envFirstContact;
+    expect(firstContact).toBe('send');
+    const port = new GrpcEnvPort({ addresses: `127.0.0.1:${server.port}`, deadlineMs: 10_000, firstContact });
+    const probing = new GrpcEnvPort({
+      addresses: `127.0.0.1:${server.port}`,
+      deadlineMs: 10_000,
+      firstContact: 'probe',
+    });
+    try {
+      const resolver = new SampleResolver();
+      for (const [i, p] of [port, probing].entries()) {
+        const task = await makeTask('localization', 10 + i, { groupSize: 2 });
+        const image = toEnvImageOf(await resolver.resolve(task.dataset, task.sampleId));
+        await p.transitionGroup(image, [{ box: [4, 4, 40, 40], points: [] }]);
+        await p.transitionGroup(image, [{ box: [6, 6, 40, 40], points: [] }]);
+      }
+      // Two calls each: `send` delivers the bytes with the first and none is refused; `probe` is
+      // refused once (NOT_FOUND) and resends.
+      expect(port.client.stats.resends).toBe(0);
+      expect(port.client.stats.bytesSent).toBeGreaterThan(0);
+      expect(probing.client.stats.resends).toBe(1);
+    } finally {
+      await port.close();
+      await probing.close();
+    }
+  });
+
   it('runs a mask-understanding task with previous mask, logits and clicks over the wire', async () => {
     const task = await makeTask('mask_understanding', 2, { groupSize: 8, seed: 4 });
     const out = await runActorTask(task, {
