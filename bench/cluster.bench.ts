@@ -50,7 +50,7 @@ const ACTOR_CONCURRENCY = 4;
 const ENV_CONCURRENCY = ACTORS * ACTOR_CONCURRENCY;
 /** As the actors are configured by default (`actor.envFirstContact`); BENCH_FIRST_CONTACT=probe compares. */
 const FIRST_CONTACT = ActorConfigSchema.parse({
-  envFirstContact: process.env['BENCH_FIRST_CONTACT'] ?? undefined,
+  envFirstContact: process.env['BENCH_FIRST_CONTACT'],
 }).envFirstContact;
 const ENV_ROUNDS = 4;
 const ENV_ROUND_MS = 4_000;

@@ -225,10 +225,15 @@ export async function savePolicyFile(
   metadata?: Record<string, unknown>,
 ): Promise<PolicyManifest> {
   const s = serializePolicy(policy, metadata);
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, encodePolicyFile(s));
-  await rename(tmp, path);
+  await writePolicyBytes(path, encodePolicyFile(s));
   return s.manifest;
+}
+
+/** Writes policy-file bytes to a temporary name and renames it, so a reader never sees half a file. */
+export async function writePolicyBytes(path: string, bytes: Uint8Array): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  await writeFile(tmp, bytes);
+  await rename(tmp, path);
 }
 
 export async function loadPolicyFile(path: string, options: LoadPolicyOptions = {}): Promise<PointerPolicy> {

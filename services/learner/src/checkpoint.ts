@@ -203,20 +203,20 @@ export async function readCheckpoint(dir: string): Promise<Checkpoint> {
     );
   }
   const policyBytes = new Uint8Array(await readFile(join(dir, 'policy.svp')));
-  let optimizer: OptimizerState | null = null;
-  try {
-    const bytes = new Uint8Array(await readFile(join(dir, 'optimizer.bin')));
-    optimizer = decodeOptimizerState(bytes, join(dir, 'optimizer.bin'));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  let averagedPolicyBytes: Uint8Array | undefined;
-  try {
-    averagedPolicyBytes = new Uint8Array(await readFile(join(dir, 'policy-avg.svp')));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
+  const optimizerBytes = await readOptional(join(dir, 'optimizer.bin'));
+  const optimizer = optimizerBytes ? decodeOptimizerState(optimizerBytes, join(dir, 'optimizer.bin')) : null;
+  const averagedPolicyBytes = await readOptional(join(dir, 'policy-avg.svp'));
   return { dir, state, policyBytes, optimizer, ...(averagedPolicyBytes ? { averagedPolicyBytes } : {}) };
+}
+
+/** A file's bytes, or undefined when it does not exist (other read errors propagate). */
+async function readOptional(path: string): Promise<Uint8Array | undefined> {
+  try {
+    return new Uint8Array(await readFile(path));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
 }
 
 /** The newest readable checkpoint under `root`, or null when there is none. */

@@ -21,7 +21,7 @@
  * adds one, and weights are published every `publishEverySteps` steps as `putWeights(version)` +
  * `setLatest` with the sha-256 digest.
  */
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Registry } from 'prom-client';
 import type { Bus, GroupMessage, Subscription } from '../../../core/bus/index.ts';
@@ -36,6 +36,7 @@ import {
   policyToBytes,
   serializeWeights,
   weightsOf,
+  writePolicyBytes,
 } from '../../../core/policy/index.ts';
 import {
   decodeRolloutGroup,
@@ -250,8 +251,7 @@ export class Learner {
     await mkdir(dir, { recursive: true });
     const put = async (name: string, bytes: Uint8Array): Promise<string> => {
       const path = join(dir, name);
-      await writeFile(`${path}.tmp-${process.pid}`, bytes);
-      await rename(`${path}.tmp-${process.pid}`, path);
+      await writePolicyBytes(path, bytes);
       return path;
     };
     if (!average) return { policy: await put('policy.samv', last) };
