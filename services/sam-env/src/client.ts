@@ -183,6 +183,7 @@ export class SamEnvClient {
         'grpc.dns_min_time_between_resolutions_ms': 5_000,
         'grpc.initial_reconnect_backoff_ms': 200,
         'grpc.max_reconnect_backoff_ms': 5_000,
+        'grpc.enable_channelz': 0, // per-call bookkeeping for a channelz service nobody queries
       }),
     }));
   }

@@ -77,6 +77,8 @@ export class SamEnvServer {
       'grpc.keepalive_permit_without_calls': 1,
       'grpc.max_connection_age_ms': opts.maxConnectionAgeMs ?? 300_000,
       'grpc.max_connection_age_grace_ms': opts.maxConnectionAgeGraceMs ?? 10_000,
+      // Channelz stays on although no channelz service is exposed: with it off, grpc-js 1.14 does
+      // not track sessions, and forceShutdown() (kill) leaves open connections serving.
     });
     const { packageDefinition, proto } = loadSamEnvDefinition();
     this.server.addService(proto.samveteran.v1.SamEnv.service, this.handlers());
@@ -244,13 +246,18 @@ export class SamEnvServer {
     return (call, callback) => {
       const stop = this.metrics.callLatency.startTimer({ method });
       const ac = new AbortController();
-      call.on('cancelled', () => ac.abort());
+      // grpc-js also emits 'cancelled' after the status is sent; aborting then would only build a
+      // DOMException (with its stack) per call for nobody.
+      const onCancelled = (): void => ac.abort();
+      call.once('cancelled', onCancelled);
       fn(call.request, ac.signal).then(
         (res) => {
+          call.off('cancelled', onCancelled);
           stop();
           callback(null, res);
         },
         (err: unknown) => {
+          call.off('cancelled', onCancelled);
           stop();
           const st = toGrpcStatus(err, this.logger, method);
           this.metrics.errors.inc({ method, code: grpc.status[st.code] ?? String(st.code) });
