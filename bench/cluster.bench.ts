@@ -265,7 +265,8 @@ async function main(): Promise<void> {
         `group ${GROUP}, ${DATASET}, ${cores} CPUs`,
     );
     const ports = await allocateLocalPorts({ samEnv: REPLICAS, actors: 0 });
-    const topo = buildLocalTopology({ runDir, ports, env: { LOG_LEVEL: 'warn' } });
+    // Replicas without an image store: the in-process actors send pixels, as the env-alone phase does.
+    const topo = buildLocalTopology({ runDir, ports, env: { LOG_LEVEL: 'warn' }, imageStore: false });
     const envSpecs = topo.entries.filter((e) => e.group === 'sam-env').map((e) => toProcessSpec(e));
     await Promise.all(envSpecs.map((s) => supervisor.start(s)));
     const nats = await startNatsServer({ supervisor, storeDir: join(runDir, 'nats-store') });

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { ValidationError } from '../../core/errors/index.ts';
 import { createLogger } from '../../core/log/index.ts';
 import { handleSignals, startActorService } from '../../services/actor/main.ts';
+import { parseImageStoreSpec } from '../../services/sam-env/src/image-store.ts';
 
 interface ActorFlags {
   bus?: string;
@@ -14,6 +15,7 @@ interface ActorFlags {
   id: string;
   metricsPort?: string;
   concurrency?: string;
+  imageStore?: string;
   config?: string;
 }
 
@@ -35,10 +37,16 @@ export function registerActorCommand(program: Command): void {
     .option('--id <id>', 'actor id (metrics label, group actorId)', `actor-${process.pid}`)
     .option('--metrics-port <port>', 'serve Prometheus /metrics on this port (0 = any free port)')
     .option('--concurrency <n>', 'tasks processed at once (default: config actor.concurrency)')
+    .option(
+      '--image-store <spec>',
+      'send replicas image-store keys instead of pixels: the store the replicas open with --image-store ' +
+        '(nats://host:port[/bucket] or a shared directory; default: config actor.envImageStore)',
+    )
     .option('--config <file>', 'JSON config file (sections actor, bus, rewards)')
     .action(async (flags: ActorFlags) => {
       if (!/^[A-Za-z0-9_.-]+$/.test(flags.id))
         throw new ValidationError('--id', flags.id, 'must match [A-Za-z0-9_.-]+');
+      if (flags.imageStore !== undefined) parseImageStoreSpec(flags.imageStore, '--image-store');
       const logger = createLogger({ service: 'actor' });
       const metricsPort = int('--metrics-port', flags.metricsPort, 0);
       const concurrency = int('--concurrency', flags.concurrency, 1);
@@ -57,6 +65,7 @@ export function registerActorCommand(program: Command): void {
         ...(flags.config !== undefined ? { configFile: flags.config } : {}),
         ...(metricsPort !== undefined ? { metricsPort } : {}),
         ...(concurrency !== undefined ? { concurrency } : {}),
+        ...(flags.imageStore !== undefined ? { imageStore: flags.imageStore } : {}),
       });
       handleSignals(service, logger);
       // One line on stdout so scripts (and tests) can read where it runs.

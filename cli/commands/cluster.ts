@@ -50,6 +50,10 @@ export function registerClusterCommand(program: Command): void {
     .option('--init <path>', 'warm-start policy checkpoint', DEFAULT_WARM_START)
     .option('--runs <dir>', 'where run folders go', 'runs')
     .option('--model <name>', 'env model of the sam-env replicas', 'grabcut')
+    .option(
+      '--no-image-store',
+      'actors send pixels to each replica instead of keys in the NATS Object Store bucket "images"',
+    )
     .action(async (o: Record<string, unknown>) => {
       const runsRoot = o['runs'] as string;
       const run = RunFolder.create(runsRoot, 'cluster');
@@ -62,6 +66,7 @@ export function registerClusterCommand(program: Command): void {
         ports,
         model: o['model'] as string,
         env: { LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'info' },
+        imageStore: o['imageStore'] !== false,
       });
       for (const e of topology.entries) {
         if (e.name === 'learner')
@@ -81,6 +86,7 @@ export function registerClusterCommand(program: Command): void {
       console.log(`run folder:  ${run.dir}`);
       console.log(`logs:        ${run.dir}/logs (one file per process)`);
       console.log(`nats:        ${topology.natsUrl}   sam-env: ${topology.samEnvTargets.join(', ')}`);
+      if (topology.imageStoreUrl) console.log(`images:      ${topology.imageStoreUrl} (actors send keys)`);
       console.log(`scale with:  npx sam-veteran cluster scale actors N`);
       try {
         const learnerDone = new Promise<number | null>((res) => {

@@ -45,6 +45,13 @@ export const ActorConfigSchema = z.strictObject({
    * images over a slow network.
    */
   envFirstContact: z.enum(['send', 'probe']).default('send'),
+  /**
+   * Shared image store (the same spec the sam-env replicas get with `--image-store`:
+   * nats://host:4222[/bucket] or a directory both can read). Set, the actor puts each image there
+   * once (PNG, content-addressed key) and sends replicas the key instead of the pixels; a failed put
+   * or a replica without the store gets the bytes instead. null = send bytes. Default null.
+   */
+  envImageStore: z.string().min(1).nullable().default(null),
   /** How often a long task reports progress to the bus (in-progress ack), ms. Default 10000. */
   workingIntervalMs: z.number().int().positive().default(10_000),
   /** Prometheus `/metrics` port; null = none, 0 = any free port. Default null. */

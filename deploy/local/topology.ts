@@ -56,6 +56,12 @@ export interface LocalTopologyOptions {
   model?: string;
   /** Extra environment for every service process (e.g. LOG_LEVEL). */
   env?: Record<string, string>;
+  /**
+   * Images travel through a NATS Object Store bucket (`images` on the cluster's nats-server): the
+   * replicas open it with `--image-store`, the actors put each image there once and send keys.
+   * Default true; false = actors send the pixels to each replica.
+   */
+  imageStore?: boolean;
 }
 
 /** The default local cluster: nats + 2 sam-env replicas + 2 actors + 1 learner. */
@@ -66,6 +72,8 @@ export interface LocalTopology {
   samEnvTargets: string[];
   storeDir: string;
   checkpointDir: string;
+  /** Image store spec shared by replicas and actors (`nats://…/images`), when enabled. */
+  imageStoreUrl?: string;
   /** In start order: nats, sam-env-*, learner, actor-*. */
   entries: TopologyEntry[];
 }
@@ -116,8 +124,10 @@ export function buildLocalTopology(opts: LocalTopologyOptions): LocalTopology {
     samEnvTargets,
     storeDir,
     checkpointDir,
+    ...((opts.imageStore ?? true) ? { imageStoreUrl: `${natsUrl}/images` } : {}),
     entries: [],
   };
+  const imageStoreArgs = topology.imageStoreUrl ? ['--image-store', topology.imageStoreUrl] : [];
   // Services load the whole SAMV_* tree strictly (unknown keys are errors), so only real keys go
   // into the environment; per-process values travel as CLI flags.
   const baseEnv = { ...opts.env };
@@ -147,6 +157,7 @@ export function buildLocalTopology(opts: LocalTopologyOptions): LocalTopology {
         String(port),
         '--metrics-port',
         String(metrics),
+        ...imageStoreArgs,
       ],
       env: baseEnv,
       readiness: { kind: 'tcp', host: HOST, port },
@@ -173,7 +184,7 @@ export function buildLocalTopology(opts: LocalTopologyOptions): LocalTopology {
 
 /** The entry of actor number `index` (1-based); used for the initial actors and by `cluster scale`. */
 export function actorEntry(
-  topology: Pick<LocalTopology, 'natsUrl' | 'samEnvTargets'>,
+  topology: Pick<LocalTopology, 'natsUrl' | 'samEnvTargets' | 'imageStoreUrl'>,
   index: number,
   metricsPort: number,
   extraEnv: Record<string, string> = {},
@@ -193,6 +204,7 @@ export function actorEntry(
       name,
       '--metrics-port',
       String(metricsPort),
+      ...(topology.imageStoreUrl ? ['--image-store', topology.imageStoreUrl] : []),
     ],
     env: { ...extraEnv },
     readiness: { kind: 'http', url: `http://${HOST}:${metricsPort}/metrics` },

@@ -12,9 +12,11 @@ import {
 } from '../../core/config/index.ts';
 import type { EnvPort } from '../../core/env/index.ts';
 import type { Logger } from '../../core/log/index.ts';
+import { openImageStore } from '../sam-env/src/image-store.ts';
 import { WorkerEnvPool } from '../sam-env/src/worker-env-pool.ts';
 import { Actor } from './src/actor.ts';
 import { GrpcEnvPort } from './src/grpc-env-port.ts';
+import { StoreImageUploader } from './src/image-uploader.ts';
 
 export interface ActorServiceOptions {
   /** Actor id (metrics label, group actorId). */
@@ -26,6 +28,8 @@ export interface ActorServiceOptions {
   readonly configFile?: string;
   readonly metricsPort?: number;
   readonly concurrency?: number;
+  /** Image store spec; overrides config actor.envImageStore. */
+  readonly imageStore?: string;
   readonly logger: Logger;
 }
 
@@ -61,30 +65,59 @@ export async function startActorService(opts: ActorServiceOptions): Promise<Acto
   if (opts.envAddresses !== undefined) overrides['envAddresses'] = [...opts.envAddresses];
   if (opts.metricsPort !== undefined) overrides['metricsPort'] = opts.metricsPort;
   if (opts.concurrency !== undefined) overrides['concurrency'] = opts.concurrency;
+  if (opts.imageStore !== undefined) overrides['envImageStore'] = opts.imageStore;
   const all = loadConfig(SamVeteranConfigSchema, { file: opts.configFile, overrides: { actor: overrides } });
   const config = all.actor;
   const log = opts.logger;
 
   const url = config.busUrl === 'memory' ? 'memory://' : config.busUrl;
   const bus = await createBus(url, { ...busOptions(all.bus), logger: log, name: `actor-${opts.id}` });
-  const env: EnvPort =
-    config.envAddresses.length > 0
-      ? new GrpcEnvPort({
+  const remote = config.envAddresses.length > 0;
+  let imageStore: Awaited<ReturnType<typeof openImageStore>> | undefined;
+  // The env port is built before the actor, whose metrics its image-store callbacks count into.
+  const late: { actor?: Actor } = {};
+  try {
+    if (remote && config.envImageStore !== null) {
+      imageStore = await openImageStore(config.envImageStore, { field: 'actor.envImageStore', logger: log });
+    }
+  } catch (err) {
+    await bus.close();
+    throw err;
+  }
+  let fallbacks = 0;
+  const uploader = imageStore
+    ? new StoreImageUploader(imageStore, { onUse: (r) => late.actor?.metrics.imageStoreUse(r) })
+    : undefined;
+  const env: EnvPort = remote
+    ? new GrpcEnvPort(
+        {
           addresses: config.envAddresses,
           deadlineMs: config.envDeadlineMs,
           firstContact: config.envFirstContact,
           seed: opts.id,
-        })
-      : new WorkerEnvPool({ workers: 1 });
+        },
+        {
+          ...(uploader ? { uploader } : {}),
+          onStoreFallback: (err) => {
+            late.actor?.metrics.imageStoreUse('fallback');
+            // The first and then every 100th: a misconfigured replica would otherwise flood the log.
+            if (fallbacks++ % 100 === 0)
+              log.warn({ err, fallbacks }, 'image store key not usable; sent the image bytes instead');
+          },
+        },
+      )
+    : new WorkerEnvPool({ workers: 1 });
   log.info(
     {
       bus: url,
-      env: config.envAddresses.length > 0 ? config.envAddresses : 'in-process grabcut',
+      env: remote ? config.envAddresses : 'in-process grabcut',
+      ...(imageStore ? { imageStore: imageStore.location } : {}),
       concurrency: config.concurrency,
     },
     'actor configured',
   );
   const actor = new Actor({ id: opts.id, bus, env, config, logger: log, rewards: all.rewards });
+  late.actor = actor;
   let metricsPort: number | null = null;
   if (config.metricsPort !== null) {
     metricsPort = await actor.metrics.listen(config.metricsPort);
@@ -97,6 +130,7 @@ export async function startActorService(opts: ActorServiceOptions): Promise<Acto
       await actor.stop();
       await actor.metrics.close();
       await env.close();
+      await imageStore?.close();
       await bus.close();
     })());
   return { actor, bus, env, config, metricsPort, close };

@@ -269,6 +269,11 @@ describe('cluster failures (real processes, JetStream)', () => {
     // Both replicas were serving (the actors' client round-robins over them).
     expect(env1).toBeGreaterThan(0);
     expect(env2).toBeGreaterThan(0);
+    // Images travel as keys in the cluster's NATS Object Store bucket: put by the actor, fetched by
+    // the replicas; never a fallback to pixels.
+    const actorText = await (await fetch(metricsUrl('actor-2'))).text();
+    expect(actorText).toMatch(/actor_image_store_total\{actor="actor-2",result="put"\} [1-9]/);
+    expect(actorText).not.toMatch(/result="fallback"/);
     const stepAtStop = (await stepLines()).at(-1)?.step ?? 0;
     // Otherwise the learner finished before the failure and this test proves nothing.
     expect(stepAtStop).toBeLessThan(STEPS - 5);

@@ -38,6 +38,8 @@ describe('local topology', () => {
       String(ports.samEnv[0]),
       '--metrics-port',
       String(ports.samEnvMetrics[0]),
+      '--image-store',
+      `nats://127.0.0.1:${ports.nats}/images`,
     ]);
     expect(env1.readiness).toEqual({ kind: 'tcp', host: '127.0.0.1', port: ports.samEnv[0] });
 
@@ -52,6 +54,8 @@ describe('local topology', () => {
       'actor-1',
       '--metrics-port',
       String(ports.actorMetrics[0]),
+      '--image-store',
+      `nats://127.0.0.1:${ports.nats}/images`,
     ]);
     // Services parse SAMV_* strictly: only real config keys may be set.
     expect(Object.keys(actor.env)).toEqual([]);
@@ -63,10 +67,8 @@ describe('local topology', () => {
   });
 
   it('turns entries into process specs that run the CLI with this node', async () => {
-    const t = buildLocalTopology({
-      runDir: '/tmp/run-y',
-      ports: await allocateLocalPorts({ samEnv: 1, actors: 0 }),
-    });
+    const t0Ports = await allocateLocalPorts({ samEnv: 1, actors: 0 });
+    const t = buildLocalTopology({ runDir: '/tmp/run-y', ports: t0Ports });
     const spec = toProcessSpec(t.entries[1]!);
     expect(spec.command).toBe(process.execPath);
     expect(spec.args?.[0]).toBe(CLI_PATH);
@@ -75,6 +77,12 @@ describe('local topology', () => {
     const a3 = actorEntry(t, 3, 12345);
     expect(a3.name).toBe('actor-3');
     expect(a3.readiness).toEqual({ kind: 'http', url: 'http://127.0.0.1:12345/metrics' });
+    expect(a3.args.slice(-2)).toEqual(['--image-store', `${t.natsUrl}/images`]);
+    // Without the image store, neither replicas nor actors are given one.
+    const bare = buildLocalTopology({ runDir: '/tmp/run-z', ports: t0Ports, imageStore: false });
+    expect(bare.imageStoreUrl).toBeUndefined();
+    expect(bare.entries.flatMap((e) => e.args)).not.toContain('--image-store');
+    expect(actorEntry(bare, 3, 12345).args).not.toContain('--image-store');
   });
 
   it('its nats entry runs as is under the supervisor (JetStream store created in the run folder)', async () => {

@@ -38,6 +38,7 @@ export class ActorMetrics {
   private readonly versionLag: Gauge<'actor'>;
   private readonly swapSeconds: Histogram<'actor'>;
   private readonly swapFailures: Counter<'actor'>;
+  private readonly imageStore: Counter<'actor' | 'result'>;
   private http: Server | undefined;
 
   constructor(
@@ -114,6 +115,15 @@ export class ActorMetrics {
       help: 'Weight releases rejected (digest mismatch, missing or unreadable object)',
       labelNames: L,
     });
+    this.imageStore = getOrCreate(r, Counter, {
+      name: 'actor_image_store_total',
+      help: 'Images sent to sam-env as image-store keys: put (uploaded), reused (key already put), fallback (bytes sent instead)',
+      labelNames: ['actor', 'result'],
+    });
+  }
+
+  imageStoreUse(result: 'put' | 'reused' | 'fallback'): void {
+    this.imageStore.inc({ actor: this.actorId, result });
   }
 
   task(kind: TaskKind, result: TaskResult, seconds?: number): void {

@@ -113,16 +113,16 @@ export class DirectoryImageStore implements ImageStore {
    */
   async put(key: string, encodedBytes: Uint8Array): Promise<StoredImage> {
     const file = this.pathOf(key, 'key');
-    await mkdir(dirname(file), { recursive: true });
     const tmp = `${file}.tmp-${process.pid}-${randomUUID().slice(0, 8)}`;
     try {
+      await mkdir(dirname(file), { recursive: true });
       await writeFile(tmp, encodedBytes);
       await rename(tmp, file);
     } catch (e) {
       await rm(tmp, { force: true }).catch(() => undefined);
       throw new SamVeteranError(
         'INTERNAL',
-        `image store ${this.location} could not write ${JSON.stringify(key)}`,
+        `image store ${this.location} could not write ${JSON.stringify(key)}: ${(e as Error).message}`,
         {
           cause: e,
         },
