@@ -4,7 +4,13 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { RewardConfigSchema, type RewardConfig } from '../../core/reward/index.ts';
-import { runEmbeddedJob } from '../train/embedded-job.ts';
+import { ValidationError } from '../../core/errors/index.ts';
+import {
+  resumeEmbeddedJob,
+  runEmbeddedJob,
+  type EmbeddedJobResult,
+  type JobPhase,
+} from '../train/embedded-job.ts';
 import { DEFAULT_WARM_START } from '../train/paths.ts';
 
 function int(name: string) {
@@ -59,35 +65,106 @@ export function registerTrainCommand(program: Command): void {
       rewardsJson,
     )
     .option('--no-progress', 'plain log lines instead of progress bars')
-    .action(async (o: Record<string, unknown>) => {
+    .option(
+      '--resume <run-dir>',
+      'continue an interrupted or killed run from its last checkpoint, with its own options ' +
+        '(only --budget-minutes, --eval-workers and --no-progress may be given with it)',
+    )
+    .action(async (o: Record<string, unknown>, cmd: Command) => {
       // Progress bars own the terminal; service logs stay at warnings unless LOG_LEVEL says otherwise.
       process.env['LOG_LEVEL'] ??= 'warn';
-      const result = await runEmbeddedJob({
-        warmStart: o['init'] as string,
-        steps: o['steps'] as number,
-        budgetMinutes: o['budgetMinutes'] as number,
-        actors: o['actors'] as number,
-        envWorkers: o['envWorkers'] as number,
-        ...(o['evalWorkers'] !== undefined ? { evalWorkers: o['evalWorkers'] as number } : {}),
-        evalN: o['evalN'] as number,
-        seed: o['seed'] as number,
-        runsRoot: o['runs'] as string,
-        name: o['name'] as string,
-        progress: (o['progress'] as boolean) && process.stderr.isTTY === true,
-        learner: {
-          batchStates: o['batchStates'] as number,
-          groupSize: o['groupSize'] as number,
-          ...(typeof o['lr'] === 'number' ? { learningRate: o['lr'] } : {}),
-          ...(typeof o['kl'] === 'number' ? { klCoef: o['kl'] } : {}),
-          taskMix: o['taskMix'] as TaskMix,
+      const progress = (o['progress'] as boolean) && process.stderr.isTTY === true;
+      // Ctrl-C while training: finish the step, checkpoint, say how to resume (exit 130). Elsewhere,
+      // or a second Ctrl-C: exit at once (the last checkpoint stays; evaluations are redone).
+      const abort = new AbortController();
+      let phase: JobPhase | undefined;
+      let runDir: string | undefined;
+      const hint = (): string =>
+        runDir ? `resume with: npx sam-veteran train --resume ${runDir}` : 'nothing to resume yet';
+      const onSignal = (): void => {
+        if (phase === 'train' && !abort.signal.aborted) {
+          console.error(
+            `\ninterrupted: finishing the current step and checkpointing (Ctrl-C again to quit now)`,
+          );
+          abort.abort();
+          return;
+        }
+        console.error(`\ninterrupted; ${hint()}`);
+        process.exit(130);
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      const hooks = {
+        signal: abort.signal,
+        onPhase: (p: JobPhase) => {
+          phase = p;
         },
-        actor: {
-          groupSize: o['groupSize'] as number,
-          sampling: { temperature: o['temperature'] as number },
-        },
-        ...(o['rewards'] ? { rewards: o['rewards'] as Partial<RewardConfig> } : {}),
-      });
+      };
+      let result: EmbeddedJobResult;
+      try {
+        if (o['resume'] !== undefined) {
+          const allowed = new Set(['resume', 'budgetMinutes', 'evalWorkers', 'progress']);
+          const given = Object.keys(o).filter(
+            (k) => cmd.getOptionValueSource(k) === 'cli' && !allowed.has(k),
+          );
+          if (given.length > 0) {
+            const flag = `--${given[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+            throw new ValidationError(
+              flag,
+              o[given[0]!],
+              'cannot be changed when resuming: a resumed run keeps the options in its job.json',
+            );
+          }
+          runDir = o['resume'] as string;
+          result = await resumeEmbeddedJob(runDir, {
+            progress,
+            ...hooks,
+            ...(cmd.getOptionValueSource('budgetMinutes') === 'cli'
+              ? { budgetMinutes: o['budgetMinutes'] as number }
+              : {}),
+            ...(o['evalWorkers'] !== undefined ? { evalWorkers: o['evalWorkers'] as number } : {}),
+          });
+        } else {
+          result = await runEmbeddedJob({
+            ...hooks,
+            warmStart: o['init'] as string,
+            steps: o['steps'] as number,
+            budgetMinutes: o['budgetMinutes'] as number,
+            actors: o['actors'] as number,
+            envWorkers: o['envWorkers'] as number,
+            ...(o['evalWorkers'] !== undefined ? { evalWorkers: o['evalWorkers'] as number } : {}),
+            evalN: o['evalN'] as number,
+            seed: o['seed'] as number,
+            runsRoot: o['runs'] as string,
+            name: o['name'] as string,
+            progress,
+            onRunDir: (dir: string) => {
+              runDir = dir;
+            },
+            learner: {
+              batchStates: o['batchStates'] as number,
+              groupSize: o['groupSize'] as number,
+              ...(typeof o['lr'] === 'number' ? { learningRate: o['lr'] } : {}),
+              ...(typeof o['kl'] === 'number' ? { klCoef: o['kl'] } : {}),
+              taskMix: o['taskMix'] as TaskMix,
+            },
+            actor: {
+              groupSize: o['groupSize'] as number,
+              sampling: { temperature: o['temperature'] as number },
+            },
+            ...(o['rewards'] ? { rewards: o['rewards'] as Partial<RewardConfig> } : {}),
+          });
+        }
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
       console.log(`run folder: ${result.runDir}`);
+      if (result.interrupted) {
+        console.log(`interrupted at step ${result.steps} (checkpoint saved); ${hint()}`);
+        process.exitCode = 130;
+        return;
+      }
       console.log(`report:     ${result.reportPath}`);
     });
 }

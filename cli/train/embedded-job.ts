@@ -5,8 +5,10 @@
  * id-val and ood-val, trains with GRPO under a step and time budget, evaluates again, and writes a
  * run folder (metrics JSONL, PNG plots, HTML report, before/after summary).
  */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
 import { Registry } from 'prom-client';
 import {
@@ -22,6 +24,7 @@ import { createBus } from '../../core/bus/index.ts';
 import {
   ActorConfigSchema,
   LearnerConfigSchema,
+  type ActorConfig,
   type ActorConfigInput,
   type LearnerConfig,
 } from '../../core/config/index.ts';
@@ -32,7 +35,7 @@ import { ensureTf, loadPolicyBytes, type PointerPolicy } from '../../core/policy
 import { RunFolder, renderTrainingReport } from '../../core/report/index.ts';
 import { rewardConfig, type RewardConfig } from '../../core/reward/index.ts';
 import { Actor, SampleResolver } from '../../services/actor/index.ts';
-import { Learner, type LearnerStepMetrics } from '../../services/learner/index.ts';
+import { latestCheckpoint, Learner, type LearnerStepMetrics } from '../../services/learner/index.ts';
 import { WorkerEnvPool } from '../../services/sam-env/index.ts';
 
 export interface EmbeddedJobOptions {
@@ -62,6 +65,45 @@ export interface EmbeddedJobOptions {
   readonly rewards?: Partial<RewardConfig>;
   /** Show a progress bar (TTY). */
   readonly progress: boolean;
+  /**
+   * Aborting stops training after the current step, with a checkpoint; the job then returns
+   * `interrupted: true` without the evaluation after (`resumeEmbeddedJob` continues the run).
+   */
+  readonly signal?: AbortSignal;
+  /** Called with the run folder once it exists (before anything else happens in it). */
+  readonly onRunDir?: (dir: string) => void;
+  /** Called with each phase as it starts (the CLI decides what Ctrl-C does from it). */
+  readonly onPhase?: (phase: JobPhase) => void;
+  /** Called after every GRPO step with its metrics. */
+  readonly onStep?: (m: LearnerStepMetrics) => void;
+}
+
+export type JobPhase = 'eval-before' | 'train' | 'eval-after' | 'report';
+
+/** What a later `train --resume` needs: the options (all but display ones) and the warm start's digest. */
+interface JobFile {
+  readonly format: 'sam-veteran-train-job';
+  readonly version: 1;
+  /** SHA-256 of the warm-start file: the KL reference must be the same when the run resumes. */
+  readonly warmStartSha256: string;
+  readonly options: Omit<
+    EmbeddedJobOptions,
+    'progress' | 'signal' | 'onRunDir' | 'onPhase' | 'onStep' | 'evalWorkers'
+  >;
+}
+
+const JOB_FILE = 'job.json';
+const BEFORE_SCORES_FILE = 'eval-before-scores.json';
+
+/** Options a resumed run may change: they do not change its results. */
+export interface ResumeOptions {
+  readonly progress: boolean;
+  readonly evalWorkers?: number;
+  /** A fresh time budget for the remaining steps; default the run's. */
+  readonly budgetMinutes?: number;
+  readonly signal?: AbortSignal;
+  readonly onPhase?: (phase: JobPhase) => void;
+  readonly onStep?: (m: LearnerStepMetrics) => void;
 }
 
 export interface EmbeddedJobResult {
@@ -80,28 +122,94 @@ export interface EmbeddedJobResult {
     readonly change: Record<string, PairedDifference>;
   };
   readonly reportPath: string;
+  /** Training was stopped by the abort signal: no evaluation after, the run can be resumed. */
+  readonly interrupted: boolean;
 }
 
 const EVAL_SPLITS = ['id-val', 'ood-val'] as const;
 
+/** Starts a new run folder and runs the job in it. */
 export async function runEmbeddedJob(opts: EmbeddedJobOptions): Promise<EmbeddedJobResult> {
-  const run = await RunFolder.create(opts.runsRoot, opts.name);
-  const runId = run.id;
-  const log = createLogger({ service: 'train', runId });
-  log.info({ runDir: run.dir, opts }, 'training job starting');
-  await ensureTf();
+  const warmBytes = await readWarmStart(opts.warmStart);
+  const run = RunFolder.create(opts.runsRoot, opts.name);
+  opts.onRunDir?.(run.dir);
+  const { progress: _p, signal: _s, onRunDir: _r, onPhase: _o, onStep: _t, evalWorkers: _e, ...saved } = opts;
+  const job: JobFile = {
+    format: 'sam-veteran-train-job',
+    version: 1,
+    warmStartSha256: sha256(warmBytes),
+    options: { ...saved, warmStart: resolve(opts.warmStart) },
+  };
+  run.writeJson(JOB_FILE, job);
+  return runJob(run, opts, warmBytes, false);
+}
 
-  const warmBytes = await readFile(opts.warmStart).then(
+/**
+ * Continues the run in `runDir` (interrupted, killed, or finished) with its own options: the
+ * evaluation before is reused, training resumes from the newest checkpoint (the metrics of steps
+ * after it are dropped, since they are taken again), a run whose training finished is only
+ * evaluated and reported again. Not bit-identical to an uninterrupted run: tasks in flight at the
+ * interruption are re-issued and the actors' sampling streams restart.
+ * @throws ValidationError when `runDir` is not a `train` run folder or its warm start has changed.
+ */
+export async function resumeEmbeddedJob(runDir: string, o: ResumeOptions): Promise<EmbeddedJobResult> {
+  const run = RunFolder.open(runDir);
+  if (!run.has(JOB_FILE)) {
+    throw new ValidationError('--resume', runDir, `is not a run folder of \`train\` (it has no ${JOB_FILE})`);
+  }
+  const job = run.readJson<JobFile>(JOB_FILE);
+  if (job.format !== 'sam-veteran-train-job' || job.version !== 1) {
+    throw new ValidationError(`${run.path(JOB_FILE)}`, job.format, 'is not a train job file of version 1');
+  }
+  const opts: EmbeddedJobOptions = {
+    ...job.options,
+    progress: o.progress,
+    ...(o.evalWorkers !== undefined ? { evalWorkers: o.evalWorkers } : {}),
+    ...(o.budgetMinutes !== undefined ? { budgetMinutes: o.budgetMinutes } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
+    ...(o.onPhase ? { onPhase: o.onPhase } : {}),
+    ...(o.onStep ? { onStep: o.onStep } : {}),
+  };
+  const warmBytes = await readWarmStart(opts.warmStart);
+  if (sha256(warmBytes) !== job.warmStartSha256) {
+    throw new ValidationError(
+      '--init',
+      opts.warmStart,
+      `has changed since run ${run.id} started (SHA-256 ${sha256(warmBytes)}, was ${job.warmStartSha256}); ` +
+        'the KL reference of a resumed run must be the same warm start',
+    );
+  }
+  return runJob(run, opts, warmBytes, true);
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+function readWarmStart(path: string): Promise<Uint8Array> {
+  return readFile(path).then(
     (b) => new Uint8Array(b),
     (err: unknown) => {
       throw new ValidationError(
         '--init',
-        opts.warmStart,
+        path,
         'cannot be read: build the warm start with `npm run pretrain` or pass another checkpoint',
         { cause: err },
       );
     },
   );
+}
+
+async function runJob(
+  run: RunFolder,
+  opts: EmbeddedJobOptions,
+  warmBytes: Uint8Array,
+  resumed: boolean,
+): Promise<EmbeddedJobResult> {
+  const runId = run.id;
+  const log = createLogger({ service: 'train', runId });
+  log.info({ runDir: run.dir, resumed, opts }, resumed ? 'training job resuming' : 'training job starting');
+  await ensureTf();
   const policy = loadPolicyBytes(warmBytes, opts.warmStart);
   const reference = policy.clone({ frozen: true });
   const env = new WorkerEnvPool({ workers: opts.envWorkers });
@@ -123,105 +231,78 @@ export async function runEmbeddedJob(opts: EmbeddedJobOptions): Promise<Embedded
   const afterLast: Record<string, EpisodeSummary> = {};
   const changeLast: Record<string, PairedDifference> = {};
   try {
+    opts.onPhase?.('eval-before');
     if (opts.evalN > 0) {
-      await withEvalEnv(opts, async (evalEnv) => {
-        for (const split of EVAL_SPLITS) {
-          const r = await evaluate(policy, split, evalEnv, opts, log, 'before');
-          before[split] = r.summary;
-          finalsBefore.set(split, finalIous(r));
-        }
-      });
-      await run.writeJson('eval-before.json', before);
-    }
-
-    const bus = await createBus(`memory://${runId}`);
-    // One sample cache for the learner and the actors: a task's sample is generated and hashed once
-    // (when issued), then read from memory by the actor that runs it. Sized above the in-flight cap.
-    const samples = new SampleResolver({ cacheSamples: 2 * learnerConfig.maxInFlight + 16 });
-    const learner = new Learner({
-      bus,
-      config: learnerConfig,
-      policy,
-      reference,
-      runId,
-      logger: log.child({ service: 'learner' }),
-      metrics: registry,
-      datasetSpec: `synthetic:train?seed=${opts.seed}`,
-      samples,
-      onStep: (m) => {
-        void run.appendMetrics(m);
-        onStep(m);
-      },
-    });
-    const actors: Actor[] = [];
-    for (let i = 0; i < opts.actors; i++) {
-      actors.push(
-        new Actor({
-          id: `actor-${i + 1}`,
-          bus,
-          env,
-          config: actorConfig,
-          policy: policy.clone(),
-          logger: log.child({ service: 'actor', actorId: `actor-${i + 1}` }),
-          metrics: registry,
-          rewards,
-          resolver: samples,
-          seed: opts.seed * 1000 + i,
-        }),
-      );
-    }
-
-    const bar = opts.progress
-      ? new SingleBar(
-          {
-            format: 'train |{bar}| {value}/{total} steps | reward {reward} | kl {kl} | {eta_formatted} left',
-            etaBuffer: 10,
-          },
-          Presets.shades_classic,
-        )
-      : undefined;
-    bar?.start(opts.steps, 0, { reward: '-', kl: '-' });
-    let lastLogged = 0;
-    function onStep(m: LearnerStepMetrics): void {
-      const reward = typeof m['reward.mean'] === 'number' ? (m['reward.mean'] as number).toFixed(2) : '-';
-      const kl = typeof m['kl'] === 'number' ? (m['kl'] as number).toExponential(1) : '-';
-      bar?.update(m.step, { reward, kl });
-      if (!bar && m.step - lastLogged >= 5) {
-        lastLogged = m.step;
-        console.log(`train step ${m.step}/${opts.steps}  reward ${reward}  kl ${kl}`);
+      if (resumed && run.has('eval-before.json') && run.has(BEFORE_SCORES_FILE)) {
+        // Deterministic for the run's seed and warm start: reuse what the first attempt measured.
+        Object.assign(before, run.readJson<Record<string, EpisodeSummary>>('eval-before.json'));
+        const scores = run.readJson<Record<string, number[]>>(BEFORE_SCORES_FILE);
+        for (const [split, finals] of Object.entries(scores)) finalsBefore.set(split, finals);
+        log.info('evaluation before training reused from the run folder');
+      } else {
+        await withEvalEnv(opts, async (evalEnv) => {
+          for (const split of EVAL_SPLITS) {
+            const r = await evaluate(policy, split, evalEnv, opts, log, 'before');
+            before[split] = r.summary;
+            finalsBefore.set(split, finalIous(r));
+          }
+        });
+        run.writeJson(BEFORE_SCORES_FILE, Object.fromEntries(finalsBefore));
+        run.writeJson('eval-before.json', before);
       }
     }
 
-    await learner.start();
-    await Promise.all(actors.map((a) => a.start()));
-    const budget = setTimeout(() => {
-      log.info({ budgetMinutes: opts.budgetMinutes }, 'time budget reached; stopping training');
-      void learner.stop();
-    }, opts.budgetMinutes * 60_000);
-    try {
-      await learner.run(opts.steps);
-    } finally {
-      clearTimeout(budget);
-      bar?.stop();
-      await Promise.all(actors.map((a) => a.stop()));
-      await learner.stop();
-      await bus.close();
+    // A finished training phase leaves policy.samv; a resumed finished run is only evaluated again.
+    const trained = resumed && run.has('policy.samv');
+    let steps: number;
+    let interrupted = false;
+    if (trained) {
+      steps = (await latestCheckpoint(learnerConfig.checkpointDir))?.state.step ?? 0;
+      log.info({ steps }, 'training finished before; evaluating and reporting again');
+    } else {
+      opts.onPhase?.('train');
+      const r = await train(run, opts, {
+        policy,
+        reference,
+        env,
+        registry,
+        learnerConfig,
+        actorConfig,
+        rewards,
+        resumed,
+        log,
+      });
+      steps = r.steps;
+      interrupted = r.interrupted;
     }
-    const steps = learner.step;
-    // The run's result: the moving average of the weights when the learner keeps one (the default),
-    // else the last weights. Both are written; the last iterate is evaluated too, for comparison.
-    const averaged = learner.averagedPolicy();
-    const result = averaged ?? policy;
-    await learner.writeResult(run.dir);
+    if (interrupted) {
+      return {
+        runDir: run.dir,
+        steps,
+        before,
+        after,
+        change,
+        reportPath: run.path('report.html'),
+        interrupted: true,
+      };
+    }
+    // The run's result: the moving average of the weights when the learner keeps one (the default;
+    // the last weights are then in policy-last.samv and evaluated too, for comparison), else the last
+    // weights. Read back from the files the learner wrote, so a resumed run evaluates the same bytes.
+    const result = loadPolicyBytes(new Uint8Array(await readFile(run.path('policy.samv'))), 'policy.samv');
+    const last = run.has('policy-last.samv')
+      ? loadPolicyBytes(new Uint8Array(await readFile(run.path('policy-last.samv'))), 'policy-last.samv')
+      : undefined;
 
+    opts.onPhase?.('eval-after');
     if (opts.evalN > 0) {
       await withEvalEnv(opts, async (evalEnv) => {
         for (const split of EVAL_SPLITS) {
           const r = await evaluate(result, split, evalEnv, opts, log, 'after');
           after[split] = r.summary;
           change[split] = pairedDifference(finalsBefore.get(split) ?? [], finalIous(r), 1000, opts.seed);
-          if (averaged) {
-            const l = await evaluate(policy, split, evalEnv, opts, log, 'after, last iterate');
+          if (last) {
+            const l = await evaluate(last, split, evalEnv, opts, log, 'after, last iterate');
             afterLast[split] = l.summary;
             changeLast[split] = pairedDifference(
               finalsBefore.get(split) ?? [],
@@ -232,23 +313,24 @@ export async function runEmbeddedJob(opts: EmbeddedJobOptions): Promise<Embedded
           }
         }
       });
-      await run.writeJson('eval-after.json', after);
-      await run.writeJson('eval-change.json', change);
-      if (averaged) {
-        await run.writeJson('eval-after-last-iterate.json', afterLast);
-        await run.writeJson('eval-change-last-iterate.json', changeLast);
+      run.writeJson('eval-after.json', after);
+      run.writeJson('eval-change.json', change);
+      if (last) {
+        run.writeJson('eval-after-last-iterate.json', afterLast);
+        run.writeJson('eval-change-last-iterate.json', changeLast);
       }
     }
-    averaged?.dispose();
-    const records = await run.readMetrics();
-    const { html } = await renderTrainingReport({
+    result.dispose();
+    last?.dispose();
+    opts.onPhase?.('report');
+    const records = run.readMetrics();
+    await renderTrainingReport({
       runDir: run.dir,
       title: `SAM-Veteran training — ${run.id}`,
-      config: { learner: learnerConfig, actor: actorConfig, rewards, job: { ...opts } },
+      config: { learner: learnerConfig, actor: actorConfig, rewards, job: jobSummary(opts) },
       metrics: records,
       ...(opts.evalN > 0 ? { evalBefore: before, evalAfter: after } : {}),
     });
-    void html;
     for (const split of Object.keys(after)) {
       const b = before[split];
       const a = after[split];
@@ -258,7 +340,7 @@ export async function runEmbeddedJob(opts: EmbeddedJobOptions): Promise<Embedded
       }
     }
     const f = (x: number): string => (x >= 0 ? '+' : '') + x.toFixed(3);
-    const what = averaged ? ` (weight average, decay ${learnerConfig.weightAverageDecay})` : '';
+    const what = last ? ` (weight average, decay ${learnerConfig.weightAverageDecay})` : '';
     for (const [split, c] of Object.entries(change)) {
       console.log(
         `${split} gIoU change after − before${what}: ${f(c.mean)} [${f(c.ci95.lo)}, ${f(c.ci95.hi)}] (paired bootstrap 95%, n=${c.n})`,
@@ -275,12 +357,137 @@ export async function runEmbeddedJob(opts: EmbeddedJobOptions): Promise<Embedded
       before,
       after,
       change,
-      ...(averaged && opts.evalN > 0 ? { lastIterate: { after: afterLast, change: changeLast } } : {}),
+      ...(last && opts.evalN > 0 ? { lastIterate: { after: afterLast, change: changeLast } } : {}),
       reportPath: run.path('report.html'),
+      interrupted: false,
     };
   } finally {
+    policy.dispose();
+    reference.dispose();
     await env.close();
   }
+}
+
+/** The job's options as the report shows them (no callbacks or signals). */
+function jobSummary(opts: EmbeddedJobOptions): Record<string, unknown> {
+  const { signal: _s, onRunDir: _r, onPhase: _p, onStep: _t, ...rest } = opts;
+  return rest;
+}
+
+interface TrainParts {
+  readonly policy: PointerPolicy;
+  readonly reference: PointerPolicy;
+  readonly env: WorkerEnvPool;
+  readonly registry: Registry;
+  readonly learnerConfig: LearnerConfig;
+  readonly actorConfig: ActorConfig;
+  readonly rewards: RewardConfig;
+  readonly resumed: boolean;
+  readonly log: Logger;
+}
+
+/**
+ * The training phase: learner and actors over an in-process bus until the step target, the time
+ * budget or the abort signal; writes the result files (policy.samv, policy-last.samv) unless
+ * interrupted. A resumed run first drops the metrics lines of steps after its newest checkpoint.
+ */
+async function train(
+  run: RunFolder,
+  opts: EmbeddedJobOptions,
+  p: TrainParts,
+): Promise<{ steps: number; interrupted: boolean }> {
+  const { policy, learnerConfig, log } = p;
+  if (p.resumed) {
+    const at = (await latestCheckpoint(learnerConfig.checkpointDir))?.state.step ?? 0;
+    const dropped = run.keepMetrics((r) => typeof r['step'] !== 'number' || r['step'] <= at);
+    log.info({ checkpointStep: at, droppedMetricLines: dropped }, 'resuming training');
+  }
+  const bus = await createBus(`memory://${run.id}`);
+  // One sample cache for the learner and the actors: a task's sample is generated and hashed once
+  // (when issued), then read from memory by the actor that runs it. Sized above the in-flight cap.
+  const samples = new SampleResolver({ cacheSamples: 2 * learnerConfig.maxInFlight + 16 });
+  const learner = new Learner({
+    bus,
+    config: learnerConfig,
+    policy,
+    reference: p.reference,
+    runId: run.id,
+    logger: log.child({ service: 'learner' }),
+    metrics: p.registry,
+    datasetSpec: `synthetic:train?seed=${opts.seed}`,
+    samples,
+    onStep: (m) => {
+      run.appendMetrics(m);
+      onStep(m);
+      opts.onStep?.(m);
+    },
+  });
+  const actors: Actor[] = [];
+  for (let i = 0; i < opts.actors; i++) {
+    actors.push(
+      new Actor({
+        id: `actor-${i + 1}`,
+        bus,
+        env: p.env,
+        config: p.actorConfig,
+        policy: policy.clone(),
+        logger: log.child({ service: 'actor', actorId: `actor-${i + 1}` }),
+        metrics: p.registry,
+        rewards: p.rewards,
+        resolver: samples,
+        seed: opts.seed * 1000 + i,
+      }),
+    );
+  }
+
+  const bar = opts.progress
+    ? new SingleBar(
+        {
+          format: 'train |{bar}| {value}/{total} steps | reward {reward} | kl {kl} | {eta_formatted} left',
+          etaBuffer: 10,
+        },
+        Presets.shades_classic,
+      )
+    : undefined;
+  let lastLogged = 0;
+  function onStep(m: LearnerStepMetrics): void {
+    const reward = typeof m['reward.mean'] === 'number' ? (m['reward.mean'] as number).toFixed(2) : '-';
+    const kl = typeof m['kl'] === 'number' ? (m['kl'] as number).toExponential(1) : '-';
+    bar?.update(m.step, { reward, kl });
+    if (!bar && m.step - lastLogged >= 5) {
+      lastLogged = m.step;
+      console.log(`train step ${m.step}/${opts.steps}  reward ${reward}  kl ${kl}`);
+    }
+  }
+
+  let interrupted = false;
+  const onAbort = (): void => {
+    interrupted = true;
+    log.warn({ step: learner.step }, 'interrupted: finishing the current step and checkpointing');
+    void learner.stop();
+  };
+  await learner.start();
+  bar?.start(opts.steps, learner.step, { reward: '-', kl: '-' });
+  lastLogged = learner.step;
+  await Promise.all(actors.map((a) => a.start()));
+  const budget = setTimeout(() => {
+    log.info({ budgetMinutes: opts.budgetMinutes }, 'time budget reached; stopping training');
+    void learner.stop();
+  }, opts.budgetMinutes * 60_000);
+  if (opts.signal?.aborted) onAbort();
+  else opts.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    await learner.run(opts.steps);
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+    clearTimeout(budget);
+    bar?.stop();
+    await Promise.all(actors.map((a) => a.stop()));
+    await learner.stop();
+    await bus.close();
+  }
+  if (!interrupted) await learner.writeResult(run.dir);
+  return { steps: learner.step, interrupted };
 }
 
 /**

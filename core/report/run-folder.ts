@@ -152,6 +152,31 @@ export class RunFolder {
     return out;
   }
 
+  /**
+   * Rewrites metrics.jsonl atomically with only the records `keep` accepts (a resumed run drops the
+   * steps after its checkpoint, which it is about to take again); returns how many were dropped.
+   * A torn last line goes too.
+   */
+  keepMetrics(keep: (record: MetricsRecord) => boolean): number {
+    const records = this.readMetrics();
+    const kept = records.filter(keep);
+    if (kept.length === records.length && !this.hasTornTail()) return 0;
+    writeFileAtomic(this.path(METRICS_FILE), kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    return records.length - kept.length;
+  }
+
+  private hasTornTail(): boolean {
+    const file = this.path(METRICS_FILE);
+    if (!existsSync(file)) return false;
+    const text = readFileSync(file, 'utf8');
+    return text.length > 0 && !text.endsWith('\n');
+  }
+
+  /** Whether `rel` exists in the run folder. */
+  has(rel: string): boolean {
+    return existsSync(this.path(rel));
+  }
+
   /** Writes `obj` as pretty JSON to `rel` atomically (temp + rename); creates parent folders. */
   writeJson(rel: string, obj: unknown): string {
     const file = this.path(rel);

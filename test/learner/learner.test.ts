@@ -494,6 +494,49 @@ describe('Learner checkpoints', () => {
     expect(after?.state.step).toBe(2);
   });
 
+  it('on a fresh in-process bus, issues its restored outstanding tasks again and keeps training', async () => {
+    const dir = await tempDir();
+    const warm = await tinyPolicy(8);
+    const first = broker();
+    const actorA = new TestActor(new InProcessBus({ broker: first }), warm.clone(), { groupSize: 4 });
+    const a = new Learner({
+      bus: new InProcessBus({ broker: first }),
+      config: learnerConfig({ checkpointDir: dir }),
+      policy: warm.clone({ frozen: false }),
+      runId: 'rp',
+    });
+    await a.start();
+    actorA.start();
+    await a.run(2);
+    await actorA.stop();
+    await a.stop();
+    const outstanding = (await latestCheckpoint(dir))?.state.outstanding ?? [];
+    expect(outstanding.length).toBeGreaterThan(0);
+
+    // A new process: its in-process broker has none of the queued tasks.
+    const second = broker();
+    const busB = new InProcessBus({ broker: second });
+    const b = new Learner({
+      bus: busB,
+      config: learnerConfig({ checkpointDir: dir }),
+      policy: warm.clone({ frozen: false }),
+      reference: warm.clone(),
+      runId: 'rp',
+    });
+    await b.start();
+    expect(await busB.pendingTasks()).toBeGreaterThanOrEqual(outstanding.length);
+    const queued = await busB.pullTasks({ max: 64, expiresMs: 50 });
+    const ids = queued.map((m) => decodeTask(m.payload).taskId);
+    for (const t of outstanding) expect(ids).toContain(t.taskId);
+    for (const m of queued) m.nak(0);
+    const actorB = new TestActor(new InProcessBus({ broker: second }), warm.clone(), { groupSize: 4 });
+    actorB.start();
+    await b.run(4);
+    expect(b.step).toBe(4);
+    await actorB.stop();
+    await b.stop();
+  });
+
   it('re-applies exactly once the groups of a step that was never committed (crash before checkpoint)', async () => {
     const name = broker();
     const dir = await tempDir();

@@ -1,8 +1,8 @@
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { appendFile, copyFile, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runEmbeddedJob } from '../../cli/train/embedded-job.ts';
+import { resumeEmbeddedJob, runEmbeddedJob } from '../../cli/train/embedded-job.ts';
 import { ValidationError } from '../../core/errors/index.ts';
 import { PointerPolicy, decodePolicyFile, ensureTf, savePolicyFile } from '../../core/policy/index.ts';
 
@@ -72,5 +72,71 @@ describe('embedded training job', () => {
     await expect(
       runEmbeddedJob({ ...base, warmStart: missing, steps: 1, evalN: 0, runsRoot: dir }),
     ).rejects.toThrow(/--init .*nope\.samv.*npm run pretrain/);
+  });
+
+  it('stops on abort with a checkpoint, and --resume finishes the run: each step once, evaluation before reused', async () => {
+    const warm = join(dir, 'warm-resume.samv');
+    await copyFile(init, warm);
+    const abort = new AbortController();
+    const first = await runEmbeddedJob({
+      ...base,
+      warmStart: warm,
+      steps: 4,
+      evalN: 6,
+      runsRoot: dir,
+      name: 'resume',
+      signal: abort.signal,
+      onStep: (m) => {
+        if (m.step === 2) abort.abort();
+      },
+    });
+    expect(first.interrupted).toBe(true);
+    expect(first.steps).toBeGreaterThanOrEqual(2);
+    expect(first.steps).toBeLessThan(4);
+    const runDir = first.runDir;
+    const files = await readdir(runDir);
+    expect(files).toContain('job.json');
+    expect(files).not.toContain('eval-after.json');
+    expect(files).not.toContain('policy.samv');
+    expect((await readdir(join(runDir, 'checkpoints'))).length).toBeGreaterThan(0);
+
+    // What a crash between a checkpoint and the next leaves: steps past it, a torn last line.
+    await appendFile(join(runDir, 'metrics.jsonl'), '{"step":99}\n{"step":1');
+    const beforeMtime = (await stat(join(runDir, 'eval-before.json'))).mtimeMs;
+
+    const resumed = await resumeEmbeddedJob(runDir, { progress: false });
+    expect(resumed.interrupted).toBe(false);
+    expect(resumed.runDir).toBe(runDir);
+    expect(resumed.steps).toBe(4);
+    const steps = (await readFile(join(runDir, 'metrics.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { step: number }).step);
+    expect(steps).toEqual([1, 2, 3, 4]);
+    expect((await stat(join(runDir, 'eval-before.json'))).mtimeMs).toBe(beforeMtime);
+    expect(resumed.before).toEqual(first.before);
+    for (const split of ['id-val', 'ood-val']) expect(resumed.change[split]?.n).toBe(6);
+    expect(files.length).toBeLessThan((await readdir(runDir)).length); // result, evaluations, report
+
+    // Resuming a finished run trains nothing and evaluates the same result again, identically.
+    const again = await resumeEmbeddedJob(runDir, { progress: false });
+    expect(again.steps).toBe(4);
+    expect(again.after).toEqual(resumed.after);
+    expect((await readFile(join(runDir, 'metrics.jsonl'), 'utf8')).trim().split('\n')).toHaveLength(4);
+
+    // The KL reference must not change under a resumed run.
+    const other = await PointerPolicy.create({}, { seed: 4 });
+    await savePolicyFile(other, warm);
+    other.dispose();
+    await expect(resumeEmbeddedJob(runDir, { progress: false })).rejects.toThrow(
+      /--init .*warm-resume\.samv.*has changed since run/,
+    );
+  }, 240_000);
+
+  it('refuses to resume a folder that is not a train run', async () => {
+    await expect(resumeEmbeddedJob(dir, { progress: false })).rejects.toThrow(/--resume .*job\.json/);
+    await expect(resumeEmbeddedJob(join(dir, 'missing'), { progress: false })).rejects.toThrow(
+      /does not exist/,
+    );
   });
 });

@@ -36,4 +36,13 @@ describe('sam-veteran train options', () => {
       '--task-mix "1:0" must be three non-negative numbers',
     );
   });
+
+  it('refuses options that would change a resumed run, naming the flag and its value', async () => {
+    expect(await parseError(['--resume', 'runs/x', '--steps', '50'])).toMatch(
+      /--steps.*50.*cannot be changed when resuming/,
+    );
+    expect(await parseError(['--resume', 'runs/x', '--task-mix', '1:2:1'])).toMatch(
+      /--task-mix.*cannot be changed when resuming/,
+    );
+  });
 });

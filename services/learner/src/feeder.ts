@@ -219,20 +219,6 @@ export class Feeder {
     const { sample, digest } = this.opts.samples
       ? await this.opts.samples.resolve(this.opts.datasetSpec, String(index))
       : await ds.get(index).then((s) => ({ sample: s, digest: rgbDigest(s.image.rgb) }));
-    const task: Task = {
-      taskId,
-      kind,
-      dataset: this.opts.datasetSpec,
-      sampleId: String(index),
-      observation: { image: { digest }, query: sample.query, points: [], step: 0 },
-      gtMask: maskToRle(sample.gtMask),
-      gtBox: sample.gtBox,
-      groupSize: this.opts.config.groupSize,
-      seed,
-      minPolicyVersion: version,
-      createdAtMs: this.now(),
-      ...(sample.ignore ? { ignoreMask: maskToRle(sample.ignore) } : {}),
-    };
     const entry: OutstandingTask & Internal = {
       taskId,
       kind,
@@ -243,7 +229,42 @@ export class Feeder {
       imageDigest: digest,
       stateBefore,
     };
-    return { task, entry, sample };
+    return { task: this.taskOf(entry, sample), entry, sample };
+  }
+
+  /** The task message of an outstanding entry (what was published for it). */
+  private taskOf(entry: OutstandingTask, sample: Sample): Task {
+    return {
+      taskId: entry.taskId,
+      kind: entry.kind,
+      dataset: entry.dataset,
+      sampleId: entry.sampleId,
+      observation: { image: { digest: entry.imageDigest }, query: sample.query, points: [], step: 0 },
+      gtMask: maskToRle(sample.gtMask),
+      gtBox: sample.gtBox,
+      groupSize: this.opts.config.groupSize,
+      seed: entry.seed,
+      minPolicyVersion: entry.issuedVersion,
+      createdAtMs: this.now(),
+      ...(sample.ignore ? { ignoreMask: maskToRle(sample.ignore) } : {}),
+    };
+  }
+
+  /**
+   * Publishes every outstanding task again, under its own id (the bus de-duplicates a copy that is
+   * still queued; the learner applies one group per task in any case). For a restart on a bus whose
+   * queue did not survive it (the in-process bus): without this, the restored tasks would count as
+   * in flight forever and no new task would be issued. Returns how many were published.
+   */
+  async republish(bus: Bus): Promise<number> {
+    let n = 0;
+    for (const entry of [...this.outstanding.values()]) {
+      const sample = await this.sampleOf(entry);
+      this.samples.set(entry.taskId, sample);
+      await bus.publishTask(entry.taskId, encodeTask(this.taskOf(entry, sample)));
+      n++;
+    }
+    return n;
   }
 }
 

@@ -288,8 +288,11 @@ export class Learner {
       for (const id of s.appliedGroupIds) this.remember(id);
       Object.assign(this.counters, s.counters);
       this.feeder = this.makeFeeder(s);
+      // The in-process bus's queue died with the process that checkpointed: issue the restored
+      // tasks again (JetStream keeps them, and redelivers those whose actor died).
+      const republished = this.opts.bus.kind === 'memory' ? await this.feeder.republish(this.opts.bus) : 0;
       this.log.info(
-        { dir: ckpt.dir, step: s.step, version: s.version, outstanding: s.outstanding.length },
+        { dir: ckpt.dir, step: s.step, version: s.version, outstanding: s.outstanding.length, republished },
         'resumed from checkpoint',
       );
     }
