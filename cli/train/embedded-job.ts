@@ -275,17 +275,17 @@ async function runJob(
       steps = r.steps;
       interrupted = r.interrupted;
     }
-    if (interrupted) {
-      return {
-        runDir: run.dir,
-        steps,
-        before,
-        after,
-        change,
-        reportPath: run.path('report.html'),
-        interrupted: true,
-      };
-    }
+    const outcome = (extra: Partial<EmbeddedJobResult> = {}): EmbeddedJobResult => ({
+      runDir: run.dir,
+      steps,
+      before,
+      after,
+      change,
+      reportPath: run.path('report.html'),
+      interrupted,
+      ...extra,
+    });
+    if (interrupted) return outcome();
     // The run's result: the moving average of the weights when the learner keeps one (the default;
     // the last weights are then in policy-last.samv and evaluated too, for comparison), else the last
     // weights. Read back from the files the learner wrote, so a resumed run evaluates the same bytes.
@@ -351,16 +351,7 @@ async function runJob(
         `${split} gIoU change, last iterate instead: ${f(c.mean)} [${f(c.ci95.lo)}, ${f(c.ci95.hi)}] (gIoU ${afterLast[split]?.gIoU.toFixed(3)})`,
       );
     }
-    return {
-      runDir: run.dir,
-      steps,
-      before,
-      after,
-      change,
-      ...(last && opts.evalN > 0 ? { lastIterate: { after: afterLast, change: changeLast } } : {}),
-      reportPath: run.path('report.html'),
-      interrupted: false,
-    };
+    return outcome(last && opts.evalN > 0 ? { lastIterate: { after: afterLast, change: changeLast } } : {});
   } finally {
     policy.dispose();
     reference.dispose();
