@@ -59,6 +59,12 @@ export function registerPretrainCommand(program: Command): void {
       Number,
       DEFAULT_PRETRAIN_POLICY.patchMargin,
     )
+    .option(
+      '--cross-attn <n>',
+      'policy architecture: blocks where every patch attends to the query words (0 = pooled query only)',
+      Number,
+      0,
+    )
     .option('--seed <n>', 'seed', Number, DEFAULT_PRETRAIN.seed)
     .option('--workers <n>', 'GrabCut worker threads', Number, 2)
     .option('--eval-n <n>', 'samples per split evaluated at the end (0 skips)', Number, 200)
@@ -67,7 +73,11 @@ export function registerPretrainCommand(program: Command): void {
       const seed = o['seed'] as number;
       const mix = o['mix'] as readonly [number, number];
       const policy = await PointerPolicy.create(
-        { ...DEFAULT_PRETRAIN_POLICY, patchMargin: o['patchMargin'] as number },
+        {
+          ...DEFAULT_PRETRAIN_POLICY,
+          patchMargin: o['patchMargin'] as number,
+          crossAttnLayers: o['crossAttn'] as number,
+        },
         { seed },
       );
       const env = new WorkerEnvPool({ workers: o['workers'] as number });
