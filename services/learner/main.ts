@@ -17,7 +17,8 @@ import {
 } from '../../core/config/index.ts';
 import { CheckpointError, ensureTf, loadPolicy } from '../../core/policy/index.ts';
 import type { Logger } from '../../core/log/index.ts';
-import { METRICS_FILE } from '../../core/report/index.ts';
+import { METRICS_FILE, RunFolder } from '../../core/report/index.ts';
+import { latestCheckpoint } from './src/checkpoint.ts';
 import { Learner, type LearnerStepMetrics } from './src/learner.ts';
 import { serveMetrics } from './src/metrics.ts';
 
@@ -107,7 +108,16 @@ export async function startLearnerService(opts: LearnerServiceOptions): Promise<
   });
   const registry = new Registry();
   const metricsFile = opts.runDir !== undefined ? join(opts.runDir, METRICS_FILE) : undefined;
-  if (opts.runDir !== undefined) mkdirSync(opts.runDir, { recursive: true });
+  if (opts.runDir !== undefined) {
+    mkdirSync(opts.runDir, { recursive: true });
+    // A restarted learner takes again the steps after its newest checkpoint: drop their lines (and a
+    // line torn by the crash) so that metrics.jsonl keeps one line per step.
+    const at = (await latestCheckpoint(config.checkpointDir))?.state.step ?? 0;
+    const dropped = RunFolder.open(opts.runDir).keepMetrics(
+      (r) => typeof r['step'] !== 'number' || r['step'] <= at,
+    );
+    if (dropped > 0) log.info({ checkpointStep: at, dropped }, 'dropped metrics lines past the checkpoint');
+  }
   const learner = new Learner({
     bus,
     config,
