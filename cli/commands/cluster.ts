@@ -4,6 +4,8 @@
  * loopback (deploy/local). `up` runs the training job until the learner finishes (or Ctrl-C), writes
  * the report and stops everything. While it runs, a control endpoint on loopback (its address is
  * in `<run>/control.json`) lets `cluster scale actors N` grow or shrink the actor pool.
+ * `up --resume <run>` starts the same cluster again on the run's NATS store (queued tasks and
+ * unapplied groups are still there) and the learner resumes from its newest checkpoint.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -22,6 +24,73 @@ import {
 import { DEFAULT_WARM_START } from '../train/paths.ts';
 
 const LATEST = 'latest-cluster';
+const CLUSTER_FILE = 'cluster.json';
+
+/** The options of a `cluster up` run, kept in its folder for `--resume`. */
+interface ClusterJob {
+  readonly format: 'sam-veteran-cluster-job';
+  readonly version: 1;
+  readonly actors: number;
+  readonly envReplicas: number;
+  readonly steps: number;
+  /** Absolute path of the warm start (the learner's KL reference). */
+  readonly init: string;
+  readonly model: string;
+  readonly imageStore: boolean;
+}
+
+/**
+ * The job of a fresh `up` from its flags, or of `up --resume` from the run's cluster.json with the
+ * flags given on the command line on top (the pool sizes, the env model, more steps); the warm start
+ * cannot change under a run.
+ */
+async function clusterJob(
+  o: Record<string, unknown>,
+  cmd: Command,
+): Promise<{ run: RunFolder; job: ClusterJob; resumed: boolean }> {
+  const given = (k: string): boolean => cmd.getOptionValueSource(k) === 'cli';
+  if (o['resume'] === undefined) {
+    const job: ClusterJob = {
+      format: 'sam-veteran-cluster-job',
+      version: 1,
+      actors: o['actors'] as number,
+      envReplicas: o['envReplicas'] as number,
+      steps: o['steps'] as number,
+      init: resolve(o['init'] as string),
+      model: o['model'] as string,
+      imageStore: o['imageStore'] !== false,
+    };
+    const run = RunFolder.create(o['runs'] as string, 'cluster');
+    run.writeJson(CLUSTER_FILE, job);
+    return { run, job, resumed: false };
+  }
+  const run = RunFolder.open(o['resume'] as string);
+  if (!run.has(CLUSTER_FILE)) {
+    throw new ValidationError(
+      '--resume',
+      o['resume'],
+      `is not a \`cluster up\` run folder (no ${CLUSTER_FILE})`,
+    );
+  }
+  const saved = run.readJson<ClusterJob>(CLUSTER_FILE);
+  if (given('init') && resolve(o['init'] as string) !== saved.init) {
+    throw new ValidationError(
+      '--init',
+      o['init'],
+      `cannot change when resuming: run ${run.id} trains against the warm start ${saved.init}`,
+    );
+  }
+  const job: ClusterJob = {
+    ...saved,
+    ...(given('actors') ? { actors: o['actors'] as number } : {}),
+    ...(given('envReplicas') ? { envReplicas: o['envReplicas'] as number } : {}),
+    ...(given('steps') ? { steps: o['steps'] as number } : {}),
+    ...(given('model') ? { model: o['model'] as string } : {}),
+    ...(given('imageStore') ? { imageStore: o['imageStore'] !== false } : {}),
+  };
+  run.writeJson(CLUSTER_FILE, job);
+  return { run, job, resumed: true };
+}
 
 interface ControlInfo {
   readonly url: string;
@@ -54,28 +123,36 @@ export function registerClusterCommand(program: Command): void {
       '--no-image-store',
       'actors send pixels to each replica instead of keys in the NATS Object Store bucket "images"',
     )
-    .action(async (o: Record<string, unknown>) => {
+    .option(
+      '--resume <run-dir>',
+      'start a stopped or killed cluster run again: its NATS store keeps the queued tasks and groups, ' +
+        'the learner resumes from its checkpoint (flags given with it override the saved ones, except --init)',
+    )
+    .action(async (o: Record<string, unknown>, cmd: Command) => {
       const runsRoot = o['runs'] as string;
-      const run = RunFolder.create(runsRoot, 'cluster');
-      const ports = await allocateLocalPorts({
-        samEnv: o['envReplicas'] as number,
-        actors: o['actors'] as number,
-      });
+      const { run, job, resumed } = await clusterJob(o, cmd);
+      const ports = await allocateLocalPorts({ samEnv: job.envReplicas, actors: job.actors });
       const topology = buildLocalTopology({
         runDir: run.dir,
         ports,
-        model: o['model'] as string,
+        model: job.model,
         env: { LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'info' },
-        imageStore: o['imageStore'] !== false,
+        imageStore: job.imageStore,
       });
       for (const e of topology.entries) {
-        if (e.name === 'learner')
-          e.args.push('--steps', String(o['steps']), '--init', resolve(o['init'] as string));
+        if (e.name === 'learner') e.args.push('--steps', String(job.steps), '--init', job.init);
       }
       const supervisor = new ProcessSupervisor({ runDir: run.dir });
       supervisor.defineGroup('actor', async (i) =>
         toProcessSpec(actorEntry(topology, i, await getFreePort())),
       );
+      const hint = (): void =>
+        console.error(
+          `\nstopping the cluster (the learner checkpoints first); resume with: ` +
+            `npx sam-veteran cluster up --resume ${run.dir}`,
+        );
+      process.once('SIGINT', hint);
+      process.once('SIGTERM', hint);
       const offSignals = supervisor.handleSignals({ exit: true });
 
       const control = await startControl(supervisor);
@@ -83,7 +160,7 @@ export function registerClusterCommand(program: Command): void {
       await writeFile(run.path('control.json'), JSON.stringify(info, null, 2));
       await writeFile(join(runsRoot, LATEST), run.dir);
 
-      console.log(`run folder:  ${run.dir}`);
+      console.log(`run folder:  ${run.dir}${resumed ? ' (resumed)' : ''}`);
       console.log(`logs:        ${run.dir}/logs (one file per process)`);
       console.log(`nats:        ${topology.natsUrl}   sam-env: ${topology.samEnvTargets.join(', ')}`);
       if (topology.imageStoreUrl) console.log(`images:      ${topology.imageStoreUrl} (actors send keys)`);
@@ -108,6 +185,8 @@ export function registerClusterCommand(program: Command): void {
         console.log(`report:      ${run.path('report.html')}`);
       } finally {
         offSignals();
+        process.off('SIGINT', hint);
+        process.off('SIGTERM', hint);
         await new Promise<void>((r) => control.server.close(() => r()));
         await supervisor.stopAll();
       }

@@ -253,7 +253,7 @@ describe('cluster failures (real processes, JetStream)', () => {
     // The restarted learner drops the lines past its checkpoint, then appends its own steps.
     const resumed = await until(
       'a step by the restarted learner',
-      async () => (await stepLines()).find((l) => l['timeMs'] > killedAt),
+      async () => (await stepLines()).find((l) => (l['timeMs'] ?? 0) > killedAt),
       40_000,
       200,
     );
