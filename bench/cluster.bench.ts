@@ -38,6 +38,8 @@ import {
   toProcessSpec,
 } from '../deploy/local/index.ts';
 import { Actor, GrpcEnvPort } from '../services/actor/index.ts';
+import { StoreImageUploader } from '../services/actor/src/image-uploader.ts';
+import { ObjectStoreImageStore } from '../services/sam-env/src/image-store.ts';
 import { Learner, type LearnerStepMetrics } from '../services/learner/index.ts';
 
 /** Same images for the env-only limit and for the cluster's tasks. */
@@ -52,6 +54,11 @@ const ENV_CONCURRENCY = ACTORS * ACTOR_CONCURRENCY;
 const FIRST_CONTACT = ActorConfigSchema.parse({
   envFirstContact: process.env['BENCH_FIRST_CONTACT'],
 }).envFirstContact;
+/**
+ * BENCH_IMAGE_STORE=1: the replicas open the NATS Object Store bucket and the actors send image
+ * keys (as `cluster up --image-store` does) instead of pixels. The env-alone phase sends pixels either way.
+ */
+const IMAGE_STORE = process.env['BENCH_IMAGE_STORE'] === '1';
 const ENV_ROUNDS = 4;
 const ENV_ROUND_MS = 4_000;
 const CLUSTER_WARMUP_MS = 8_000;
@@ -265,11 +272,17 @@ async function main(): Promise<void> {
         `group ${GROUP}, ${DATASET}, ${cores} CPUs`,
     );
     const ports = await allocateLocalPorts({ samEnv: REPLICAS, actors: 0 });
-    // Replicas without an image store: the in-process actors send pixels, as the env-alone phase does.
-    const topo = buildLocalTopology({ runDir, ports, env: { LOG_LEVEL: 'warn' }, imageStore: false });
-    const envSpecs = topo.entries.filter((e) => e.group === 'sam-env').map((e) => toProcessSpec(e));
-    await Promise.all(envSpecs.map((s) => supervisor.start(s)));
+    // The topology's own nats entry is not used (the bench starts nats-server itself), so the
+    // replicas get the image store flag here when asked for.
+    const topo = buildLocalTopology({ runDir, ports, env: { LOG_LEVEL: 'warn' } });
     const nats = await startNatsServer({ supervisor, storeDir: join(runDir, 'nats-store') });
+    const imageStoreUrl = `${nats.url}/images`;
+    const envSpecs = topo.entries
+      .filter((e) => e.group === 'sam-env')
+      .map((e) =>
+        toProcessSpec(IMAGE_STORE ? { ...e, args: [...e.args, '--image-store', imageStoreUrl] } : e),
+      );
+    await Promise.all(envSpecs.map((s) => supervisor.start(s)));
     const meter = new CpuMeter(() => ({
       'sam-env×2': supervisor
         .status()
@@ -308,13 +321,19 @@ async function main(): Promise<void> {
     const actors: Actor[] = [];
     const recorders: RecordingEnv[] = [];
     const grpcPorts: GrpcEnvPort[] = [];
+    const uploaders: StoreImageUploader[] = [];
     for (let i = 1; i <= ACTORS; i++) {
       const bus = await JetStreamBus.connect(nats.url, { prefix });
-      const grpcPort = new GrpcEnvPort({
-        addresses: topo.samEnvTargets,
-        deadlineMs: 30_000,
-        firstContact: FIRST_CONTACT,
-      });
+      let uploader: StoreImageUploader | undefined;
+      if (IMAGE_STORE) {
+        const store = await ObjectStoreImageStore.connect(nats.url, { bucket: 'images' });
+        cleanups.push(() => store.close());
+        uploaders.push((uploader = new StoreImageUploader(store)));
+      }
+      const grpcPort = new GrpcEnvPort(
+        { addresses: topo.samEnvTargets, deadlineMs: 30_000, firstContact: FIRST_CONTACT },
+        uploader ? { uploader } : {},
+      );
       grpcPorts.push(grpcPort);
       const envPort = new RecordingEnv(grpcPort, 1000);
       recorders.push(envPort);
@@ -431,6 +450,16 @@ async function main(): Promise<void> {
         `stale dropped ${learnerStats['groups.stale'] ?? 0}, task failures ${stats.reduce((n, s) => n + s.tasksFailed, 0)}, ` +
         `env calls ${grpcPorts.reduce((n, p) => n + p.client.stats.calls, 0)} (first contact: ${FIRST_CONTACT}, ` +
         `resent after NOT_FOUND ${grpcPorts.reduce((n, p) => n + p.client.stats.resends, 0)})`,
+    );
+    const sum = (f: (p: GrpcEnvPort) => number): number => grpcPorts.reduce((n, p) => n + f(p), 0);
+    console.log(
+      IMAGE_STORE
+        ? `    images as store keys (BENCH_IMAGE_STORE=1): ${sum((p) => p.client.stats.storeKeysSent)} calls with a key, ` +
+            `${sum((p) => p.client.stats.bytesSent)} with pixels; ` +
+            `${uploaders.reduce((n, u) => n + u.stats.uploads, 0)} PNGs put ` +
+            `(${(uploaders.reduce((n, u) => n + u.stats.bytes, 0) / 2 ** 20).toFixed(1)} MiB)`
+        : `    images as pixels: ${sum((p) => p.client.stats.bytesSent)} calls carried an image ` +
+            `(BENCH_IMAGE_STORE=1 sends store keys instead)`,
     );
     console.log(
       `    CPU cores used: ${showCpu(clusterCpu)} (this process = ${ACTORS} actors + learner; ` +

@@ -58,7 +58,7 @@ async function clusterJob(
       steps: o['steps'] as number,
       init: resolve(o['init'] as string),
       model: o['model'] as string,
-      imageStore: o['imageStore'] !== false,
+      imageStore: o['imageStore'] === true,
     };
     const run = RunFolder.create(o['runs'] as string, 'cluster');
     run.writeJson(CLUSTER_FILE, job);
@@ -86,7 +86,7 @@ async function clusterJob(
     ...(given('envReplicas') ? { envReplicas: o['envReplicas'] as number } : {}),
     ...(given('steps') ? { steps: o['steps'] as number } : {}),
     ...(given('model') ? { model: o['model'] as string } : {}),
-    ...(given('imageStore') ? { imageStore: o['imageStore'] !== false } : {}),
+    ...(given('imageStore') ? { imageStore: o['imageStore'] === true } : {}),
   };
   run.writeJson(CLUSTER_FILE, job);
   return { run, job, resumed: true };
@@ -120,8 +120,9 @@ export function registerClusterCommand(program: Command): void {
     .option('--runs <dir>', 'where run folders go', 'runs')
     .option('--model <name>', 'env model of the sam-env replicas', 'grabcut')
     .option(
-      '--no-image-store',
-      'actors send pixels to each replica instead of keys in the NATS Object Store bucket "images"',
+      '--image-store',
+      'actors put images in the NATS Object Store bucket "images" and send replicas keys, not pixels ' +
+        '(saves bandwidth across machines; costs CPU on one)',
     )
     .option(
       '--resume <run-dir>',

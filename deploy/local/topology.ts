@@ -59,7 +59,8 @@ export interface LocalTopologyOptions {
   /**
    * Images travel through a NATS Object Store bucket (`images` on the cluster's nats-server): the
    * replicas open it with `--image-store`, the actors put each image there once and send keys.
-   * Default true; false = actors send the pixels to each replica.
+   * Default false (actors send the pixels): on one machine the network is free and the store costs
+   * CPU (PNG encode and decode; bench:cluster BENCH_IMAGE_STORE=1); it pays across machines.
    */
   imageStore?: boolean;
 }
@@ -124,7 +125,7 @@ export function buildLocalTopology(opts: LocalTopologyOptions): LocalTopology {
     samEnvTargets,
     storeDir,
     checkpointDir,
-    ...((opts.imageStore ?? true) ? { imageStoreUrl: `${natsUrl}/images` } : {}),
+    ...(opts.imageStore === true ? { imageStoreUrl: `${natsUrl}/images` } : {}),
     entries: [],
   };
   const imageStoreArgs = topology.imageStoreUrl ? ['--image-store', topology.imageStoreUrl] : [];

@@ -167,7 +167,8 @@ beforeAll(async () => {
   await savePolicyFile(await PointerPolicy.create(TINY, { seed: 7 }), init);
 
   const ports = await allocateLocalPorts({ samEnv: 2, actors: 2 });
-  topology = buildLocalTopology({ runDir, ports, env: ENV });
+  // Images through the NATS Object Store (actors send keys), as across machines.
+  topology = buildLocalTopology({ runDir, ports, env: ENV, imageStore: true });
   supervisor = new ProcessSupervisor({ runDir });
   for (const entry of topology.entries) {
     if (entry.name === 'learner') entry.args.push('--steps', String(STEPS), '--init', init);

@@ -15,7 +15,7 @@ import {
 describe('local topology', () => {
   it('describes nats, two sam-env replicas, the learner and two actors on distinct loopback ports', async () => {
     const ports = await allocateLocalPorts();
-    const t = buildLocalTopology({ runDir: '/tmp/run-x', ports });
+    const t = buildLocalTopology({ runDir: '/tmp/run-x', ports, imageStore: true });
     expect(t.entries.map((e) => e.name)).toEqual([
       'nats',
       'sam-env-1',
@@ -68,7 +68,7 @@ describe('local topology', () => {
 
   it('turns entries into process specs that run the CLI with this node', async () => {
     const t0Ports = await allocateLocalPorts({ samEnv: 1, actors: 0 });
-    const t = buildLocalTopology({ runDir: '/tmp/run-y', ports: t0Ports });
+    const t = buildLocalTopology({ runDir: '/tmp/run-y', ports: t0Ports, imageStore: true });
     const spec = toProcessSpec(t.entries[1]!);
     expect(spec.command).toBe(process.execPath);
     expect(spec.args?.[0]).toBe(CLI_PATH);
@@ -78,8 +78,8 @@ describe('local topology', () => {
     expect(a3.name).toBe('actor-3');
     expect(a3.readiness).toEqual({ kind: 'http', url: 'http://127.0.0.1:12345/metrics' });
     expect(a3.args.slice(-2)).toEqual(['--image-store', `${t.natsUrl}/images`]);
-    // Without the image store, neither replicas nor actors are given one.
-    const bare = buildLocalTopology({ runDir: '/tmp/run-z', ports: t0Ports, imageStore: false });
+    // Without the image store (the default), neither replicas nor actors are given one.
+    const bare = buildLocalTopology({ runDir: '/tmp/run-z', ports: t0Ports });
     expect(bare.imageStoreUrl).toBeUndefined();
     expect(bare.entries.flatMap((e) => e.args)).not.toContain('--image-store');
     expect(actorEntry(bare, 3, 12345).args).not.toContain('--image-store');
