@@ -17,7 +17,7 @@ import {
   type JsMsg,
 } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
-import { Objm, type ObjectStore } from '@nats-io/obj';
+import { Objm, setSha256Backend, type ObjectStore } from '@nats-io/obj';
 import { NotFoundError, ResourceExhaustedError, UnavailableError } from '../errors/index.ts';
 import { silentLogger, type Logger } from '../log/index.ts';
 import { AsyncChannel } from './async-channel.ts';
@@ -145,6 +145,10 @@ export class JetStreamBus implements Bus {
 
   /** Connects (retrying forever on reconnect), then creates streams, consumers and buckets if missing. */
   static async connect(servers: string | string[], options: JetStreamBusOptions = {}): Promise<JetStreamBus> {
+    // The Object Store hashes every weights blob on put and on get; its default is a pure-JS SHA-256
+    // (browser-safe), ~3% of a cluster process's CPU in bench:cluster. This runs on Node: use
+    // node:crypto (process-wide, idempotent).
+    setSha256Backend('native');
     const opts = resolveBusOptions(options);
     const log = (options.logger ?? silentLogger).child({
       component: 'bus',

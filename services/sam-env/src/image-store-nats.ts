@@ -6,7 +6,7 @@
  */
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
-import { Objm, type ObjectStore } from '@nats-io/obj';
+import { Objm, setSha256Backend, type ObjectStore } from '@nats-io/obj';
 import {
   ResourceExhaustedError,
   SamVeteranError,
@@ -69,6 +69,7 @@ export class ObjectStoreImageStore implements ImageStore {
     servers: string | readonly string[],
     opts: ObjectStoreImageStoreOptions = {},
   ): Promise<ObjectStoreImageStore> {
+    setSha256Backend('native'); // node:crypto instead of the pure-JS default (see core/bus/jetstream-bus.ts)
     const list = typeof servers === 'string' ? [servers] : [...servers];
     const bucket = validateBucketName(opts.bucket ?? DEFAULT_IMAGE_BUCKET);
     const where = list.map(redactUrl).join(',');
