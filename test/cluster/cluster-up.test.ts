@@ -3,12 +3,15 @@
  * learner): Ctrl-C stops the cluster with a checkpoint and says how to resume; `--resume` starts it
  * again on the same NATS store and the learner finishes the run, one metrics line per step.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI_PATH } from '../../deploy/local/index.ts';
+import { runCli, type CliRunOptions } from '../helpers/cli-process.ts';
+
+/** The services' log files show the resume. */
+const cli = (args: string[], watch?: CliRunOptions['watch']) =>
+  runCli(args, { logLevel: 'info', ...(watch ? { watch } : {}) });
 
 let root: string;
 
@@ -18,34 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
-
-interface Run {
-  code: number | null;
-  out: string;
-  err: string;
-}
-
-/** Runs the CLI; `poll` is called every 100 ms with the output so far and a way to send SIGINT. */
-function cli(args: string[], poll?: (out: string, interrupt: () => void) => Promise<void>): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_PATH, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, LOG_LEVEL: 'info' }, // the services' log files show the resume
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const timer = poll
-      ? setInterval(() => void poll(out, () => child.kill('SIGINT')).catch(() => undefined), 100)
-      : undefined;
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      if (timer) clearInterval(timer);
-      resolve({ code, out, err });
-    });
-  });
-}
 
 async function metricSteps(runDir: string): Promise<number[]> {
   const text = await readFile(join(runDir, 'metrics.jsonl'), 'utf8').catch(() => '');

@@ -2,12 +2,11 @@
  * `sam-veteran train` as a user runs it, in a child process: Ctrl-C (SIGINT) while training finishes
  * the step, checkpoints and prints how to resume (exit 130); `--resume` completes the run.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI_PATH } from '../../deploy/local/index.ts';
+import { runCli as cli } from '../helpers/cli-process.ts';
 
 let root: string;
 
@@ -18,41 +17,18 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-interface Run {
-  code: number | null;
-  out: string;
-  err: string;
-}
-
-/** Runs the CLI; `whenOut` is called on every stdout chunk with the child, to signal it. */
-function cli(args: string[], whenOut?: (out: string, kill: () => void) => void): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_PATH, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, LOG_LEVEL: 'warn' },
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      whenOut?.(out, () => child.kill('SIGINT'));
-    });
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.once('error', reject);
-    child.once('exit', (code) => resolve({ code, out, err }));
-  });
-}
-
 const JOB = ['--steps', '30', '--eval-n', '0', '--batch-states', '2', '--group-size', '4', '--actors', '1'];
 
 describe('train: Ctrl-C and --resume (child process)', () => {
   it('checkpoints on SIGINT, tells how to resume, and --resume completes every step once', async () => {
     let sent = false;
-    const first = await cli(['train', ...JOB, '--runs', root, '--no-progress'], (out, kill) => {
-      if (!sent && out.includes('train step 5/30')) {
-        sent = true;
-        kill();
-      }
+    const first = await cli(['train', ...JOB, '--runs', root, '--no-progress'], {
+      watch: (out, interrupt) => {
+        if (!sent && out.includes('train step 5/30')) {
+          sent = true;
+          interrupt();
+        }
+      },
     });
     expect(sent).toBe(true);
     expect(first.err).toContain('finishing the current step and checkpointing');
