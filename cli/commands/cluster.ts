@@ -47,7 +47,7 @@ interface ClusterJob {
 async function clusterJob(
   o: Record<string, unknown>,
   cmd: Command,
-): Promise<{ run: RunFolder; job: ClusterJob; resumed: boolean }> {
+): Promise<{ run: RunFolder; job: ClusterJob; resumed: boolean; unlock: () => void }> {
   const given = (k: string): boolean => cmd.getOptionValueSource(k) === 'cli';
   if (o['resume'] === undefined) {
     const job: ClusterJob = {
@@ -61,8 +61,9 @@ async function clusterJob(
       imageStore: o['imageStore'] === true,
     };
     const run = RunFolder.create(o['runs'] as string, 'cluster');
+    const unlock = run.lock();
     run.writeJson(CLUSTER_FILE, job);
-    return { run, job, resumed: false };
+    return { run, job, resumed: false, unlock };
   }
   const run = RunFolder.open(o['resume'] as string);
   if (!run.has(CLUSTER_FILE)) {
@@ -72,8 +73,12 @@ async function clusterJob(
       `is not a \`cluster up\` run folder (no ${CLUSTER_FILE})`,
     );
   }
+  // Held until the cluster has stopped. Not released when Ctrl-C exits the process from the
+  // supervisor's signal handler: a later --resume finds that process gone and takes the folder over.
+  const unlock = run.lock();
   const saved = run.readJson<ClusterJob>(CLUSTER_FILE);
   if (given('init') && resolve(o['init'] as string) !== saved.init) {
+    unlock();
     throw new ValidationError(
       '--init',
       o['init'],
@@ -89,7 +94,7 @@ async function clusterJob(
     ...(given('imageStore') ? { imageStore: o['imageStore'] === true } : {}),
   };
   run.writeJson(CLUSTER_FILE, job);
-  return { run, job, resumed: true };
+  return { run, job, resumed: true, unlock };
 }
 
 interface ControlInfo {
@@ -131,7 +136,7 @@ export function registerClusterCommand(program: Command): void {
     )
     .action(async (o: Record<string, unknown>, cmd: Command) => {
       const runsRoot = o['runs'] as string;
-      const { run, job, resumed } = await clusterJob(o, cmd);
+      const { run, job, resumed, unlock } = await clusterJob(o, cmd);
       const ports = await allocateLocalPorts({ samEnv: job.envReplicas, actors: job.actors });
       const topology = buildLocalTopology({
         runDir: run.dir,
@@ -190,6 +195,7 @@ export function registerClusterCommand(program: Command): void {
         process.off('SIGTERM', hint);
         await new Promise<void>((r) => control.server.close(() => r()));
         await supervisor.stopAll();
+        unlock();
       }
     });
 

@@ -206,6 +206,20 @@ async function runJob(
   warmBytes: Uint8Array,
   resumed: boolean,
 ): Promise<EmbeddedJobResult> {
+  const unlock = run.lock();
+  try {
+    return await runLocked(run, opts, warmBytes, resumed);
+  } finally {
+    unlock();
+  }
+}
+
+async function runLocked(
+  run: RunFolder,
+  opts: EmbeddedJobOptions,
+  warmBytes: Uint8Array,
+  resumed: boolean,
+): Promise<EmbeddedJobResult> {
   const runId = run.id;
   const log = createLogger({ service: 'train', runId });
   log.info({ runDir: run.dir, resumed, opts }, resumed ? 'training job resuming' : 'training job starting');

@@ -19,13 +19,31 @@ import {
   rmSync,
   writeSync,
 } from 'node:fs';
+import { hostname } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { NotFoundError, ValidationError } from '../errors/index.ts';
+import { NotFoundError, SamVeteranError, ValidationError } from '../errors/index.ts';
 
 /** One metrics line: flat dotted keys (`reward.localization`) or nested objects, numbers or null. */
 export type MetricsRecord = Readonly<Record<string, unknown>>;
 
 export const METRICS_FILE = 'metrics.jsonl';
+export const LOCK_FILE = 'run.lock';
+
+interface LockInfo {
+  readonly pid: number;
+  readonly host: string;
+  readonly since: string;
+}
+
+/** Whether `pid` is a live process on this host (signal 0 probes without signalling). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 let tmpCounter = 0;
 
@@ -170,6 +188,48 @@ export class RunFolder {
     if (!existsSync(file)) return false;
     const text = readFileSync(file, 'utf8');
     return text.length > 0 && !text.endsWith('\n');
+  }
+
+  /**
+   * Takes the run folder for this process (`run.lock`: pid, host, time), so that two jobs never
+   * write one run (a `--resume` while the run is still going). A lock left by a process that is gone
+   * (killed, crashed) is taken over. Returns the release function (idempotent).
+   * @throws SamVeteranError FAILED_PRECONDITION naming the process that holds the folder.
+   */
+  lock(): () => void {
+    const file = this.path(LOCK_FILE);
+    const mine: LockInfo = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const fd = openSync(file, 'wx');
+        writeSync(fd, JSON.stringify(mine));
+        closeSync(fd);
+        let released = false;
+        return () => {
+          if (released) return;
+          released = true;
+          rmSync(file, { force: true });
+        };
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      let held: Partial<LockInfo> = {};
+      try {
+        held = JSON.parse(readFileSync(file, 'utf8')) as Partial<LockInfo>;
+      } catch {
+        // Torn or unreadable: written by a process that died mid-write; treat as stale.
+      }
+      const live = typeof held.pid === 'number' && (held.host !== mine.host || alive(held.pid));
+      if (live) {
+        throw new SamVeteranError(
+          'FAILED_PRECONDITION',
+          `run folder ${this.dir} is in use by pid ${held.pid} on ${held.host} since ${held.since} ` +
+            `(${file}); wait for it to stop, or remove the file if that process is gone`,
+        );
+      }
+      rmSync(file, { force: true }); // stale: its process is gone
+    }
+    throw new SamVeteranError('FAILED_PRECONDITION', `run folder ${this.dir} could not be locked (${file})`);
   }
 
   /** Whether `rel` exists in the run folder. */

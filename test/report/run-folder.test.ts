@@ -1,8 +1,19 @@
-import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { NotFoundError, ValidationError } from '../../core/errors/index.ts';
+import { NotFoundError, SamVeteranError, ValidationError } from '../../core/errors/index.ts';
 import { METRICS_FILE, RunFolder, runStamp, writeFileAtomic } from '../../core/report/index.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'report-runs-'));
@@ -64,6 +75,37 @@ describe('RunFolder', () => {
     expect(() => run.readMetrics()).toThrow(
       `${run.path(METRICS_FILE)}:2 "{\\"step\\": 2, \\"kl\\"" is not a JSON object line`,
     );
+  });
+
+  it('keepMetrics drops the lines it rejects and a torn last line, atomically', () => {
+    const run = RunFolder.create(join(root, 'keep'), 'k');
+    for (const step of [1, 2, 3, 4]) run.appendMetrics({ step });
+    appendFileSync(run.path(METRICS_FILE), '{"step":5');
+    expect(run.keepMetrics((r) => (r['step'] as number) <= 2)).toBe(2);
+    expect(readFileSync(run.path(METRICS_FILE), 'utf8')).toBe('{"step":1}\n{"step":2}\n');
+    expect(run.keepMetrics(() => true)).toBe(0);
+  });
+
+  it('lock() keeps a second job out, names the holder, and takes over a lock whose process is gone', async () => {
+    const run = RunFolder.create(join(root, 'lock'), 'l');
+    const release = run.lock();
+    expect(() => run.lock()).toThrow(SamVeteranError);
+    expect(() => run.lock()).toThrow(new RegExp(`in use by pid ${process.pid} on `));
+    release();
+    release(); // idempotent
+    const again = run.lock();
+    again();
+    // A lock left by a process that has exited (killed before it could release it).
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
+    const pid = Number(dead.stdout.toString());
+    writeFileSync(
+      run.path('run.lock'),
+      JSON.stringify({ pid, host: hostname(), since: new Date().toISOString() }),
+    );
+    const takeover = run.lock();
+    expect(JSON.parse(readFileSync(run.path('run.lock'), 'utf8')).pid).toBe(process.pid);
+    takeover();
+    expect(existsSync(run.path('run.lock'))).toBe(false);
   });
 
   it('open() of a missing folder is NotFoundError', () => {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resumeEmbeddedJob, runEmbeddedJob } from '../../cli/train/embedded-job.ts';
 import { ValidationError } from '../../core/errors/index.ts';
+import { RunFolder } from '../../core/report/index.ts';
 import { PointerPolicy, decodePolicyFile, ensureTf, savePolicyFile } from '../../core/policy/index.ts';
 
 let dir: string;
@@ -98,11 +99,17 @@ describe('embedded training job', () => {
     expect(files).toContain('job.json');
     expect(files).not.toContain('eval-after.json');
     expect(files).not.toContain('policy.samv');
+    expect(files).not.toContain('run.lock'); // released when the job returned
     expect((await readdir(join(runDir, 'checkpoints'))).length).toBeGreaterThan(0);
 
     // What a crash between a checkpoint and the next leaves: steps past it, a torn last line.
     await appendFile(join(runDir, 'metrics.jsonl'), '{"step":99}\n{"step":1');
     const beforeMtime = (await stat(join(runDir, 'eval-before.json'))).mtimeMs;
+
+    // Never two jobs on one run: a resume while the folder is held is refused, naming the holder.
+    const held = RunFolder.open(runDir).lock();
+    await expect(resumeEmbeddedJob(runDir, { progress: false })).rejects.toThrow(/in use by pid/);
+    held();
 
     const resumed = await resumeEmbeddedJob(runDir, { progress: false });
     expect(resumed.interrupted).toBe(false);
