@@ -5,7 +5,6 @@
  * id-val and ood-val, trains with GRPO under a step and time budget, evaluates again, and writes a
  * run folder (metrics JSONL, PNG plots, HTML report, before/after summary).
  */
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
@@ -31,11 +30,11 @@ import {
 import { datasetFromSpec } from '../../core/data/index.ts';
 import { ValidationError } from '../../core/errors/index.ts';
 import { createLogger, type Logger } from '../../core/log/index.ts';
-import { ensureTf, loadPolicyBytes, type PointerPolicy } from '../../core/policy/index.ts';
+import { ensureTf, loadPolicyBytes, sha256Hex, type PointerPolicy } from '../../core/policy/index.ts';
 import { RunFolder, renderTrainingReport } from '../../core/report/index.ts';
 import { rewardConfig, type RewardConfig } from '../../core/reward/index.ts';
 import { Actor, SampleResolver } from '../../services/actor/index.ts';
-import { latestCheckpoint, Learner, type LearnerStepMetrics } from '../../services/learner/index.ts';
+import { checkpointStep, Learner, type LearnerStepMetrics } from '../../services/learner/index.ts';
 import { WorkerEnvPool } from '../../services/sam-env/index.ts';
 
 export interface EmbeddedJobOptions {
@@ -137,7 +136,7 @@ export async function runEmbeddedJob(opts: EmbeddedJobOptions): Promise<Embedded
   const job: JobFile = {
     format: 'sam-veteran-train-job',
     version: 1,
-    warmStartSha256: sha256(warmBytes),
+    warmStartSha256: sha256Hex(warmBytes),
     options: { ...saved, warmStart: resolve(opts.warmStart) },
   };
   run.writeJson(JOB_FILE, job);
@@ -171,19 +170,15 @@ export async function resumeEmbeddedJob(runDir: string, o: ResumeOptions): Promi
     ...(o.onStep ? { onStep: o.onStep } : {}),
   };
   const warmBytes = await readWarmStart(opts.warmStart);
-  if (sha256(warmBytes) !== job.warmStartSha256) {
+  if (sha256Hex(warmBytes) !== job.warmStartSha256) {
     throw new ValidationError(
       '--init',
       opts.warmStart,
-      `has changed since run ${run.id} started (SHA-256 ${sha256(warmBytes)}, was ${job.warmStartSha256}); ` +
+      `has changed since run ${run.id} started (SHA-256 ${sha256Hex(warmBytes)}, was ${job.warmStartSha256}); ` +
         'the KL reference of a resumed run must be the same warm start',
     );
   }
   return runJob(run, opts, warmBytes, true);
-}
-
-function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
 }
 
 function readWarmStart(path: string): Promise<Uint8Array> {
@@ -271,7 +266,7 @@ async function runLocked(
     let steps: number;
     let interrupted = false;
     if (trained) {
-      steps = (await latestCheckpoint(learnerConfig.checkpointDir))?.state.step ?? 0;
+      steps = await checkpointStep(learnerConfig.checkpointDir);
       log.info({ steps }, 'training finished before; evaluating and reporting again');
     } else {
       opts.onPhase?.('train');
@@ -403,8 +398,8 @@ async function train(
 ): Promise<{ steps: number; interrupted: boolean }> {
   const { policy, learnerConfig, log } = p;
   if (p.resumed) {
-    const at = (await latestCheckpoint(learnerConfig.checkpointDir))?.state.step ?? 0;
-    const dropped = run.keepMetrics((r) => typeof r['step'] !== 'number' || r['step'] <= at);
+    const at = await checkpointStep(learnerConfig.checkpointDir);
+    const dropped = run.dropMetricsAfter(at);
     log.info({ checkpointStep: at, droppedMetricLines: dropped }, 'resuming training');
   }
   const bus = await createBus(`memory://${run.id}`);

@@ -171,23 +171,23 @@ export class RunFolder {
   }
 
   /**
-   * Rewrites metrics.jsonl atomically with only the records `keep` accepts (a resumed run drops the
-   * steps after its checkpoint, which it is about to take again); returns how many were dropped.
-   * A torn last line goes too.
+   * Rewrites metrics.jsonl atomically with only the records `keep` accepts; returns how many were
+   * dropped. A torn last line goes too.
    */
   keepMetrics(keep: (record: MetricsRecord) => boolean): number {
+    if (!existsSync(this.path(METRICS_FILE))) return 0;
     const records = this.readMetrics();
     const kept = records.filter(keep);
-    if (kept.length === records.length && !this.hasTornTail()) return 0;
     writeFileAtomic(this.path(METRICS_FILE), kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
     return records.length - kept.length;
   }
 
-  private hasTornTail(): boolean {
-    const file = this.path(METRICS_FILE);
-    if (!existsSync(file)) return false;
-    const text = readFileSync(file, 'utf8');
-    return text.length > 0 && !text.endsWith('\n');
+  /**
+   * Drops the metrics of steps after `step` (a resumed run retakes the steps after its checkpoint);
+   * returns how many lines went.
+   */
+  dropMetricsAfter(step: number): number {
+    return this.keepMetrics((r) => typeof r['step'] !== 'number' || r['step'] <= step);
   }
 
   /**

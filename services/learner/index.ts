@@ -12,6 +12,7 @@ export {
 } from './src/batch.ts';
 export {
   CHECKPOINT_FORMAT,
+  checkpointStep,
   latestCheckpoint,
   readCheckpoint,
   writeCheckpoint,

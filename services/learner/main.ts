@@ -18,7 +18,7 @@ import {
 import { CheckpointError, ensureTf, loadPolicy } from '../../core/policy/index.ts';
 import type { Logger } from '../../core/log/index.ts';
 import { METRICS_FILE, RunFolder } from '../../core/report/index.ts';
-import { latestCheckpoint } from './src/checkpoint.ts';
+import { checkpointStep } from './src/checkpoint.ts';
 import { Learner, type LearnerStepMetrics } from './src/learner.ts';
 import { serveMetrics } from './src/metrics.ts';
 
@@ -112,10 +112,8 @@ export async function startLearnerService(opts: LearnerServiceOptions): Promise<
     mkdirSync(opts.runDir, { recursive: true });
     // A restarted learner takes again the steps after its newest checkpoint: drop their lines (and a
     // line torn by the crash) so that metrics.jsonl keeps one line per step.
-    const at = (await latestCheckpoint(config.checkpointDir))?.state.step ?? 0;
-    const dropped = RunFolder.open(opts.runDir).keepMetrics(
-      (r) => typeof r['step'] !== 'number' || r['step'] <= at,
-    );
+    const at = await checkpointStep(config.checkpointDir);
+    const dropped = RunFolder.open(opts.runDir).dropMetricsAfter(at);
     if (dropped > 0) log.info({ checkpointStep: at, dropped }, 'dropped metrics lines past the checkpoint');
   }
   const learner = new Learner({

@@ -59,12 +59,13 @@ export class GrpcEnvPort implements EnvPort {
    * failing every task; `onStoreFallback` reports it.
    */
   private async call(image: EnvImage, payload: ImagePayload, prompts: readonly TransitionPrompt[]) {
+    const wire = prompts.map(toEnvPrompt);
     try {
-      return await this.client.transitionGroup(payload, prompts.map(toEnvPrompt));
+      return await this.client.transitionGroup(payload, wire);
     } catch (err) {
       if (payload.source?.kind !== 'store' || !(err instanceof NotFoundError)) throw err;
       this.portOpts.onStoreFallback?.(err);
-      return this.client.transitionGroup(rawPayload(image), prompts.map(toEnvPrompt));
+      return this.client.transitionGroup(rawPayload(image), wire);
     }
   }
 

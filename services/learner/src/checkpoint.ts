@@ -219,6 +219,11 @@ async function readOptional(path: string): Promise<Uint8Array | undefined> {
   }
 }
 
+/** Step of the newest readable checkpoint under `root`; 0 when there is none. */
+export async function checkpointStep(root: string): Promise<number> {
+  return (await latestCheckpoint(root))?.state.step ?? 0;
+}
+
 /** The newest readable checkpoint under `root`, or null when there is none. */
 export async function latestCheckpoint(root: string): Promise<Checkpoint | null> {
   const names = await listStepDirs(root);
