@@ -65,8 +65,20 @@ export function registerPretrainCommand(program: Command): void {
       Number,
       0,
     )
+    .option(
+      '--conv-stem <c>',
+      'policy architecture: base channels of the convolutional stem under the patch tokens (0 = linear patches only)',
+      Number,
+      DEFAULT_PRETRAIN_POLICY.convStem,
+    )
     .option('--seed <n>', 'seed', Number, DEFAULT_PRETRAIN.seed)
     .option('--workers <n>', 'GrabCut worker threads', Number, 2)
+    .option(
+      '--train-workers <n>',
+      'threads that share each training step (data-parallel; 1 = this thread; results depend on it)',
+      Number,
+      DEFAULT_PRETRAIN.trainWorkers,
+    )
     .option('--eval-n <n>', 'samples per split evaluated at the end (0 skips)', Number, 200)
     .action(async (o: Record<string, number | string | readonly [number, number]>) => {
       await ensureTf();
@@ -77,6 +89,7 @@ export function registerPretrainCommand(program: Command): void {
           ...DEFAULT_PRETRAIN_POLICY,
           patchMargin: o['patchMargin'] as number,
           crossAttnLayers: o['crossAttn'] as number,
+          convStem: o['convStem'] as number,
         },
         { seed },
       );
@@ -99,6 +112,7 @@ export function registerPretrainCommand(program: Command): void {
           auxExamples: o['auxExamples'] as number,
           learningRate: o['lr'] as number,
           refreshPerStep: o['refresh'] as number,
+          trainWorkers: o['trainWorkers'] as number,
           mix,
           onProgress: (p, done, total, info) => {
             if (p !== phase) {
@@ -121,6 +135,8 @@ export function registerPretrainCommand(program: Command): void {
             batch: o['batch'],
             lr: o['lr'],
             refresh: o['refresh'],
+            trainWorkers: o['trainWorkers'],
+            convStem: o['convStem'],
             mix,
             minutes: (Date.now() - t0) / 60000,
           },

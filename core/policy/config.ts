@@ -17,6 +17,14 @@ export interface PolicyConfig {
    * non-overlapping patches; checkpoints without this key load with 0).
    */
   readonly patchMargin: number;
+  /**
+   * Convolutional stem: base channel count c of three 2×2 stride-2 convolutions (pixels → c → 2c →
+   * dModel, ReLU between) whose output is added to each patch token's linear embedding: a nonlinear
+   * descriptor of the patch with weights shared across its cells, so local shape (edges, corners,
+   * curvature) is read the same way wherever it lies. 0 = off (the default; checkpoints without
+   * this key load with 0). Needs patchMargin 0 and patchSize 8.
+   */
+  readonly convStem: number;
   /** Model width. Default 64. */
   readonly dModel: number;
   /** Hidden width of the MLP blocks. Default 128. */
@@ -60,6 +68,7 @@ export const DEFAULT_POLICY_CONFIG: PolicyConfig = {
   viewSize: 64,
   patchSize: 8,
   patchMargin: 0,
+  convStem: 0,
   dModel: 64,
   mlpHidden: 128,
   mixerLayers: 2,
@@ -87,6 +96,7 @@ export function resolvePolicyConfig(partial: Partial<PolicyConfig> = {}): Policy
   posInt('viewSize', 4);
   posInt('patchSize', 1);
   posInt('patchMargin', 0);
+  posInt('convStem', 0);
   posInt('dModel', 2);
   posInt('mlpHidden', 1);
   posInt('mixerLayers', 0);
@@ -99,6 +109,13 @@ export function resolvePolicyConfig(partial: Partial<PolicyConfig> = {}): Policy
   posInt('hashBuckets', 0);
   if (c.viewSize % c.patchSize !== 0) {
     throw new ValidationError('config.patchSize', c.patchSize, `must divide viewSize ${c.viewSize}`);
+  }
+  if (c.convStem > 0 && (c.patchMargin !== 0 || c.patchSize !== 8)) {
+    throw new ValidationError(
+      'config.convStem',
+      c.convStem,
+      `needs patchMargin 0 and patchSize 8 (got ${c.patchMargin} and ${c.patchSize})`,
+    );
   }
   if (!(c.minSizeFrac > 0 && c.minSizeFrac < 1)) {
     throw new ValidationError('config.minSizeFrac', c.minSizeFrac, 'must be in (0, 1)');

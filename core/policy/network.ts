@@ -3,7 +3,7 @@
  * inside tf.tidy / tf.variableGrads. Shapes: B batch, P patches, F patch features, T query tokens,
  * V vocabulary, d model width.
  *
- *   x  = LN(patches·Wp + bp + pos)                                   patch tokens      [B,P,d]
+ *   x  = LN(patches·Wp + bp + pos [+ CNN(view)])                      patch tokens      [B,P,d]
  *   q  = relu(mean_t(onehot·E + qpos)·Wq + bq)                        pooled query      [B,d]
  *   x  = x ⊙ (1 + γ(q)) + β(q)                                        FiLM (Perez et al. 2018)
  *   x  = x + MLP(LN(x))
@@ -121,6 +121,26 @@ function crossAttentionBlock(
   return tf.add(x, dense(params, tf.matMul(attn, v), `${prefix}.wo`, `${prefix}.bo`)) as tf.Tensor3D;
 }
 
+/**
+ * The convolutional stem (config.convStem = c): three 2×2 stride-2 convolutions (pixels → c → 2c
+ * → dModel, ReLU between), i.e. one nonlinear descriptor of each 8×8 patch built from its 2×2 and
+ * 4×4 cells with weights shared across all cells. The input's quadtree order within a patch
+ * (observation.ts) makes each level a reshape and one plain 2-D product: the WASM backend's slices,
+ * inner-axis concats and large transposes cost more than the products themselves.
+ */
+function convStem(params: Params, patches: tf.Tensor3D, c: PolicyConfig): tf.Tensor3D {
+  const [B, P, F] = patches.shape;
+  const C = F / 64;
+  let a = tf.reshape(patches, [B * P * 16, 4 * C]);
+  a = tf.relu(dense(params, a, 'stem.w0', 'stem.b0'));
+  a = tf.relu(dense(params, tf.reshape(a, [B * P * 4, 4 * c.convStem]), 'stem.w1', 'stem.b1'));
+  return tf.reshape(dense(params, tf.reshape(a, [B * P, 8 * c.convStem]), 'stem.w2'), [
+    B,
+    P,
+    c.dModel,
+  ]) as tf.Tensor3D;
+}
+
 export interface EncoderInputs {
   /** [B, P, F] */
   readonly patches: tf.Tensor3D;
@@ -144,6 +164,7 @@ export function encode(params: Params, c: PolicyConfig, inputs: EncoderInputs): 
   const T = inputs.queryOneHot.shape[1];
 
   let x = tf.add(dense(params, inputs.patches, 'patch.w', 'patch.b'), param(params, 'patch.pos'));
+  if (c.convStem > 0) x = tf.add(x, convStem(params, inputs.patches, c));
   x = layerNorm(params, x, 'patch');
 
   const qTokens = tf.add(dense(params, inputs.queryOneHot, 'query.emb'), param(params, 'query.pos')); // [B,T,d]

@@ -3,7 +3,8 @@
  * learner can prepare a batch once and reuse it across updates).
  *
  * The image is area-averaged (box filter; nearest when upsampling) into a viewSize² view and cut
- * into patchSize² patches, written patch-major: feature ((py·p + px)·C + c) of patch (gy·G + gx).
+ * into patchSize² patches, written patch-major: feature ((py·p + px)·C + c) of patch (gy·G + gx)
+ * (with `convStem`, pixel (py, px) is at its quadtree position instead: see mortonIndex).
  * With `patchMargin` m > 0 each token holds the (p + 2m)² window around its patch instead.
  * Channels: R, G, B in [−0.5, 0.5], and optionally the mask coverage of the view pixel in
  * [−0.5, 0.5]. The query becomes one-hot rows over the vocabulary (embedding = one-hot · E, which
@@ -133,6 +134,7 @@ export function prepareBatch(
   const queryOneHot = new Float32Array(B * T * vocab.size);
   const queryMask = new Float32Array(B * T);
   const view = new Float32Array(V * V * C);
+  const morton = config.convStem > 0;
   batch.forEach((obs, b) => {
     validateObservation(obs, `observations[${b}]`);
     resizeInto(obs, V, C, view);
@@ -144,7 +146,8 @@ export function prepareBatch(
         for (let x = 0; x < V; x++) {
           const gx = Math.floor(x / p);
           const px = x - gx * p;
-          const dst = base + (gy * G + gx) * F + (py * p + px) * C;
+          const within = morton ? mortonIndex(py, px) : py * p + px;
+          const dst = base + (gy * G + gx) * F + within * C;
           const src = (y * V + x) * C;
           for (let c = 0; c < C; c++) patches[dst + c] = view[src + c] as number;
         }
@@ -182,6 +185,17 @@ export function prepareBatch(
     queryMask,
     imageSizes: batch.map((o) => ({ width: o.width, height: o.height })),
   };
+}
+
+/**
+ * Position of pixel (py, px) of an 8×8 patch in quadtree (Morton) order, coarsest level first:
+ * bits y2 x2 y1 x1 y0 x0. Consecutive runs of 4, 16 and 64 features are then the 2×2, 4×4 and 8×8
+ * cells, which is what the convolutional stem reshapes into rows (no transposes in the graph).
+ */
+function mortonIndex(py: number, px: number): number {
+  let i = 0;
+  for (let bit = 2; bit >= 0; bit--) i = i * 4 + ((py >> bit) & 1) * 2 + ((px >> bit) & 1);
+  return i;
 }
 
 /** Area-averaged view of the image (and mask coverage) into `out` [V, V, C], centred to [−0.5, 0.5]. */

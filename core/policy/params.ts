@@ -45,6 +45,13 @@ export function paramSpecs(c: PolicyConfig, dims: PolicyDims, vocabSize: number)
   mat('patch.w', dims.patchFeatures, d);
   vec('patch.b', d);
   table('patch.pos', dims.patches, d);
+  if (c.convStem > 0) {
+    mat('stem.w0', 4 * dims.channels, c.convStem);
+    vec('stem.b0', c.convStem);
+    mat('stem.w1', 4 * c.convStem, 2 * c.convStem);
+    vec('stem.b1', 2 * c.convStem);
+    mat('stem.w2', 8 * c.convStem, d);
+  }
   layerNorm('patch');
 
   mat('query.emb', vocabSize, d, 'embed');

@@ -311,35 +311,94 @@ export class PointerPolicy {
    * Returns the loss before the step and the gradient's global norm before clipping.
    */
   trainStep(lossFn: () => tf.Scalar): { loss: number; gradNorm: number } {
-    this.assertLive();
-    if (this.frozen)
-      throw new SamVeteranError(
-        'FAILED_PRECONDITION',
-        'this policy is frozen (a reference copy); clone() a trainable one',
-      );
-    const opts = this.trainOptions;
-    this.optimizer ??= new AdamW(this.specs, this.vars);
-    const optimizer = this.optimizer;
-    const varList = [...this.vars.values()];
-    const { value, grads } = tf.variableGrads(lossFn, varList);
-    const result = tf.tidy(() => {
+    const optimizer = this.trainable();
+    const { value, grads } = tf.variableGrads(lossFn, [...this.vars.values()]);
+    try {
+      const loss = (value.dataSync() as Float32Array)[0] as number;
       // variableGrads keys gradients by tfjs variable name; map them back to parameter names.
       const byParam = new Map<string, tf.Tensor>();
       for (const [name, v] of this.vars) {
         const g = grads[v.name];
         if (g) byParam.set(name, g);
       }
+      return this.applyStep(optimizer, byParam, loss);
+    } finally {
+      value.dispose();
+      for (const g of Object.values(grads)) g.dispose();
+    }
+  }
+
+  /**
+   * The loss and its gradients by parameter name, without updating anything: the half of a
+   * data-parallel step that runs on each worker (see `applyGradients`).
+   */
+  computeGradients(lossFn: () => tf.Scalar): { loss: number; grads: Map<string, Float32Array> } {
+    this.trainable();
+    const { value, grads } = tf.variableGrads(lossFn, [...this.vars.values()]);
+    try {
+      const out = new Map<string, Float32Array>();
+      for (const [name, v] of this.vars) {
+        const g = grads[v.name];
+        if (g) out.set(name, g.dataSync() as Float32Array);
+      }
+      return { loss: (value.dataSync() as Float32Array)[0] as number, grads: out };
+    } finally {
+      value.dispose();
+      for (const g of Object.values(grads)) g.dispose();
+    }
+  }
+
+  /**
+   * One AdamW step with gradients computed elsewhere (the mean of the workers' `computeGradients`),
+   * clipped and applied exactly as `trainStep` does; `loss` is only reported back. Workers that
+   * start from the same weights and apply the same gradients stay bit-identical.
+   */
+  applyGradients(grads: ReadonlyMap<string, Float32Array>, loss = 0): { loss: number; gradNorm: number } {
+    const optimizer = this.trainable();
+    const byParam = new Map<string, tf.Tensor>();
+    try {
+      for (const [name, data] of grads) {
+        const v = this.vars.get(name);
+        if (!v) throw new ValidationError('grads', name, 'is not a parameter of this policy');
+        if (data.length !== v.size) {
+          throw new ValidationError(`grads.${name}`, data.length, `must have ${v.size} values`);
+        }
+        byParam.set(name, tf.tensor(data, v.shape));
+      }
+      return this.applyStep(optimizer, byParam, loss);
+    } finally {
+      for (const g of byParam.values()) g.dispose();
+    }
+  }
+
+  private trainable(): AdamW {
+    this.assertLive();
+    if (this.frozen)
+      throw new SamVeteranError(
+        'FAILED_PRECONDITION',
+        'this policy is frozen (a reference copy); clone() a trainable one',
+      );
+    this.optimizer ??= new AdamW(this.specs, this.vars);
+    return this.optimizer;
+  }
+
+  /** Global-norm clipping and the AdamW update; throws (without updating) on a non-finite loss or norm. */
+  private applyStep(
+    optimizer: AdamW,
+    byParam: Map<string, tf.Tensor>,
+    loss: number,
+  ): { loss: number; gradNorm: number } {
+    const opts = this.trainOptions;
+    const result = tf.tidy(() => {
       const sq = [...byParam.values()].map((g) => tf.sum(tf.square(g)));
       const gradNorm = sq.length > 0 ? Math.sqrt((tf.addN(sq).dataSync() as Float32Array)[0] as number) : 0;
-      const loss = (value.dataSync() as Float32Array)[0] as number;
       if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) return { loss, gradNorm, skipped: true };
       const scale = opts.maxGradNorm > 0 && gradNorm > opts.maxGradNorm ? opts.maxGradNorm / gradNorm : 1;
-      if (scale !== 1) for (const [name, g] of byParam) byParam.set(name, tf.mul(g, scale));
-      optimizer.step(byParam, opts);
+      const scaled = new Map(byParam);
+      if (scale !== 1) for (const [name, g] of scaled) scaled.set(name, tf.mul(g, scale));
+      optimizer.step(scaled, opts);
       return { loss, gradNorm, skipped: false };
     });
-    value.dispose();
-    for (const g of Object.values(grads)) g.dispose();
     if (result.skipped) {
       throw new SamVeteranError(
         'INTERNAL',

@@ -23,6 +23,10 @@ import {
 } from '../policy/index.ts';
 import { Rng } from '../rng/index.ts';
 import { rgbDigest } from '../wire/index.ts';
+import { DataParallelTrainer, type BatchPart } from './data-parallel.ts';
+import { concatPrepared } from './prepared.ts';
+
+export { concatPrepared };
 
 export interface PretrainOptions {
   readonly seed: number;
@@ -45,6 +49,12 @@ export interface PretrainOptions {
    * a fixed pool is memorised (validation box IoU stalls near 0.4), a refreshed one is not.
    */
   readonly refreshPerStep: number;
+  /**
+   * Worker threads that share each step's gradient computation (data-parallel, weights kept
+   * identical; data-parallel.ts). 1 trains in this thread. Results depend on the count (the mean
+   * of per-worker gradients rounds differently from one full-batch gradient).
+   */
+  readonly trainWorkers: number;
   readonly onProgress?: (phase: string, done: number, total: number, info?: Record<string, number>) => void;
 }
 
@@ -59,6 +69,7 @@ export const DEFAULT_PRETRAIN: Omit<PretrainOptions, 'onProgress'> = {
   mix: [0.6, 0.2],
   smoothing: 0.1,
   refreshPerStep: 12,
+  trainWorkers: 1,
 };
 
 /**
@@ -68,7 +79,10 @@ export const DEFAULT_PRETRAIN: Omit<PretrainOptions, 'onProgress'> = {
  * costs ~1.6× per step: at equal time it tied with plain patches (0.410 vs 0.414 after ~5 min), so
  * the default stays 0, which also keeps GRPO's forward/backward as cheap as before.
  */
-export const DEFAULT_PRETRAIN_POLICY: Pick<PolicyConfig, 'patchMargin'> = { patchMargin: 0 };
+export const DEFAULT_PRETRAIN_POLICY: Pick<PolicyConfig, 'patchMargin' | 'convStem'> = {
+  patchMargin: 0,
+  convStem: 0,
+};
 
 /** Prepared inputs of single examples with their targets. */
 interface Pool {
@@ -88,29 +102,6 @@ export type PretrainRecord = {
 
 function emptyPool(): { inputs: PreparedBatch[]; targets: ActionTokens[] } {
   return { inputs: [], targets: [] };
-}
-
-/** Concatenates single-example prepared inputs into one batch. */
-export function concatPrepared(parts: readonly PreparedBatch[]): PreparedBatch {
-  const first = parts[0];
-  if (!first) throw new Error('concatPrepared: empty');
-  if (parts.some((p) => p.rowOf)) throw new Error('concatPrepared: batches with rowOf are not supported');
-  const cat = (get: (p: PreparedBatch) => Float32Array): Float32Array => {
-    const out = new Float32Array(parts.reduce((n, p) => n + get(p).length, 0));
-    let o = 0;
-    for (const p of parts) {
-      out.set(get(p), o);
-      o += get(p).length;
-    }
-    return out;
-  };
-  return {
-    size: parts.reduce((n, p) => n + p.size, 0),
-    patches: cat((p) => p.patches),
-    queryOneHot: cat((p) => p.queryOneHot),
-    queryMask: cat((p) => p.queryMask),
-    imageSizes: parts.flatMap((p) => p.imageSizes),
-  };
 }
 
 function digestOf(s: Sample): string {
@@ -228,7 +219,7 @@ export async function pretrain(
   const nBox = Math.round(opts.batchSize * opts.mix[0]);
   const nRefine = Math.round(opts.batchSize * opts.mix[1]);
   const nAux = Math.max(0, opts.batchSize - nBox - nRefine);
-  const draw = (pool: Pool, n: number): { inputs: PreparedBatch[]; targets: ActionTokens[] } => {
+  const draw = (pool: Pool, n: number): BatchPart => {
     const inputs: PreparedBatch[] = [];
     const targets: ActionTokens[] = [];
     for (let k = 0; k < n; k++) {
@@ -240,40 +231,14 @@ export async function pretrain(
   };
   let ema: [number, number, number] = [NaN, NaN, NaN];
   let nextIndex = opts.samples;
-  for (let step = 1; step <= opts.steps; step++) {
-    const t0 = performance.now();
-    for (let k = 0; k < opts.refreshPerStep; k++) {
-      const fresh = freshExamples(policy, nextIndex++, rng, opts.seed);
-      const jb = rng.int(pools.box.inputs.length);
-      pools.box.inputs[jb] = fresh.box[0];
-      pools.box.targets[jb] = fresh.box[1];
-      const ja = rng.int(pools.aux.inputs.length);
-      pools.aux.inputs[ja] = fresh.aux[0];
-      pools.aux.targets[ja] = fresh.aux[1];
-    }
-    // Cosine decay to 10% of the base rate.
-    const lr = opts.learningRate * (0.1 + 0.9 * 0.5 * (1 + Math.cos((Math.PI * (step - 1)) / opts.steps)));
-    policy.setTrainOptions({ learningRate: lr });
-    const parts = [draw(pools.box, nBox), draw(pools.refine, nRefine), draw(pools.aux, nAux)];
-    const inputs = concatPrepared(parts.flatMap((p) => p.inputs));
-    const targets = parts.flatMap((p) => p.targets);
-    const { loss, gradNorm } = policy.trainStep(() =>
-      policy.supervisedLoss(inputs, targets, { smoothing: opts.smoothing }),
-    );
-    // Per-task losses are tracked on a cheap cadence (forward only).
-    if (step % 25 === 1 || step === opts.steps) {
-      const part = (k: number): number => {
-        const p = parts[k];
-        if (!p || p.inputs.length === 0) return NaN;
-        // tidy: supervisedLoss's intermediates (log-prob and mask tensors) must not outlive the probe.
-        return tf.tidy(() => {
-          const l = policy.supervisedLoss(concatPrepared(p.inputs), p.targets);
-          return (l.dataSync() as Float32Array)[0] as number;
-        });
-      };
-      ema = [part(0), part(1), part(2)];
-    }
-    const rec: PretrainRecord = {
+  const trainer =
+    opts.trainWorkers > 1 ? await DataParallelTrainer.start(policy, opts.trainWorkers) : undefined;
+  // The data-parallel path reports step t once step t+1's batch is ready (the workers compute while
+  // this thread refreshes the pools and composes the next batch).
+  let inflight:
+    { step: number; t0: number; probe: boolean; result: ReturnType<DataParallelTrainer['step']> } | undefined;
+  const record = (step: number, t0: number, loss: number, gradNorm: number): void => {
+    records.push({
       step,
       loss,
       'loss.box': ema[0],
@@ -281,10 +246,71 @@ export async function pretrain(
       'loss.aux': ema[2],
       gradNorm,
       ms: performance.now() - t0,
-    };
-    records.push(rec);
+    });
     opts.onProgress?.('training', step, opts.steps, { loss, tensors: tf.memory().numTensors });
-    if (step % 20 === 0) await new Promise((r) => setImmediate(r));
+  };
+  const settle = async (): Promise<void> => {
+    if (!inflight) return;
+    const { step, t0, probe, result } = inflight;
+    inflight = undefined;
+    const r = await result;
+    if (probe) ema = [r.parts[0] ?? NaN, r.parts[1] ?? NaN, r.parts[2] ?? NaN];
+    record(step, t0, r.loss, r.gradNorm);
+  };
+  try {
+    for (let step = 1; step <= opts.steps; step++) {
+      const t0 = performance.now();
+      for (let k = 0; k < opts.refreshPerStep; k++) {
+        const fresh = freshExamples(policy, nextIndex++, rng, opts.seed);
+        const jb = rng.int(pools.box.inputs.length);
+        pools.box.inputs[jb] = fresh.box[0];
+        pools.box.targets[jb] = fresh.box[1];
+        const ja = rng.int(pools.aux.inputs.length);
+        pools.aux.inputs[ja] = fresh.aux[0];
+        pools.aux.targets[ja] = fresh.aux[1];
+      }
+      // Cosine decay to 10% of the base rate.
+      const lr = opts.learningRate * (0.1 + 0.9 * 0.5 * (1 + Math.cos((Math.PI * (step - 1)) / opts.steps)));
+      const parts: BatchPart[] = [draw(pools.box, nBox), draw(pools.refine, nRefine), draw(pools.aux, nAux)];
+      // Per-task losses are tracked on a cheap cadence (forward only).
+      const probe = step % 25 === 1 || step === opts.steps;
+      if (trainer) {
+        await settle();
+        inflight = {
+          step,
+          t0,
+          probe,
+          result: trainer.step(parts, { learningRate: lr, smoothing: opts.smoothing, probe }),
+        };
+        continue;
+      }
+      policy.setTrainOptions({ learningRate: lr });
+      const inputs = concatPrepared(parts.flatMap((p) => p.inputs));
+      const targets = parts.flatMap((p) => p.targets);
+      const { loss, gradNorm } = policy.trainStep(() =>
+        policy.supervisedLoss(inputs, targets, { smoothing: opts.smoothing }),
+      );
+      if (probe) {
+        const part = (k: number): number => {
+          const p = parts[k];
+          if (!p || p.inputs.length === 0) return NaN;
+          // tidy: supervisedLoss's intermediates (log-prob and mask tensors) must not outlive the probe.
+          return tf.tidy(() => {
+            const l = policy.supervisedLoss(concatPrepared(p.inputs), p.targets);
+            return (l.dataSync() as Float32Array)[0] as number;
+          });
+        };
+        ema = [part(0), part(1), part(2)];
+      }
+      record(step, t0, loss, gradNorm);
+      if (step % 20 === 0) await new Promise((r) => setImmediate(r));
+    }
+    if (trainer) {
+      await settle();
+      policy.setWeights(await trainer.finish());
+    }
+  } finally {
+    await trainer?.close();
   }
   return records;
 }

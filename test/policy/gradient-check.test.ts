@@ -15,6 +15,7 @@ const CONFIG = {
   mlpHidden: 8,
   attnLayers: 1,
   crossAttnLayers: 1,
+  convStem: 2,
   maxQueryTokens: 4,
   offsetBins: 2,
   sizeBins: 6,
@@ -28,6 +29,19 @@ beforeAll(async () => {
 describe('policy gradients', () => {
   it('match finite differences for every parameter tensor', async () => {
     const policy = await PointerPolicy.create(CONFIG, { seed: 5 });
+    // Zero-initialised biases put ReLUs exactly on their kink wherever every input of a unit is 0
+    // (a ReLU layer after a ReLU layer): finite differences then disagree with any subgradient.
+    // Small random biases move the check off the kinks.
+    const jitter = new Rng(24);
+    policy.setWeights(
+      policy
+        .getWeights()
+        .map((w) =>
+          w.shape.length === 1 && w.data.every((v) => v === 0)
+            ? { ...w, data: w.data.map(() => jitter.normal(0, 0.05)) }
+            : w,
+        ),
+    );
     const obs: PolicyObservation[] = [
       makeFixture(1, 40, 32, false).observation,
       makeFixture(2, 40, 32, true).observation,
@@ -70,12 +84,19 @@ describe('policy gradients', () => {
         const agrees = (fd: number, slack: number): boolean =>
           Math.abs(ad - fd) <= 2e-2 * Math.max(Math.abs(ad), Math.abs(fd)) + slack;
         const fd = (probe(eps) - probe(-eps)) / (2 * eps);
-        // A ReLU kink inside [w−ε, w+ε] biases the difference; a smaller step (noisier in float32) settles it.
+        // A ReLU kink inside [w−ε, w+ε] biases the difference; smaller steps (noisier in float32)
+        // settle it. A shared bias such as patch.b moves every token at once, so it crosses the most kinks.
         const fdSmall = agrees(fd, 2e-3) ? fd : (probe(eps / 4) - probe(-eps / 4)) / (eps / 2);
+        const fdTiny =
+          agrees(fd, 2e-3) || agrees(fdSmall, 5e-3)
+            ? fdSmall
+            : (probe(eps / 16) - probe(-eps / 16)) / (eps / 8);
         v.assign(tf.tensor(base, v.shape));
         checked++;
-        if (!agrees(fd, 2e-3) && !agrees(fdSmall, 5e-3)) {
-          failures.push(`${name}[${i}] autodiff ${ad} vs finite differences ${fd} (ε) and ${fdSmall} (ε/4)`);
+        if (!agrees(fd, 2e-3) && !agrees(fdSmall, 5e-3) && !agrees(fdTiny, 5e-3)) {
+          failures.push(
+            `${name}[${i}] autodiff ${ad} vs finite differences ${fd} (ε), ${fdSmall} (ε/4), ${fdTiny} (ε/16)`,
+          );
         }
       }
     }

@@ -1,0 +1,261 @@
+/**
+ * Synchronous data-parallel training over worker threads. TF.js's WebAssembly backend runs one
+ * thread per process (no multi-threaded build in Node), so the supervised warm start used one core
+ * of two. Here each worker holds a copy of the policy; a step sends every worker its share of the
+ * batch, averages the gradients they return (weighted by rows), and sends the mean back with the
+ * next step: each worker clips and applies it with its own AdamW, and since all of them start from
+ * the same weights and apply the same numbers in the same order, their weights stay bit-identical.
+ * The main thread stays free to prepare the next batch while the workers compute.
+ */
+import { Worker } from 'node:worker_threads';
+import { SamVeteranError } from '../errors/index.ts';
+import type { ActionTokens, NamedWeight, PointerPolicy, PreparedBatch } from '../policy/index.ts';
+import type {
+  ApplyGradients,
+  GradWorkerInit,
+  GradWorkerRequest,
+  GradWorkerResponse,
+} from './grad-protocol.ts';
+import { concatPrepared } from './prepared.ts';
+
+const BOOTSTRAP = new URL('../../bin/ts-worker.mjs', import.meta.url);
+const ENTRY = new URL('./grad-worker.ts', import.meta.url).href;
+
+/** Examples of one task (box, refine or auxiliary) in a batch. */
+export interface BatchPart {
+  readonly inputs: readonly PreparedBatch[];
+  readonly targets: readonly ActionTokens[];
+}
+
+export interface ParallelStepResult {
+  /** Row-weighted mean of the workers' losses (the loss before the step). */
+  readonly loss: number;
+  /** Global norm of the mean gradient, before clipping. */
+  readonly gradNorm: number;
+  /** Per-part losses when `probe` was asked for, else empty. */
+  readonly parts: readonly number[];
+}
+
+interface Pending {
+  resolve(r: GradWorkerResponse): void;
+  reject(e: Error): void;
+}
+
+export class DataParallelTrainer {
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private queued: ApplyGradients | undefined;
+  private closed = false;
+
+  private constructor(private readonly workers: Worker[]) {
+    for (const w of workers) {
+      w.on('message', (res: GradWorkerResponse) => {
+        const p = this.pending.get(res.id);
+        if (!p) return;
+        this.pending.delete(res.id);
+        if (res.type === 'error')
+          p.reject(new SamVeteranError('INTERNAL', `training worker: ${res.message}`));
+        else p.resolve(res);
+      });
+      w.on('error', (err) => this.failAll(err));
+    }
+  }
+
+  /** Starts `count` workers holding copies of `policy` (its weights and train options). */
+  static async start(policy: PointerPolicy, count: number): Promise<DataParallelTrainer> {
+    const init: GradWorkerInit = {
+      __entry: ENTRY,
+      config: policy.config,
+      weights: policy.getWeights(),
+      train: policy.trainSettings,
+    };
+    const workers: Worker[] = [];
+    const ready: Promise<void>[] = [];
+    for (let i = 0; i < count; i++) {
+      const w = new Worker(BOOTSTRAP, { workerData: init });
+      workers.push(w);
+      ready.push(
+        new Promise((resolve, reject) => {
+          const onMessage = (m: GradWorkerResponse): void => {
+            if (m.type !== 'ready') return;
+            w.off('message', onMessage);
+            resolve();
+          };
+          w.on('message', onMessage);
+          w.once('error', reject);
+        }),
+      );
+    }
+    const trainer = new DataParallelTrainer(workers);
+    try {
+      await Promise.all(ready);
+    } catch (err) {
+      await trainer.close();
+      throw new SamVeteranError('UNAVAILABLE', 'a training worker failed to start', { cause: err });
+    }
+    return trainer;
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  /**
+   * One step: the previous step's mean gradient is applied first (at its learning rate), then each
+   * worker computes the gradients of its share of every part; the mean is kept for the next call.
+   */
+  async step(
+    parts: readonly BatchPart[],
+    opts: { learningRate: number; smoothing: number; probe: boolean },
+  ): Promise<ParallelStepResult> {
+    const W = this.workers.length;
+    const apply = this.queued;
+    this.queued = undefined;
+    const shares = this.workers.map((_, w) => {
+      const slices = parts.map((p) => {
+        const lo = Math.floor((w * p.inputs.length) / W);
+        const hi = Math.floor(((w + 1) * p.inputs.length) / W);
+        return { inputs: p.inputs.slice(lo, hi), targets: p.targets.slice(lo, hi) };
+      });
+      const all = slices.filter((s) => s.inputs.length > 0);
+      return {
+        rows: all.reduce((n, s) => n + s.inputs.length, 0),
+        batch: all.length > 0 ? concatPrepared(all.flatMap((s) => s.inputs)) : undefined,
+        targets: all.flatMap((s) => s.targets),
+        probe: opts.probe
+          ? slices.map((s) =>
+              s.inputs.length > 0 ? { batch: concatPrepared(s.inputs), targets: s.targets } : undefined,
+            )
+          : [],
+      };
+    });
+    const total = shares.reduce((n, s) => n + s.rows, 0);
+    if (total === 0) throw new SamVeteranError('INVALID_ARGUMENT', 'data-parallel step: the batch is empty');
+    const responses = await Promise.all(
+      shares.map((share, w) => {
+        if (!share.batch) {
+          // Nothing to compute; the worker still applies the queued gradients with the next share.
+          return Promise.resolve(undefined);
+        }
+        const probe = share.probe.filter((p): p is NonNullable<typeof p> => p !== undefined);
+        return this.call(this.workers[w] as Worker, {
+          type: 'step',
+          id: this.nextId++,
+          ...(apply ? { apply } : {}),
+          batch: share.batch,
+          targets: share.targets,
+          smoothing: opts.smoothing,
+          probe,
+        });
+      }),
+    );
+    // A worker that got no share this step has not applied `apply`: keep the copies in lock-step.
+    if (apply && responses.some((r) => r === undefined)) {
+      throw new SamVeteranError(
+        'INVALID_ARGUMENT',
+        'data-parallel step: every worker needs at least one example',
+      );
+    }
+    const mean = new Map<string, Float32Array>();
+    let loss = 0;
+    responses.forEach((r, w) => {
+      if (!r || r.type !== 'grads') return;
+      const weight = (shares[w]?.rows ?? 0) / total;
+      loss += weight * r.loss;
+      for (const [name, g] of r.grads) {
+        let acc = mean.get(name);
+        if (!acc) mean.set(name, (acc = new Float32Array(g.length)));
+        for (let i = 0; i < g.length; i++) acc[i] = (acc[i] as number) + weight * (g[i] as number);
+      }
+    });
+    let sq = 0;
+    for (const g of mean.values()) for (let i = 0; i < g.length; i++) sq += (g[i] as number) ** 2;
+    this.queued = { grads: mean, loss, learningRate: opts.learningRate };
+    return {
+      loss,
+      gradNorm: Math.sqrt(sq),
+      parts: opts.probe ? this.partLosses(parts, shares, responses) : [],
+    };
+  }
+
+  /**
+   * Applies the last step's gradients and returns the trained weights, after checking that every
+   * worker's copy is bit-identical (a divergence would mean the workers trained different models).
+   */
+  async finish(): Promise<NamedWeight[]> {
+    const apply = this.queued;
+    this.queued = undefined;
+    const replies = await Promise.all(
+      this.workers.map((w) =>
+        this.call(w, { type: 'weights', id: this.nextId++, ...(apply ? { apply } : {}) }),
+      ),
+    );
+    const copies = replies.map((r) => {
+      if (r.type !== 'weights') throw new SamVeteranError('INTERNAL', 'training worker sent no weights');
+      return r.weights;
+    });
+    const first = copies[0] as NamedWeight[];
+    copies.slice(1).forEach((other, k) => {
+      first.forEach((w, i) => {
+        const o = other[i];
+        if (!o || o.name !== w.name || !sameBits(o.data, w.data)) {
+          throw new SamVeteranError(
+            'INTERNAL',
+            `training worker ${k + 1}'s ${w.name} differs from worker 0's`,
+          );
+        }
+      });
+    });
+    return first;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.failAll(new SamVeteranError('UNAVAILABLE', 'training workers are closed'));
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+
+  private partLosses(
+    parts: readonly BatchPart[],
+    shares: readonly { probe: readonly unknown[] }[],
+    responses: readonly (GradWorkerResponse | undefined)[],
+  ): number[] {
+    return parts.map((p, k) => {
+      let sum = 0;
+      let rows = 0;
+      responses.forEach((r, w) => {
+        if (!r || r.type !== 'grads') return;
+        // The worker's probe list skipped its empty slices; find this part's position in it.
+        const probes = shares[w]?.probe ?? [];
+        if (probes[k] === undefined) return;
+        const pos = probes.slice(0, k).filter((x) => x !== undefined).length;
+        const n = (probes[k] as { targets: readonly unknown[] }).targets.length;
+        sum += n * (r.parts[pos] as number);
+        rows += n;
+      });
+      return rows > 0 && p.inputs.length > 0 ? sum / rows : NaN;
+    });
+  }
+
+  private call(worker: Worker, req: GradWorkerRequest): Promise<GradWorkerResponse> {
+    if (this.closed) return Promise.reject(new SamVeteranError('UNAVAILABLE', 'training workers are closed'));
+    return new Promise((resolve, reject) => {
+      this.pending.set(req.id, { resolve, reject });
+      worker.postMessage(req);
+    });
+  }
+
+  private failAll(err: Error): void {
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+  }
+}
+
+function sameBits(a: Float32Array, b: Float32Array): boolean {
+  if (a.length !== b.length) return false;
+  const x = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const y = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+}

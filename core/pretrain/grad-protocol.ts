@@ -1,0 +1,47 @@
+/** Messages between the data-parallel trainer (data-parallel.ts) and its workers (grad-worker.ts). */
+import type {
+  ActionTokens,
+  NamedWeight,
+  PolicyConfig,
+  PolicyTrainOptions,
+  PreparedBatch,
+} from '../policy/index.ts';
+
+export interface GradWorkerInit {
+  readonly __entry: string;
+  readonly config: PolicyConfig;
+  readonly weights: readonly NamedWeight[];
+  readonly train: PolicyTrainOptions;
+}
+
+/** The mean gradients of the previous step, applied before anything else. */
+export interface ApplyGradients {
+  readonly grads: Map<string, Float32Array>;
+  readonly loss: number;
+  readonly learningRate: number;
+}
+
+export type GradWorkerRequest =
+  | {
+      readonly type: 'step';
+      readonly id: number;
+      readonly apply?: ApplyGradients;
+      readonly batch: PreparedBatch;
+      readonly targets: readonly ActionTokens[];
+      readonly smoothing: number;
+      /** Sub-batches whose losses are reported without gradients (per-task loss curves). */
+      readonly probe: readonly { batch: PreparedBatch; targets: readonly ActionTokens[] }[];
+    }
+  | { readonly type: 'weights'; readonly id: number; readonly apply?: ApplyGradients };
+
+export type GradWorkerResponse =
+  | { readonly type: 'ready'; readonly id: number }
+  | {
+      readonly type: 'grads';
+      readonly id: number;
+      readonly loss: number;
+      readonly grads: Map<string, Float32Array>;
+      readonly parts: readonly number[];
+    }
+  | { readonly type: 'weights'; readonly id: number; readonly weights: NamedWeight[] }
+  | { readonly type: 'error'; readonly id: number; readonly message: string };

@@ -1,0 +1,52 @@
+/**
+ * A data-parallel training worker (see data-parallel.ts): holds a copy of the policy, computes the
+ * gradients of its share of each batch and applies the mean gradients it is sent back, so every
+ * worker's weights stay identical to every other's.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { PointerPolicy, tf, type PolicyConfig, type PolicyTrainOptions } from '../policy/index.ts';
+import type { GradWorkerInit, GradWorkerRequest, GradWorkerResponse } from './grad-protocol.ts';
+
+const port = parentPort;
+if (!port) throw new Error('grad-worker.ts must run in a worker thread');
+const init = workerData as GradWorkerInit;
+const policy = await PointerPolicy.create(init.config as Partial<PolicyConfig>, {
+  weights: init.weights,
+  train: init.train as Partial<PolicyTrainOptions>,
+});
+
+function handle(req: GradWorkerRequest): GradWorkerResponse {
+  if (req.type === 'weights') {
+    if (req.apply) policy.applyGradients(req.apply.grads, req.apply.loss);
+    return { type: 'weights', id: req.id, weights: policy.getWeights() };
+  }
+  if (req.apply) {
+    policy.setTrainOptions({ learningRate: req.apply.learningRate });
+    policy.applyGradients(req.apply.grads, req.apply.loss);
+  }
+  const { loss, grads } = policy.computeGradients(() =>
+    policy.supervisedLoss(req.batch, req.targets, { smoothing: req.smoothing }),
+  );
+  // Per-task losses on a cheap cadence (forward only), for the loss curve.
+  const parts = req.probe.map(({ batch, targets }) =>
+    tf.tidy(() => (policy.supervisedLoss(batch, targets).dataSync() as Float32Array)[0] as number),
+  );
+  return { type: 'grads', id: req.id, loss, grads, parts };
+}
+
+port.on('message', (req: GradWorkerRequest) => {
+  let res: GradWorkerResponse;
+  try {
+    res = handle(req);
+  } catch (err) {
+    res = { type: 'error', id: req.id, message: err instanceof Error ? err.message : String(err) };
+  }
+  const transfer =
+    res.type === 'grads'
+      ? [...res.grads.values()].map((g) => g.buffer as ArrayBuffer)
+      : res.type === 'weights'
+        ? res.weights.map((w) => w.data.buffer as ArrayBuffer)
+        : [];
+  port.postMessage(res, transfer);
+});
+port.postMessage({ type: 'ready', id: 0 } satisfies GradWorkerResponse);

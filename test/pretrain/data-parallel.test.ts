@@ -1,0 +1,95 @@
+/**
+ * Data-parallel training over real worker threads (each with its own TF.js WASM runtime): the mean
+ * of the workers' gradients equals the full batch's gradient, their copies stay bit-identical, and
+ * a worker's error reaches the caller.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SamVeteranError } from '../../core/errors/index.ts';
+import { PointerPolicy, initTf, type ActionTokens, type PreparedBatch } from '../../core/policy/index.ts';
+import { DataParallelTrainer } from '../../core/pretrain/data-parallel.ts';
+import { concatPrepared } from '../../core/pretrain/index.ts';
+import { TINY, makeFixture } from '../policy/fixtures.ts';
+
+const CONFIG = { ...TINY, convStem: 4 };
+let policy: PointerPolicy;
+let inputs: PreparedBatch[];
+let targets: ActionTokens[];
+
+beforeAll(async () => {
+  await initTf('wasm');
+  // A large epsilon makes Adam's step nearly linear in the gradient, so rounding differences between
+  // the two ways of summing the batch stay rounding-sized (at t = 1 Adam is sign(g) otherwise).
+  policy = await PointerPolicy.create(CONFIG, { seed: 3, train: { learningRate: 1e-2, epsilon: 1e-2 } });
+  inputs = [];
+  targets = [];
+  for (let i = 0; i < 8; i++) {
+    const f = makeFixture(100 + i);
+    inputs.push(policy.prepare([f.observation]));
+    // Box actions all have the same token count, so the row-weighted mean of the two halves'
+    // mean losses is exactly the full batch's mean loss.
+    targets.push(policy.codec.encodeAction({ kind: 'box', box: f.box }, f.observation));
+  }
+});
+
+afterAll(() => policy.dispose());
+
+describe('DataParallelTrainer', () => {
+  it('trains two workers to the weights one full-batch trainStep reaches, and keeps them identical', async () => {
+    const reference = policy.clone({ frozen: false });
+    const trainer = await DataParallelTrainer.start(policy, 2);
+    try {
+      const losses: number[] = [];
+      const refLosses: number[] = [];
+      for (let step = 0; step < 3; step++) {
+        const r = await trainer.step([{ inputs, targets }], {
+          learningRate: 1e-2,
+          smoothing: 0,
+          probe: true,
+        });
+        losses.push(r.loss);
+        expect(r.parts[0]).toBeCloseTo(r.loss, 4);
+        const batch = concatPrepared(inputs);
+        refLosses.push(reference.trainStep(() => reference.supervisedLoss(batch, targets)).loss);
+      }
+      for (let i = 0; i < 3; i++) expect(losses[i]).toBeCloseTo(refLosses[i] as number, 4);
+      expect(losses[2]).toBeLessThan(losses[0] as number);
+      const trained = await trainer.finish(); // throws if the workers' copies differ
+      const ref = reference.getWeights();
+      let maxDiff = 0;
+      let moved = 0;
+      trained.forEach((w, i) => {
+        const r = ref[i]!;
+        expect(w.name).toBe(r.name);
+        for (let k = 0; k < w.data.length; k++) {
+          maxDiff = Math.max(maxDiff, Math.abs((w.data[k] as number) - (r.data[k] as number)));
+        }
+      });
+      const start = policy.getWeights();
+      trained.forEach((w, i) => {
+        for (let k = 0; k < w.data.length; k++) if (w.data[k] !== start[i]!.data[k]) moved++;
+      });
+      expect(moved).toBeGreaterThan(1000);
+      expect(maxDiff).toBeLessThan(1e-4);
+    } finally {
+      await trainer.close();
+      reference.dispose();
+    }
+  });
+
+  it('reports a worker error naming the fault, and refuses an empty batch', async () => {
+    const trainer = await DataParallelTrainer.start(policy, 2);
+    try {
+      await expect(
+        trainer.step([{ inputs: [], targets: [] }], { learningRate: 1e-3, smoothing: 0, probe: false }),
+      ).rejects.toThrow(/batch is empty/);
+      const bad: ActionTokens[] = targets.map((t) => ({ ...t, ids: [9999, 0, 0, 0] }));
+      const err = await trainer
+        .step([{ inputs, targets: bad }], { learningRate: 1e-3, smoothing: 0, probe: false })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(SamVeteranError);
+      expect(String((err as Error).message)).toMatch(/training worker: .*9999/);
+    } finally {
+      await trainer.close();
+    }
+  });
+});
