@@ -71,6 +71,12 @@ export function registerPretrainCommand(program: Command): void {
       Number,
       DEFAULT_PRETRAIN_POLICY.convStem,
     )
+    .option(
+      '--local-layers <n>',
+      'policy architecture: 3×3 convolution blocks over the patch grid (0 = none)',
+      Number,
+      DEFAULT_PRETRAIN_POLICY.localLayers,
+    )
     .option('--seed <n>', 'seed', Number, DEFAULT_PRETRAIN.seed)
     .option('--workers <n>', 'GrabCut worker threads', Number, 2)
     .option(
@@ -90,6 +96,7 @@ export function registerPretrainCommand(program: Command): void {
           patchMargin: o['patchMargin'] as number,
           crossAttnLayers: o['crossAttn'] as number,
           convStem: o['convStem'] as number,
+          localLayers: o['localLayers'] as number,
         },
         { seed },
       );
@@ -137,6 +144,7 @@ export function registerPretrainCommand(program: Command): void {
             refresh: o['refresh'],
             trainWorkers: o['trainWorkers'],
             convStem: o['convStem'],
+            localLayers: o['localLayers'],
             mix,
             minutes: (Date.now() - t0) / 60000,
           },

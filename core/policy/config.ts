@@ -40,6 +40,14 @@ export interface PolicyConfig {
    * grounding on top of FiLM's pooled query), placed before the mixers. Default 0.
    */
   readonly crossAttnLayers: number;
+  /**
+   * Local blocks: a 3×3 convolution over the patch grid (bottleneck of `localChannels`), so a
+   * patch reads its neighbours with the same weights everywhere: the centre of a star knows its
+   * points. Placed before the mixers. Default 0.
+   */
+  readonly localLayers: number;
+  /** Bottleneck channels of a local block. Default 16. */
+  readonly localChannels: number;
   /** Hidden width of the token-mixing MLP. Default 64. */
   readonly mixHidden: number;
   /**
@@ -73,6 +81,8 @@ export const DEFAULT_POLICY_CONFIG: PolicyConfig = {
   mlpHidden: 128,
   mixerLayers: 2,
   crossAttnLayers: 0,
+  localLayers: 0,
+  localChannels: 16,
   mixHidden: 64,
   attnLayers: 0,
   maxQueryTokens: 16,
@@ -101,6 +111,8 @@ export function resolvePolicyConfig(partial: Partial<PolicyConfig> = {}): Policy
   posInt('mlpHidden', 1);
   posInt('mixerLayers', 0);
   posInt('crossAttnLayers', 0);
+  posInt('localLayers', 0);
+  posInt('localChannels', 1);
   posInt('mixHidden', 1);
   posInt('attnLayers', 0);
   posInt('maxQueryTokens', 1);

@@ -8,6 +8,7 @@
  *   x  = x ⊙ (1 + γ(q)) + β(q)                                        FiLM (Perez et al. 2018)
  *   x  = x + MLP(LN(x))
  *   per cross block: x += Attn(LN(x) → query tokens)                      word-level grounding
+ *   per local block: x += Conv3×3(relu(LN(x)·Win))                       neighbourhood, shared weights
  *   per mixer block: x = FiLM(x); x += TokenMix(LN(x)); x += MLP(LN(x))   spatial context
  *   per attention block: x += Attn(LN(x) → LN([x; query tokens])); x += MLP(LN(x))
  *   h  = LN(x[:, :P]);    g = relu([mean_p h; q]·Wg + bg)             patch / global    [B,P,d] [B,d]
@@ -141,6 +142,50 @@ function convStem(params: Params, patches: tf.Tensor3D, c: PolicyConfig): tf.Ten
   ]) as tf.Tensor3D;
 }
 
+/**
+ * The 3×3 neighbourhood of a G×G grid as one constant 0/1 matrix [P, 9P]: column k·P + p picks
+ * patch p's k-th neighbour (zero outside the grid). cols [N, P] · S = every shift at once.
+ */
+const shiftMatrices = new Map<number, Float32Array>();
+function neighbourShifts(G: number): Float32Array {
+  let s = shiftMatrices.get(G);
+  if (s) return s;
+  const P = G * G;
+  s = new Float32Array(P * 9 * P);
+  for (let k = 0; k < 9; k++) {
+    const dy = Math.floor(k / 3) - 1;
+    const dx = (k % 3) - 1;
+    for (let gy = 0; gy < G; gy++) {
+      for (let gx = 0; gx < G; gx++) {
+        const ny = gy + dy;
+        const nx = gx + dx;
+        if (ny < 0 || ny >= G || nx < 0 || nx >= G) continue;
+        s[(ny * G + nx) * 9 * P + k * P + gy * G + gx] = 1;
+      }
+    }
+  }
+  shiftMatrices.set(G, s);
+  return s;
+}
+
+/**
+ * Local block: x += Conv3×3(relu(LN(x)·Win + bin)) over the patch grid, the 3×3 gather done as one
+ * plain product with the constant shift matrix (slices and inner-axis concats are slow on WASM).
+ */
+export function localBlock(params: Params, x: tf.Tensor3D, c: PolicyConfig, prefix: string): tf.Tensor3D {
+  const [B, P, d] = x.shape;
+  const r = c.localChannels;
+  const G = Math.round(Math.sqrt(P));
+  const z = tf.relu(dense(params, layerNorm(params, x, prefix), `${prefix}.win`, `${prefix}.bin`));
+  const cols = tf.reshape(tf.transpose(z, [0, 2, 1]), [B * r, P]);
+  const shifted = tf.matMul(cols as tf.Tensor2D, tf.tensor2d(neighbourShifts(G), [P, 9 * P]));
+  const patches = tf.reshape(tf.transpose(tf.reshape(shifted, [B, r, 9, P]), [0, 3, 2, 1]), [B, P, 9 * r]);
+  return tf.add(
+    x,
+    tf.reshape(dense(params, patches, `${prefix}.wout`, `${prefix}.bout`), [B, P, d]),
+  ) as tf.Tensor3D;
+}
+
 export interface EncoderInputs {
   /** [B, P, F] */
   readonly patches: tf.Tensor3D;
@@ -183,6 +228,7 @@ export function encode(params: Params, c: PolicyConfig, inputs: EncoderInputs): 
       x = crossAttentionBlock(params, x as tf.Tensor3D, words, tokenBias, `cross${i}`);
     }
   }
+  for (let i = 0; i < c.localLayers; i++) x = localBlock(params, x as tf.Tensor3D, c, `local${i}`);
   for (let i = 0; i < c.mixerLayers; i++) x = mixerBlock(params, x as tf.Tensor3D, q, `mix${i}`);
 
   if (c.attnLayers > 0) {

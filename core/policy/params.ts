@@ -71,6 +71,13 @@ export function paramSpecs(c: PolicyConfig, dims: PolicyDims, vocabSize: number)
     mat(`cross${i}.wo`, d, d, 'small');
     vec(`cross${i}.bo`, d);
   }
+  for (let i = 0; i < c.localLayers; i++) {
+    layerNorm(`local${i}`);
+    mat(`local${i}.win`, d, c.localChannels);
+    vec(`local${i}.bin`, c.localChannels);
+    mat(`local${i}.wout`, 9 * c.localChannels, d, 'small');
+    vec(`local${i}.bout`, d);
+  }
   for (let i = 0; i < c.mixerLayers; i++) {
     mat(`mix${i}.film.w`, d, 2 * d, 'small');
     vec(`mix${i}.film.b`, 2 * d);

@@ -240,9 +240,18 @@ export class DataParallelTrainer {
 
   private call(worker: Worker, req: GradWorkerRequest): Promise<GradWorkerResponse> {
     if (this.closed) return Promise.reject(new SamVeteranError('UNAVAILABLE', 'training workers are closed'));
+    // A step's batches were concatenated for this worker alone: move them instead of copying.
+    const transfer =
+      req.type === 'step'
+        ? [req.batch, ...req.probe.map((p) => p.batch)].flatMap((b) => [
+            b.patches.buffer as ArrayBuffer,
+            b.queryOneHot.buffer as ArrayBuffer,
+            b.queryMask.buffer as ArrayBuffer,
+          ])
+        : [];
     return new Promise((resolve, reject) => {
       this.pending.set(req.id, { resolve, reject });
-      worker.postMessage(req);
+      worker.postMessage(req, transfer);
     });
   }
 

@@ -16,6 +16,8 @@ const CONFIG = {
   attnLayers: 1,
   crossAttnLayers: 1,
   convStem: 2,
+  localLayers: 1,
+  localChannels: 3,
   maxQueryTokens: 4,
   offsetBins: 2,
   sizeBins: 6,
