@@ -9,6 +9,7 @@ import { loadavg } from 'node:os';
 import { BinaryMask } from '../core/mask/index.ts';
 import type { ActionKind, PolicyObservation } from '../core/policy/index.ts';
 import { PointerPolicy, initTf, repeatRows } from '../core/policy/index.ts';
+import { DEFAULT_PRETRAIN_POLICY } from '../core/pretrain/index.ts';
 import { Rng } from '../core/rng/index.ts';
 
 function arg(name: string, fallback: number): number {
@@ -77,12 +78,13 @@ const fmt = (x: number): string => x.toFixed(1);
 
 async function main(): Promise<void> {
   await initTf('wasm');
-  const policy = await PointerPolicy.create({}, { seed: 1 });
+  // The architecture `pretrain` gives the shipped warm start (what actors and the learner run).
+  const policy = await PointerPolicy.create({ ...DEFAULT_PRETRAIN_POLICY }, { seed: 1 });
   const obs = Array.from({ length: BATCH }, (_, i) => observation(i));
   const rng = new Rng(2);
   console.log(
     `policy: ${policy.parameterCount} parameters, view ${policy.config.viewSize}px, ${policy.dims.patches} patches, d=${policy.config.dModel}, ` +
-      `${policy.config.mixerLayers} mixer + ${policy.config.attnLayers} attention layer(s); batch ${BATCH}, ${REPS} reps; load average ${loadavg()
+      `${policy.config.localLayers} local + ${policy.config.mixerLayers} mixer + ${policy.config.attnLayers} attention layer(s); batch ${BATCH}, ${REPS} reps; load average ${loadavg()
         .map((l) => l.toFixed(1))
         .join(' ')}`,
   );
