@@ -77,6 +77,12 @@ export function registerPretrainCommand(program: Command): void {
       Number,
       DEFAULT_PRETRAIN_POLICY.localLayers,
     )
+    .option(
+      '--local-channels <n>',
+      'policy architecture: bottleneck channels of each local block',
+      Number,
+      DEFAULT_PRETRAIN_POLICY.localChannels,
+    )
     .option('--seed <n>', 'seed', Number, DEFAULT_PRETRAIN.seed)
     .option('--workers <n>', 'GrabCut worker threads', Number, 2)
     .option(
@@ -97,6 +103,7 @@ export function registerPretrainCommand(program: Command): void {
           crossAttnLayers: o['crossAttn'] as number,
           convStem: o['convStem'] as number,
           localLayers: o['localLayers'] as number,
+          localChannels: o['localChannels'] as number,
         },
         { seed },
       );
@@ -145,6 +152,7 @@ export function registerPretrainCommand(program: Command): void {
             trainWorkers: o['trainWorkers'],
             convStem: o['convStem'],
             localLayers: o['localLayers'],
+            localChannels: o['localChannels'],
             mix,
             minutes: (Date.now() - t0) / 60000,
           },
