@@ -9,7 +9,7 @@ import { Presets, SingleBar } from 'cli-progress';
 import { InvalidArgumentError, type Command } from 'commander';
 import { evaluatePolicy, formatSummary, greedyPolicy } from '../../core/agent/index.ts';
 import { datasetFromSpec } from '../../core/data/index.ts';
-import { PointerPolicy, ensureTf, savePolicyFile } from '../../core/policy/index.ts';
+import { DEFAULT_POLICY_CONFIG, PointerPolicy, ensureTf, savePolicyFile } from '../../core/policy/index.ts';
 import { DEFAULT_PRETRAIN, DEFAULT_PRETRAIN_POLICY, pretrain } from '../../core/pretrain/index.ts';
 import { lossCurvePng } from '../../core/report/index.ts';
 import { WorkerEnvPool } from '../../services/sam-env/index.ts';
@@ -83,6 +83,18 @@ export function registerPretrainCommand(program: Command): void {
       Number,
       DEFAULT_PRETRAIN_POLICY.localChannels,
     )
+    .option(
+      '--view-size <px>',
+      'policy architecture: side of the view the image is resized to',
+      Number,
+      DEFAULT_POLICY_CONFIG.viewSize,
+    )
+    .option(
+      '--patch-size <px>',
+      'policy architecture: side of a patch token in view pixels',
+      Number,
+      DEFAULT_POLICY_CONFIG.patchSize,
+    )
     .option('--seed <n>', 'seed', Number, DEFAULT_PRETRAIN.seed)
     .option('--workers <n>', 'GrabCut worker threads', Number, 2)
     .option(
@@ -104,6 +116,8 @@ export function registerPretrainCommand(program: Command): void {
           convStem: o['convStem'] as number,
           localLayers: o['localLayers'] as number,
           localChannels: o['localChannels'] as number,
+          viewSize: o['viewSize'] as number,
+          patchSize: o['patchSize'] as number,
         },
         { seed },
       );

@@ -109,8 +109,6 @@ export class DataParallelTrainer {
     opts: { learningRate: number; smoothing: number; probe: boolean },
   ): Promise<ParallelStepResult> {
     const W = this.workers.length;
-    const apply = this.queued;
-    this.queued = undefined;
     const shares = this.workers.map((_, w) => {
       const slices = parts.map((p) => {
         const lo = Math.floor((w * p.inputs.length) / W);
@@ -131,35 +129,33 @@ export class DataParallelTrainer {
     });
     const total = shares.reduce((n, s) => n + s.rows, 0);
     if (total === 0) throw new SamVeteranError('INVALID_ARGUMENT', 'data-parallel step: the batch is empty');
+    // Every worker applies the queued mean with its share, so every worker needs a share (refused
+    // before anything is sent, so the copies stay in lock-step).
+    if (shares.some((s) => s.rows === 0)) {
+      throw new SamVeteranError(
+        'INVALID_ARGUMENT',
+        `data-parallel step: a batch of ${total} rows cannot give each of ${W} workers an example`,
+      );
+    }
+    const apply = this.queued;
+    this.queued = undefined;
     const responses = await Promise.all(
-      shares.map((share, w) => {
-        if (!share.batch) {
-          // Nothing to compute; the worker still applies the queued gradients with the next share.
-          return Promise.resolve(undefined);
-        }
-        const probe = share.probe.filter((p): p is NonNullable<typeof p> => p !== undefined);
-        return this.call(this.workers[w] as Worker, {
+      shares.map((share, w) =>
+        this.call(this.workers[w] as Worker, {
           type: 'step',
           id: this.nextId++,
           ...(apply ? { apply } : {}),
-          batch: share.batch,
+          batch: share.batch as PreparedBatch,
           targets: share.targets,
           smoothing: opts.smoothing,
-          probe,
-        });
-      }),
+          probe: share.probe.filter((p): p is NonNullable<typeof p> => p !== undefined),
+        }),
+      ),
     );
-    // A worker that got no share this step has not applied `apply`: keep the copies in lock-step.
-    if (apply && responses.some((r) => r === undefined)) {
-      throw new SamVeteranError(
-        'INVALID_ARGUMENT',
-        'data-parallel step: every worker needs at least one example',
-      );
-    }
     const mean = new Map<string, Float32Array>();
     let loss = 0;
     responses.forEach((r, w) => {
-      if (!r || r.type !== 'grads') return;
+      if (r.type !== 'grads') return;
       const weight = (shares[w]?.rows ?? 0) / total;
       loss += weight * r.loss;
       for (const [name, g] of r.grads) {

@@ -12,8 +12,9 @@
 import type { EnvPort } from '../env/index.ts';
 import { jitterBox, observationOf, oracleRefinement, toEnvImage } from '../agent/index.ts';
 import type { BoxAction, PointAction } from '../actions/index.ts';
-import { generateSample, type Sample } from '../data/index.ts';
-import { corruptMask, type BinaryMask } from '../mask/index.ts';
+import { generateSample, generateSynthetic, objectMaskData, type Sample } from '../data/index.ts';
+import type { Box } from '../geometry/index.ts';
+import { BinaryMask, corruptMask, maskBbox } from '../mask/index.ts';
 import {
   tf,
   type ActionTokens,
@@ -34,6 +35,13 @@ export interface PretrainOptions {
   readonly samples: number;
   /** Refinement states from environment masks. Default 3000. */
   readonly refineExamples: number;
+  /**
+   * Fraction of refinement episodes that start from the box of another object of the scene (the
+   * mistake the policy's box makes most): the oracle then clicks the target (positive) and the wrong
+   * object (negative), which GrabCut follows to the target. Default 0.3. Without these states the
+   * policy never saw a mask on the wrong object and could not recover from one.
+   */
+  readonly wrongBoxFraction: number;
   /** Auxiliary states from corrupted GT masks. Default 2000. */
   readonly auxExamples: number;
   /** Optimiser steps. */
@@ -62,6 +70,7 @@ export const DEFAULT_PRETRAIN: Omit<PretrainOptions, 'onProgress'> = {
   seed: 7,
   samples: 4000,
   refineExamples: 3000,
+  wrongBoxFraction: 0.3,
   auxExamples: 2000,
   steps: 6000,
   batchSize: 64,
@@ -126,9 +135,17 @@ export async function buildPools(
   const refine = emptyPool();
   const aux = emptyPool();
   const samples: Sample[] = [];
+  // Boxes of the other objects of each sample's scene (the wrong-object refinement states).
+  const others: Box[][] = [];
   for (let i = 0; i < opts.samples; i++) {
-    const s = generateSample('train', i, { seed: opts.seed });
+    const { sample: s, scene, target } = generateSynthetic('train', i, { seed: opts.seed });
     samples.push(s);
+    others.push(
+      scene.objects
+        .filter((o) => o.id !== target.id)
+        .map((o) => maskBbox(new BinaryMask(scene.width, scene.height, objectMaskData(scene, o.id))))
+        .filter((b): b is Box => b !== null),
+    );
     const action: BoxAction = { kind: 'box', box: s.gtBox };
     box.inputs.push(policy.prepare([observationOf(s.image, s.query, null)]));
     box.targets.push(policy.codec.encodeAction(action, s.image));
@@ -146,10 +163,14 @@ export async function buildPools(
   // pool holds first and later refinement states like an episode does.
   const batch = 16;
   for (let i = 0; refine.inputs.length < opts.refineExamples; i += batch) {
-    const group = Array.from({ length: batch }, (_, k) => samples[(i + k) % samples.length] as Sample);
+    const group = Array.from({ length: batch }, (_, k) => (i + k) % samples.length);
     const firsts = await Promise.all(
-      group.map(async (s) => {
-        const b = jitterBox(s.gtBox, s.image, rng, rng.uniform(0.03, 0.3));
+      group.map(async (j) => {
+        const s = samples[j] as Sample;
+        const wrong = others[j] ?? [];
+        const from =
+          wrong.length > 0 && rng.bool(opts.wrongBoxFraction) ? (rng.pick(wrong) as Box) : s.gtBox;
+        const b = jitterBox(from, s.image, rng, rng.uniform(0.03, 0.3));
         const [out] = await env.transitionGroup(toEnvImage(s.image, digestOf(s)), [{ box: b, points: [] }]);
         return { s, box: b, out };
       }),

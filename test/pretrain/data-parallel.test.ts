@@ -82,6 +82,17 @@ describe('DataParallelTrainer', () => {
       await expect(
         trainer.step([{ inputs: [], targets: [] }], { learningRate: 1e-3, smoothing: 0, probe: false }),
       ).rejects.toThrow(/batch is empty/);
+      // One row for two workers is refused before anything is sent: the copies stay in step.
+      await trainer.step([{ inputs, targets }], { learningRate: 1e-3, smoothing: 0, probe: false });
+      await expect(
+        trainer.step([{ inputs: inputs.slice(0, 1), targets: targets.slice(0, 1) }], {
+          learningRate: 1e-3,
+          smoothing: 0,
+          probe: false,
+        }),
+      ).rejects.toThrow(/cannot give each of 2 workers an example/);
+      await trainer.step([{ inputs, targets }], { learningRate: 1e-3, smoothing: 0, probe: false });
+      expect((await trainer.finish()).length).toBeGreaterThan(0); // throws if the copies diverged
       const bad: ActionTokens[] = targets.map((t) => ({ ...t, ids: [9999, 0, 0, 0] }));
       const err = await trainer
         .step([{ inputs, targets: bad }], { learningRate: 1e-3, smoothing: 0, probe: false })

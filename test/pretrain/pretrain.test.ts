@@ -3,8 +3,8 @@
  * worker thread for the refinement pool, in this thread and over two data-parallel workers.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PointerPolicy, initTf } from '../../core/policy/index.ts';
-import { DEFAULT_PRETRAIN, pretrain, type PretrainOptions } from '../../core/pretrain/index.ts';
+import { PointerPolicy, initTf, typeHasPositive } from '../../core/policy/index.ts';
+import { DEFAULT_PRETRAIN, buildPools, pretrain, type PretrainOptions } from '../../core/pretrain/index.ts';
 import { WorkerEnvPool } from '../../services/sam-env/index.ts';
 import { TINY } from '../policy/fixtures.ts';
 
@@ -70,5 +70,21 @@ describe('pretrain', () => {
     parallel.weights.forEach((w, i) =>
       expect(Buffer.from(w.buffer).equals(Buffer.from(again.weights[i]!.buffer))).toBe(true),
     );
+  }, 120_000);
+
+  it('starts refinement episodes from other objects’ boxes, where the oracle clicks the target', async () => {
+    const policy = await PointerPolicy.create(CONFIG, { seed: 1 });
+    const positiveShare = async (wrongBoxFraction: number): Promise<number> => {
+      const pools = await buildPools(policy, env, { ...OPTS, refineExamples: 48, wrongBoxFraction });
+      const types = pools.refine.targets.map((t) => t.ids[0] as number);
+      return types.filter(typeHasPositive).length / types.length;
+    };
+    // From a jittered GT box GrabCut's mask is on the target and the oracle mostly trims it
+    // (negative clicks) or stops; from another object's box the whole target is missed, so the
+    // oracle's first click is positive.
+    const fromGt = await positiveShare(0);
+    const fromOthers = await positiveShare(1);
+    expect(fromOthers).toBeGreaterThan(fromGt + 0.25);
+    policy.dispose();
   }, 120_000);
 });
