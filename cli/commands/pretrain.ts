@@ -95,6 +95,12 @@ export function registerPretrainCommand(program: Command): void {
       Number,
       DEFAULT_POLICY_CONFIG.patchSize,
     )
+    .option(
+      '--wrong-box <fraction>',
+      'refinement episodes that start from another object’s box (the oracle then clicks the target)',
+      Number,
+      DEFAULT_PRETRAIN.wrongBoxFraction,
+    )
     .option('--seed <n>', 'seed', Number, DEFAULT_PRETRAIN.seed)
     .option('--workers <n>', 'GrabCut worker threads', Number, 2)
     .option(
@@ -140,6 +146,7 @@ export function registerPretrainCommand(program: Command): void {
           auxExamples: o['auxExamples'] as number,
           learningRate: o['lr'] as number,
           refreshPerStep: o['refresh'] as number,
+          wrongBoxFraction: o['wrongBox'] as number,
           trainWorkers: o['trainWorkers'] as number,
           mix,
           onProgress: (p, done, total, info) => {
