@@ -215,13 +215,13 @@ export class DataParallelTrainer {
   private partLosses(
     parts: readonly BatchPart[],
     shares: readonly { probe: readonly unknown[] }[],
-    responses: readonly (GradWorkerResponse | undefined)[],
+    responses: readonly GradWorkerResponse[],
   ): number[] {
     return parts.map((p, k) => {
       let sum = 0;
       let rows = 0;
       responses.forEach((r, w) => {
-        if (!r || r.type !== 'grads') return;
+        if (r.type !== 'grads') return;
         // The worker's probe list skipped its empty slices; find this part's position in it.
         const probes = shares[w]?.probe ?? [];
         if (probes[k] === undefined) return;
