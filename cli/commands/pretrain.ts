@@ -84,6 +84,10 @@ export function registerPretrainCommand(program: Command): void {
       DEFAULT_PRETRAIN_POLICY.localChannels,
     )
     .option(
+      '--no-max-pool',
+      'policy architecture: global context from the mean of the patches only (no max pooling)',
+    )
+    .option(
       '--view-size <px>',
       'policy architecture: side of the view the image is resized to',
       Number,
@@ -101,6 +105,12 @@ export function registerPretrainCommand(program: Command): void {
       Number,
       DEFAULT_PRETRAIN.wrongBoxFraction,
     )
+    .option(
+      '--type-weight <x>',
+      'loss weight of the refinement type token (stop / positive / negative / both)',
+      Number,
+      DEFAULT_PRETRAIN.typeWeight,
+    )
     .option('--seed <n>', 'seed', Number, DEFAULT_PRETRAIN.seed)
     .option('--workers <n>', 'GrabCut worker threads', Number, 2)
     .option(
@@ -110,7 +120,7 @@ export function registerPretrainCommand(program: Command): void {
       DEFAULT_PRETRAIN.trainWorkers,
     )
     .option('--eval-n <n>', 'samples per split evaluated at the end (0 skips)', Number, 200)
-    .action(async (o: Record<string, number | string | readonly [number, number]>) => {
+    .action(async (o: Record<string, number | string | boolean | readonly [number, number]>) => {
       await ensureTf();
       const seed = o['seed'] as number;
       const mix = o['mix'] as readonly [number, number];
@@ -122,6 +132,7 @@ export function registerPretrainCommand(program: Command): void {
           convStem: o['convStem'] as number,
           localLayers: o['localLayers'] as number,
           localChannels: o['localChannels'] as number,
+          globalMaxPool: o['maxPool'] as boolean,
           viewSize: o['viewSize'] as number,
           patchSize: o['patchSize'] as number,
         },
@@ -147,6 +158,7 @@ export function registerPretrainCommand(program: Command): void {
           learningRate: o['lr'] as number,
           refreshPerStep: o['refresh'] as number,
           wrongBoxFraction: o['wrongBox'] as number,
+          typeWeight: o['typeWeight'] as number,
           trainWorkers: o['trainWorkers'] as number,
           mix,
           onProgress: (p, done, total, info) => {
@@ -172,6 +184,7 @@ export function registerPretrainCommand(program: Command): void {
             refresh: o['refresh'],
             trainWorkers: o['trainWorkers'],
             wrongBox: o['wrongBox'],
+            typeWeight: o['typeWeight'],
             mix,
             minutes: (Date.now() - t0) / 60000,
           },

@@ -64,6 +64,13 @@ export interface PolicyConfig {
   readonly sizeBins: number;
   /** Smallest representable box side as a fraction of the image side. Default 1/64. */
   readonly minSizeFrac: number;
+  /**
+   * Max pooling into the global context: g also reads max_p h through its own weights (zero at
+   * initialisation), so "some patch shows a missed part" is not averaged away over the grid; the
+   * refinement type token (stop / positive / negative / both) is read from g. Default false
+   * (checkpoints without this key load with false).
+   */
+  readonly globalMaxPool: boolean;
   /** Feed the current mask as a 4th input channel (besides the green overlay). Default true. */
   readonly maskChannel: boolean;
   /** Known words of the query vocabulary (lowercase). Default DEFAULT_WORDS. */
@@ -89,6 +96,7 @@ export const DEFAULT_POLICY_CONFIG: PolicyConfig = {
   offsetBins: 8,
   sizeBins: 48,
   minSizeFrac: 1 / 64,
+  globalMaxPool: false,
   maskChannel: true,
   words: DEFAULT_WORDS,
   hashBuckets: 64,
@@ -119,6 +127,9 @@ export function resolvePolicyConfig(partial: Partial<PolicyConfig> = {}): Policy
   posInt('offsetBins', 1);
   posInt('sizeBins', 2);
   posInt('hashBuckets', 0);
+  if (typeof c.globalMaxPool !== 'boolean') {
+    throw new ValidationError('config.globalMaxPool', c.globalMaxPool, 'must be true or false');
+  }
   if (c.viewSize % c.patchSize !== 0) {
     throw new ValidationError('config.patchSize', c.patchSize, `must divide viewSize ${c.viewSize}`);
   }

@@ -11,7 +11,7 @@
  *   per local block: x += Conv3×3(relu(LN(x)·Win))                       neighbourhood, shared weights
  *   per mixer block: x = FiLM(x); x += TokenMix(LN(x)); x += MLP(LN(x))   spatial context
  *   per attention block: x += Attn(LN(x) → LN([x; query tokens])); x += MLP(LN(x))
- *   h  = LN(x[:, :P]);    g = relu([mean_p h; q]·Wg + bg)             patch / global    [B,P,d] [B,d]
+ *   h  = LN(x[:, :P]);    g = relu([mean_p h; q]·Wg [+ max_p h·Wm] + bg)  patch / global  [B,P,d] [B,d]
  *
  * Pointer logits over patches for head k: (u·w_k) + h·(g_k·Wq_k + bq_k)/√d with u = relu(h·Wu + bu);
  * g_k is g for the box head and g + E_type[type] for the point heads (conditioning on the type
@@ -244,7 +244,9 @@ export function encode(params: Params, c: PolicyConfig, inputs: EncoderInputs): 
     }
   }
   const h = layerNorm(params, x, 'out') as tf.Tensor3D;
-  const g = tf.relu(dense(params, tf.concat([tf.mean(h, 1), q], 1), 'glob.w', 'glob.b')) as tf.Tensor2D;
+  let gIn = dense(params, tf.concat([tf.mean(h, 1), q], 1), 'glob.w', 'glob.b');
+  if (c.globalMaxPool) gIn = tf.add(gIn, dense(params, tf.max(h, 1), 'glob.wmax'));
+  const g = tf.relu(gIn) as tf.Tensor2D;
   const u = tf.relu(dense(params, h, 'ptr.wu', 'ptr.bu')) as tf.Tensor3D;
   return { h, u, g };
 }

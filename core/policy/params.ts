@@ -99,6 +99,7 @@ export function paramSpecs(c: PolicyConfig, dims: PolicyDims, vocabSize: number)
   layerNorm('out');
 
   mat('glob.w', 2 * d, d);
+  if (c.globalMaxPool) mat('glob.wmax', d, d, 'zeros');
   vec('glob.b', d);
 
   // Pointer heads: a shared per-patch MLP gives local evidence, a query vector per head scores

@@ -293,17 +293,25 @@ export class PointerPolicy {
   supervisedLoss(
     batch: readonly PolicyObservation[] | PreparedBatch,
     targets: readonly ActionTokens[] | TokenTargets,
-    options: { smoothing?: number } = {},
+    options: SupervisedLossOptions = {},
   ): tf.Scalar {
     const eps = options.smoothing ?? 0;
     if (!(eps >= 0 && eps < 1)) throw new ValidationError('smoothing', eps, 'must be in [0, 1)');
+    const typeWeight = options.typeWeight ?? 1;
+    if (!(typeWeight > 0 && Number.isFinite(typeWeight))) {
+      throw new ValidationError('typeWeight', typeWeight, 'must be a positive number');
+    }
     const t = isTargets(targets) ? targets : buildTargets(targets, this.codec);
     const { logprobs, mask } = this.logProbs(
       batch,
       t,
       eps > 0 ? smoothTargets(t, this.codec, eps) : undefined,
     );
-    return tf.neg(tf.div(tf.sum(tf.mul(logprobs, mask)), tf.maximum(tf.sum(mask), 1))) as tf.Scalar;
+    // The mean over real tokens; the refinement type token may count `typeWeight` times (the
+    // normaliser stays the token count, so the other tokens keep their scale).
+    const weights =
+      typeWeight === 1 ? mask : tf.tensor2d(typeTokenWeights(t, typeWeight), mask.shape as [number, number]);
+    return tf.neg(tf.div(tf.sum(tf.mul(logprobs, weights)), tf.maximum(tf.sum(mask), 1))) as tf.Scalar;
   }
 
   /**
@@ -601,6 +609,26 @@ export class PointerPolicy {
 
 /** Greedy sampling never draws; any stream will do. */
 const GREEDY_RNG = new Rng('greedy');
+
+/** Options of `PointerPolicy.supervisedLoss`. */
+export interface SupervisedLossOptions {
+  /** Label smoothing over neighbouring bins, in [0, 1). Default 0. */
+  readonly smoothing?: number;
+  /** Weight of each refinement type token (stop / positive / negative / both) in the loss. Default 1. */
+  readonly typeWeight?: number;
+}
+
+/** [B, L] token weights: 1 per real token, `typeWeight` where the token is a refinement type. */
+function typeTokenWeights(t: TokenTargets, typeWeight: number): Float32Array {
+  const L = MAX_ACTION_TOKENS;
+  const out = t.mask.slice();
+  for (let b = 0; b < t.size; b++) {
+    for (let j = 0; j < L; j++) {
+      if (t.scatter[(b * SLOT_COUNT + Slot.type) * L + j] === 1) out[b * L + j] = typeWeight;
+    }
+  }
+  return out;
+}
 
 interface KeptEncoding extends EncodedObservations {
   readonly owner: PointerPolicy;

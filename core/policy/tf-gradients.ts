@@ -187,6 +187,19 @@ export function registerPolicyGradients(tf: TfApi): void {
       return { x: () => reduceGrad(dy as T, x, attrs['axis'], 1 / n) };
     },
   });
+  reg({
+    // dy goes to the positions that hold the maximum (every tied one, as TensorFlow's own rule).
+    kernelName: 'Max',
+    inputsToSave: ['x'],
+    outputsToSave: [true],
+    gradFunc: (dy, saved, attrs) => {
+      const [x, y] = saved as [T, T];
+      const axes = tf.util.parseAxisParam(attrs['reductionIndices'] as number | number[], x.shape);
+      const kept = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+      const hit = tf.cast(tf.equal(x, tf.reshape(y, kept)), 'float32');
+      return { x: () => tf.mul(tf.reshape(dy as T, kept), hit) };
+    },
+  });
 
   reg({
     kernelName: 'Exp',

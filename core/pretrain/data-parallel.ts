@@ -9,7 +9,13 @@
  */
 import { Worker } from 'node:worker_threads';
 import { SamVeteranError } from '../errors/index.ts';
-import type { ActionTokens, NamedWeight, PointerPolicy, PreparedBatch } from '../policy/index.ts';
+import type {
+  ActionTokens,
+  NamedWeight,
+  PointerPolicy,
+  PreparedBatch,
+  SupervisedLossOptions,
+} from '../policy/index.ts';
 import type {
   ApplyGradients,
   GradWorkerInit,
@@ -106,7 +112,7 @@ export class DataParallelTrainer {
    */
   async step(
     parts: readonly BatchPart[],
-    opts: { learningRate: number; smoothing: number; probe: boolean },
+    opts: { learningRate: number; probe: boolean } & SupervisedLossOptions,
   ): Promise<ParallelStepResult> {
     const W = this.workers.length;
     const shares = this.workers.map((_, w) => {
@@ -147,7 +153,7 @@ export class DataParallelTrainer {
           ...(apply ? { apply } : {}),
           batch: share.batch as PreparedBatch,
           targets: share.targets,
-          smoothing: opts.smoothing,
+          loss: { smoothing: opts.smoothing ?? 0, typeWeight: opts.typeWeight ?? 1 },
           probe: share.probe.filter((p): p is NonNullable<typeof p> => p !== undefined),
         }),
       ),

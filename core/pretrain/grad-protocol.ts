@@ -5,6 +5,7 @@ import type {
   PolicyConfig,
   PolicyTrainOptions,
   PreparedBatch,
+  SupervisedLossOptions,
 } from '../policy/index.ts';
 
 export interface GradWorkerInit {
@@ -28,7 +29,7 @@ export type GradWorkerRequest =
       readonly apply?: ApplyGradients;
       readonly batch: PreparedBatch;
       readonly targets: readonly ActionTokens[];
-      readonly smoothing: number;
+      readonly loss: SupervisedLossOptions;
       /** Sub-batches whose losses are reported without gradients (per-task loss curves). */
       readonly probe: readonly { batch: PreparedBatch; targets: readonly ActionTokens[] }[];
     }

@@ -25,7 +25,7 @@ function handle(req: GradWorkerRequest): GradWorkerResponse {
     policy.applyGradients(req.apply.grads, req.apply.loss);
   }
   const { loss, grads } = policy.computeGradients(() =>
-    policy.supervisedLoss(req.batch, req.targets, { smoothing: req.smoothing }),
+    policy.supervisedLoss(req.batch, req.targets, req.loss),
   );
   // Per-task losses on a cheap cadence (forward only), for the loss curve.
   const parts = req.probe.map(({ batch, targets }) =>

@@ -55,6 +55,11 @@ export interface PretrainOptions {
   /** Label smoothing over neighbouring bins (policy.supervisedLoss). Default 0.1. */
   readonly smoothing: number;
   /**
+   * Weight of the refinement type token (stop / positive / negative / both) in the loss; the
+   * other tokens keep weight 1. Default 1.
+   */
+  readonly typeWeight: number;
+  /**
    * Fresh synthetic samples generated per step, each replacing a random box and auxiliary example:
    * a fixed pool is memorised (validation box IoU stalls near 0.4), a refreshed one is not.
    */
@@ -79,6 +84,7 @@ export const DEFAULT_PRETRAIN: Omit<PretrainOptions, 'onProgress'> = {
   learningRate: 4e-3,
   mix: [0.6, 0.2],
   smoothing: 0.1,
+  typeWeight: 1,
   refreshPerStep: 12,
   trainWorkers: 2,
 };
@@ -94,12 +100,13 @@ export const DEFAULT_PRETRAIN: Omit<PretrainOptions, 'onProgress'> = {
  */
 export const DEFAULT_PRETRAIN_POLICY: Pick<
   PolicyConfig,
-  'patchMargin' | 'convStem' | 'localLayers' | 'localChannels'
+  'patchMargin' | 'convStem' | 'localLayers' | 'localChannels' | 'globalMaxPool'
 > = {
   patchMargin: 0,
   convStem: 0,
   localLayers: 2,
   localChannels: 16,
+  globalMaxPool: true,
 };
 
 /** Prepared inputs of single examples with their targets. */
@@ -323,7 +330,12 @@ export async function pretrain(
           step,
           t0,
           probe,
-          result: trainer.step(parts, { learningRate: lr, smoothing: opts.smoothing, probe }),
+          result: trainer.step(parts, {
+            learningRate: lr,
+            smoothing: opts.smoothing,
+            typeWeight: opts.typeWeight,
+            probe,
+          }),
         };
         continue;
       }
@@ -331,7 +343,7 @@ export async function pretrain(
       const inputs = concatPrepared(parts.flatMap((p) => p.inputs));
       const targets = parts.flatMap((p) => p.targets);
       const { loss, gradNorm } = policy.trainStep(() =>
-        policy.supervisedLoss(inputs, targets, { smoothing: opts.smoothing }),
+        policy.supervisedLoss(inputs, targets, { smoothing: opts.smoothing, typeWeight: opts.typeWeight }),
       );
       if (probe) {
         const part = (k: number): number => {

@@ -338,6 +338,24 @@ describe('PointerPolicy', () => {
     );
   });
 
+  it('weights the refinement type token by typeWeight, keeping the token-count normaliser', () => {
+    const tokens: ActionTokens[] = [
+      { kind: 'box', ids: [1, 2, 3, 4] },
+      { kind: 'refine', ids: [3, 7, 1, 5, 2] },
+      { kind: 'refine', ids: [0] },
+    ];
+    const obs = observations.slice(0, 3);
+    const [lp, plain, weighted] = tf.tidy(() => [
+      policy.logProbs(obs, tokens).logprobs.dataSync(),
+      policy.supervisedLoss(obs, tokens).dataSync()[0] as number,
+      policy.supervisedLoss(obs, tokens, { typeWeight: 3 }).dataSync()[0] as number,
+    ]);
+    const L = MAX_ACTION_TOKENS;
+    // Type tokens sit at position 0 of the refine rows (rows 1 and 2); 10 real tokens in all.
+    const typeLp = (lp[L] as number) + (lp[2 * L] as number);
+    expect(weighted - plain).toBeCloseTo((-2 * typeLp) / 10, 5);
+    expect(() => policy.supervisedLoss(obs, tokens, { typeWeight: 0 })).toThrow('typeWeight 0');
+  });
   it('leaves no tensors behind after sampling, log-probs and train steps', async () => {
     const p = await PointerPolicy.create(TINY, { seed: 12 });
     const tokens: ActionTokens[] = observations.map(() => ({ kind: 'refine', ids: [3, 1, 2, 3, 4] }));

@@ -103,4 +103,32 @@ describe('DataParallelTrainer', () => {
       await trainer.close();
     }
   });
+
+  it('passes the loss options (the type-token weight) to its workers', async () => {
+    const obs = [0, 1, 2, 3].map((i) => makeFixture(200 + i, 96, 80, true));
+    const rows = obs.map((f) => policy.prepare([f.observation]));
+    // Positive clicks only: every row has the same token count, so the two halves' mean is exact.
+    const refine = obs.map((f) =>
+      policy.codec.encodeAction(
+        { kind: 'points', positive: [f.box[0] + 1, f.box[1] + 1], negative: null },
+        f.observation,
+      ),
+    );
+    const batch = concatPrepared(rows);
+    const expected = (typeWeight: number): number =>
+      policy.supervisedLoss(batch, refine, { typeWeight }).dataSync()[0] as number;
+    const trainer = await DataParallelTrainer.start(policy, 2);
+    try {
+      const r = await trainer.step([{ inputs: rows, targets: refine }], {
+        learningRate: 1e-3,
+        smoothing: 0,
+        typeWeight: 5,
+        probe: false,
+      });
+      expect(r.loss).toBeCloseTo(expected(5), 4);
+      expect(Math.abs(expected(5) - expected(1))).toBeGreaterThan(1e-2);
+    } finally {
+      await trainer.close();
+    }
+  });
 });
