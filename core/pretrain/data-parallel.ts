@@ -114,6 +114,7 @@ export class DataParallelTrainer {
     parts: readonly BatchPart[],
     opts: { learningRate: number; probe: boolean } & SupervisedLossOptions,
   ): Promise<ParallelStepResult> {
+    const { learningRate: _lr, probe: _probe, ...lossOptions } = opts;
     const W = this.workers.length;
     const shares = this.workers.map((_, w) => {
       const slices = parts.map((p) => {
@@ -153,7 +154,7 @@ export class DataParallelTrainer {
           ...(apply ? { apply } : {}),
           batch: share.batch as PreparedBatch,
           targets: share.targets,
-          loss: { smoothing: opts.smoothing ?? 0, typeWeight: opts.typeWeight ?? 1 },
+          loss: lossOptions,
           probe: share.probe.filter((p): p is NonNullable<typeof p> => p !== undefined),
         }),
       ),

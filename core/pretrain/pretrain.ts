@@ -21,6 +21,7 @@ import {
   type PointerPolicy,
   type PolicyConfig,
   type PreparedBatch,
+  type SupervisedLossOptions,
 } from '../policy/index.ts';
 import { Rng } from '../rng/index.ts';
 import { rgbDigest } from '../wire/index.ts';
@@ -278,6 +279,7 @@ export async function pretrain(
   const nBox = Math.round(opts.batchSize * opts.mix[0]);
   const nRefine = Math.round(opts.batchSize * opts.mix[1]);
   const nAux = Math.max(0, opts.batchSize - nBox - nRefine);
+  const lossOptions: SupervisedLossOptions = { smoothing: opts.smoothing, typeWeight: opts.typeWeight };
   const draw = (pool: Pool, n: number): BatchPart => {
     const inputs: PreparedBatch[] = [];
     const targets: ActionTokens[] = [];
@@ -339,21 +341,14 @@ export async function pretrain(
           step,
           t0,
           probe,
-          result: trainer.step(parts, {
-            learningRate: lr,
-            smoothing: opts.smoothing,
-            typeWeight: opts.typeWeight,
-            probe,
-          }),
+          result: trainer.step(parts, { learningRate: lr, probe, ...lossOptions }),
         };
         continue;
       }
       policy.setTrainOptions({ learningRate: lr });
       const inputs = concatPrepared(parts.flatMap((p) => p.inputs));
       const targets = parts.flatMap((p) => p.targets);
-      const { loss, gradNorm } = policy.trainStep(() =>
-        policy.supervisedLoss(inputs, targets, { smoothing: opts.smoothing, typeWeight: opts.typeWeight }),
-      );
+      const { loss, gradNorm } = policy.trainStep(() => policy.supervisedLoss(inputs, targets, lossOptions));
       if (probe) {
         const part = (k: number): number => {
           const p = parts[k];
