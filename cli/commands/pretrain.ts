@@ -119,6 +119,10 @@ export function registerPretrainCommand(program: Command): void {
       Number,
       DEFAULT_PRETRAIN.trainWorkers,
     )
+    .option(
+      '--no-fresh-worker',
+      'make the fresh examples of each step on the training thread (same weights; for one-core machines)',
+    )
     .option('--eval-n <n>', 'samples per split evaluated at the end (0 skips)', Number, 200)
     .action(async (o: Record<string, number | string | boolean | readonly [number, number]>) => {
       await ensureTf();
@@ -160,6 +164,7 @@ export function registerPretrainCommand(program: Command): void {
           wrongBoxFraction: o['wrongBox'] as number,
           typeWeight: o['typeWeight'] as number,
           trainWorkers: o['trainWorkers'] as number,
+          freshWorker: o['freshWorker'] as boolean,
           mix,
           onProgress: (p, done, total, info) => {
             if (p !== phase) {

@@ -12,7 +12,7 @@
 import type { EnvPort } from '../env/index.ts';
 import { jitterBox, observationOf, oracleRefinement, toEnvImage } from '../agent/index.ts';
 import type { BoxAction, PointAction } from '../actions/index.ts';
-import { generateSample, generateSynthetic, objectMaskData, type Sample } from '../data/index.ts';
+import { generateSynthetic, objectMaskData, type Sample } from '../data/index.ts';
 import type { Box } from '../geometry/index.ts';
 import { BinaryMask, corruptMask, maskBbox, maskIou } from '../mask/index.ts';
 import {
@@ -26,6 +26,7 @@ import {
 import { Rng } from '../rng/index.ts';
 import { rgbDigest } from '../wire/index.ts';
 import { DataParallelTrainer, type BatchPart } from './data-parallel.ts';
+import { FreshExampleStream } from './fresh-examples.ts';
 import { concatPrepared } from './prepared.ts';
 
 export { concatPrepared };
@@ -71,6 +72,11 @@ export interface PretrainOptions {
    * of per-worker gradients rounds differently from one full-batch gradient).
    */
   readonly trainWorkers: number;
+  /**
+   * Make the fresh examples (`refreshPerStep`) in a worker thread, ahead of the training steps
+   * (fresh-examples.ts). The examples, and so the weights, are the same either way. Default true.
+   */
+  readonly freshWorker: boolean;
   readonly onProgress?: (phase: string, done: number, total: number, info?: Record<string, number>) => void;
 }
 
@@ -96,6 +102,7 @@ export const DEFAULT_PRETRAIN: Omit<PretrainOptions, 'onProgress'> = {
   typeWeight: 4,
   refreshPerStep: 12,
   trainWorkers: 1,
+  freshWorker: true,
 };
 
 /**
@@ -245,27 +252,6 @@ export async function buildPools(
   };
 }
 
-/** Box and auxiliary examples of one freshly generated training sample. */
-function freshExamples(
-  policy: PointerPolicy,
-  index: number,
-  rng: Rng,
-  seed: number,
-): { box: [PreparedBatch, ActionTokens]; aux: [PreparedBatch, ActionTokens] } {
-  const s = generateSample('train', index, { seed });
-  const { mask } = corruptMask(s.gtMask, rng, { cleanProbability: 0.2, operations: [1, 3] });
-  return {
-    box: [
-      policy.prepare([observationOf(s.image, s.query, null)]),
-      policy.codec.encodeAction({ kind: 'box', box: s.gtBox }, s.image),
-    ],
-    aux: [
-      policy.prepare([observationOf(s.image, s.query, mask)]),
-      policy.codec.encodeAction(oracleRefinement(mask, s.gtMask), s.image),
-    ],
-  };
-}
-
 /** Runs the supervised warm start in place on `policy`; returns the loss records. */
 export async function pretrain(
   policy: PointerPolicy,
@@ -291,7 +277,18 @@ export async function pretrain(
     return { inputs, targets };
   };
   let ema: [number, number, number] = [NaN, NaN, NaN];
-  let nextIndex = opts.samples;
+  // Fresh examples come in index order from a worker thread (or this one), made ahead of use.
+  const fresh =
+    opts.refreshPerStep > 0
+      ? await FreshExampleStream.start({
+          config: policy.config,
+          seed: opts.seed,
+          start: opts.samples,
+          chunk: opts.refreshPerStep,
+          ahead: 8 * opts.refreshPerStep,
+          inThread: !opts.freshWorker,
+        })
+      : undefined;
   const trainer =
     opts.trainWorkers > 1 ? await DataParallelTrainer.start(policy, opts.trainWorkers) : undefined;
   // The data-parallel path reports step t once step t+1's batch is ready (the workers compute while
@@ -321,14 +318,14 @@ export async function pretrain(
   try {
     for (let step = 1; step <= opts.steps; step++) {
       const t0 = performance.now();
-      for (let k = 0; k < opts.refreshPerStep; k++) {
-        const fresh = freshExamples(policy, nextIndex++, rng, opts.seed);
+      for (let k = 0; k < opts.refreshPerStep && fresh; k++) {
+        const e = await fresh.next();
         const jb = rng.int(pools.box.inputs.length);
-        pools.box.inputs[jb] = fresh.box[0];
-        pools.box.targets[jb] = fresh.box[1];
+        pools.box.inputs[jb] = e.box[0];
+        pools.box.targets[jb] = e.box[1];
         const ja = rng.int(pools.aux.inputs.length);
-        pools.aux.inputs[ja] = fresh.aux[0];
-        pools.aux.targets[ja] = fresh.aux[1];
+        pools.aux.inputs[ja] = e.aux[0];
+        pools.aux.targets[ja] = e.aux[1];
       }
       // Cosine decay to 10% of the base rate.
       const lr = opts.learningRate * (0.1 + 0.9 * 0.5 * (1 + Math.cos((Math.PI * (step - 1)) / opts.steps)));
@@ -372,6 +369,7 @@ export async function pretrain(
     // A step still in flight when something above threw is abandoned with the workers.
     inflight?.result.catch(() => undefined);
     await trainer?.close();
+    await fresh?.close();
   }
   return records;
 }

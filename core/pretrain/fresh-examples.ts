@@ -1,0 +1,197 @@
+/**
+ * Fresh training examples for the warm start, made in a worker thread while the training thread
+ * runs the network. Each step of `pretrain` replaces some box and auxiliary examples of its pools
+ * with examples of newly generated samples (a fixed pool is memorised); making them (render a
+ * scene, corrupt its mask, run the oracle, draw two views) took about a quarter of every step on
+ * the training thread, while the second core sat idle once the refinement pool was built.
+ *
+ * Example `i` depends only on (seed, i): its randomness comes from a stream of its own, so the
+ * examples, and therefore the trained weights, are the same whether they are made here, in the
+ * worker, or ahead of time by any amount.
+ */
+import { Worker } from 'node:worker_threads';
+import { observationOf, oracleRefinement } from '../agent/index.ts';
+import { generateSample } from '../data/index.ts';
+import { SamVeteranError } from '../errors/index.ts';
+import { corruptMask } from '../mask/index.ts';
+import {
+  ActionCodec,
+  buildVocabulary,
+  policyDims,
+  prepareBatch,
+  resolvePolicyConfig,
+  type ActionTokens,
+  type PolicyConfig,
+  type PreparedBatch,
+} from '../policy/index.ts';
+import { Rng } from '../rng/index.ts';
+
+/** The box example and the auxiliary example of one fresh training sample. */
+export interface FreshExample {
+  readonly box: readonly [PreparedBatch, ActionTokens];
+  readonly aux: readonly [PreparedBatch, ActionTokens];
+}
+
+/** Turns observations into network inputs and actions into targets for one policy architecture. */
+export interface ExampleEncoder {
+  prepare(batch: Parameters<typeof prepareBatch>[0]): PreparedBatch;
+  readonly codec: Pick<ActionCodec, 'encodeAction'>;
+}
+
+/** An encoder from the architecture alone (no TensorFlow.js, no weights): what a worker needs. */
+export function exampleEncoder(config: Partial<PolicyConfig>): ExampleEncoder {
+  const c = resolvePolicyConfig(config);
+  const dims = policyDims(c);
+  const vocab = buildVocabulary(c.words, c.hashBuckets);
+  return { prepare: (batch) => prepareBatch(batch, c, dims, vocab), codec: new ActionCodec(c) };
+}
+
+/** Example `index` of the fresh stream of `seed` (a training-split sample not in the initial pool). */
+export function freshExample(encoder: ExampleEncoder, index: number, seed: number): FreshExample {
+  const s = generateSample('train', index, { seed });
+  const rng = new Rng(`pretrain-fresh:${seed}:${index}`);
+  const { mask } = corruptMask(s.gtMask, rng, { cleanProbability: 0.2, operations: [1, 3] });
+  return {
+    box: [
+      encoder.prepare([observationOf(s.image, s.query, null)]),
+      encoder.codec.encodeAction({ kind: 'box', box: s.gtBox }, s.image),
+    ],
+    aux: [
+      encoder.prepare([observationOf(s.image, s.query, mask)]),
+      encoder.codec.encodeAction(oracleRefinement(mask, s.gtMask), s.image),
+    ],
+  };
+}
+
+/** Buffers of a prepared batch (moved, not copied, between threads). */
+export function preparedBuffers(p: PreparedBatch): ArrayBuffer[] {
+  return [p.patches.buffer, p.queryOneHot.buffer, p.queryMask.buffer] as ArrayBuffer[];
+}
+
+export interface FreshRequest {
+  readonly from: number;
+  readonly count: number;
+}
+export type FreshResponse =
+  | { readonly type: 'ready' }
+  | { readonly type: 'examples'; readonly from: number; readonly examples: FreshExample[] }
+  | { readonly type: 'error'; readonly message: string };
+export interface FreshWorkerInit {
+  readonly __entry: string;
+  readonly config: PolicyConfig;
+  readonly seed: number;
+}
+
+const BOOTSTRAP = new URL('../../bin/ts-worker.mjs', import.meta.url);
+const ENTRY = new URL('./fresh-worker.ts', import.meta.url).href;
+
+export interface FreshStreamOptions {
+  readonly config: PolicyConfig;
+  readonly seed: number;
+  /** First example index of the stream. */
+  readonly start: number;
+  /** Examples per request to the worker. Default 12. */
+  readonly chunk?: number;
+  /** Examples kept ready ahead of the consumer. Default 96. */
+  readonly ahead?: number;
+  /** Make the examples on this thread instead (same examples; for tests and one-core machines). */
+  readonly inThread?: boolean;
+}
+
+/**
+ * Fresh examples in index order from `start`, made ahead by one worker thread. `next()` hands them
+ * out in order; `close()` stops the worker (pending `next()` calls are rejected).
+ */
+export class FreshExampleStream {
+  private readonly ready = new Map<number, FreshExample>();
+  private readonly waiters = new Map<number, { resolve(e: FreshExample): void; reject(e: Error): void }>();
+  private nextOut: number;
+  private requested: number;
+  private failure: Error | undefined;
+  private encoder: ExampleEncoder | undefined;
+
+  private constructor(
+    private readonly opts: FreshStreamOptions,
+    private readonly worker: Worker | undefined,
+  ) {
+    this.nextOut = opts.start;
+    this.requested = opts.start;
+    if (!worker) {
+      this.encoder = exampleEncoder(opts.config);
+      return;
+    }
+    worker.on('message', (m: FreshResponse) => {
+      if (m.type === 'examples') m.examples.forEach((e, k) => this.deliver(m.from + k, e));
+      else if (m.type === 'error')
+        this.fail(new SamVeteranError('INTERNAL', `fresh-example worker: ${m.message}`));
+    });
+    worker.on('error', (err) =>
+      this.fail(new SamVeteranError('INTERNAL', 'fresh-example worker failed', { cause: err })),
+    );
+  }
+
+  static async start(opts: FreshStreamOptions): Promise<FreshExampleStream> {
+    if (opts.inThread) return new FreshExampleStream(opts, undefined);
+    const init: FreshWorkerInit = { __entry: ENTRY, config: opts.config, seed: opts.seed };
+    const worker = new Worker(BOOTSTRAP, { workerData: init });
+    await new Promise<void>((resolve, reject) => {
+      const onMessage = (m: FreshResponse): void => {
+        if (m.type !== 'ready') return;
+        worker.off('message', onMessage);
+        resolve();
+      };
+      worker.on('message', onMessage);
+      worker.once('error', reject);
+    }).catch(async (err: unknown) => {
+      await worker.terminate();
+      throw new SamVeteranError('UNAVAILABLE', 'the fresh-example worker failed to start', { cause: err });
+    });
+    const stream = new FreshExampleStream(opts, worker);
+    stream.topUp();
+    return stream;
+  }
+
+  /** The next example of the stream. */
+  next(): Promise<FreshExample> {
+    const index = this.nextOut++;
+    if (this.encoder) return Promise.resolve(freshExample(this.encoder, index, this.opts.seed));
+    if (this.failure) return Promise.reject(this.failure);
+    const ready = this.ready.get(index);
+    this.topUp();
+    if (ready) {
+      this.ready.delete(index);
+      return Promise.resolve(ready);
+    }
+    return new Promise((resolve, reject) => this.waiters.set(index, { resolve, reject }));
+  }
+
+  async close(): Promise<void> {
+    this.fail(new SamVeteranError('UNAVAILABLE', 'the fresh-example stream is closed'));
+    await this.worker?.terminate();
+  }
+
+  private topUp(): void {
+    const chunk = this.opts.chunk ?? 12;
+    const ahead = this.opts.ahead ?? 96;
+    while (!this.failure && this.requested < this.nextOut + ahead) {
+      const req: FreshRequest = { from: this.requested, count: chunk };
+      this.worker?.postMessage(req);
+      this.requested += chunk;
+    }
+  }
+
+  private deliver(index: number, e: FreshExample): void {
+    const w = this.waiters.get(index);
+    if (w) {
+      this.waiters.delete(index);
+      w.resolve(e);
+    } else this.ready.set(index, e);
+  }
+
+  private fail(err: Error): void {
+    this.failure ??= err;
+    for (const w of this.waiters.values()) w.reject(this.failure);
+    this.waiters.clear();
+    this.ready.clear();
+  }
+}

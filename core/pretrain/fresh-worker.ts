@@ -1,0 +1,31 @@
+/** The worker thread of FreshExampleStream (fresh-examples.ts): makes the examples it is asked for. */
+import { parentPort, workerData } from 'node:worker_threads';
+import {
+  exampleEncoder,
+  freshExample,
+  preparedBuffers,
+  type FreshRequest,
+  type FreshResponse,
+  type FreshWorkerInit,
+} from './fresh-examples.ts';
+
+const port = parentPort;
+if (!port) throw new Error('fresh-worker.ts must run in a worker thread');
+const init = workerData as FreshWorkerInit;
+const encoder = exampleEncoder(init.config);
+
+port.on('message', (req: FreshRequest) => {
+  try {
+    const examples = Array.from({ length: req.count }, (_, k) =>
+      freshExample(encoder, req.from + k, init.seed),
+    );
+    const transfer = examples.flatMap((e) => [...preparedBuffers(e.box[0]), ...preparedBuffers(e.aux[0])]);
+    port.postMessage({ type: 'examples', from: req.from, examples } satisfies FreshResponse, transfer);
+  } catch (err) {
+    port.postMessage({
+      type: 'error',
+      message: err instanceof Error ? err.message : String(err),
+    } satisfies FreshResponse);
+  }
+});
+port.postMessage({ type: 'ready' } satisfies FreshResponse);
