@@ -7,7 +7,7 @@
  * the same weights and apply the same numbers in the same order, their weights stay bit-identical.
  * The main thread stays free to prepare the next batch while the workers compute.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { SamVeteranError } from '../errors/index.ts';
 import type {
   ActionTokens,
@@ -23,9 +23,9 @@ import type {
   GradWorkerResponse,
 } from './grad-protocol.ts';
 import { concatPrepared } from './prepared.ts';
+import { startReadyWorker } from './start-worker.ts';
 
-const BOOTSTRAP = new URL('../../bin/ts-worker.mjs', import.meta.url);
-const ENTRY = new URL('./grad-worker.ts', import.meta.url).href;
+const ENTRY = new URL('./grad-worker.ts', import.meta.url);
 
 /** Examples of one task (box, refine or auxiliary) in a batch. */
 export interface BatchPart {
@@ -69,36 +69,21 @@ export class DataParallelTrainer {
 
   /** Starts `count` workers holding copies of `policy` (its weights and train options). */
   static async start(policy: PointerPolicy, count: number): Promise<DataParallelTrainer> {
-    const init: GradWorkerInit = {
-      __entry: ENTRY,
+    const init: Omit<GradWorkerInit, '__entry'> = {
       config: policy.config,
       weights: policy.getWeights(),
       train: policy.trainSettings,
     };
-    const workers: Worker[] = [];
-    const ready: Promise<void>[] = [];
-    for (let i = 0; i < count; i++) {
-      const w = new Worker(BOOTSTRAP, { workerData: init });
-      workers.push(w);
-      ready.push(
-        new Promise((resolve, reject) => {
-          const onMessage = (m: GradWorkerResponse): void => {
-            if (m.type !== 'ready') return;
-            w.off('message', onMessage);
-            resolve();
-          };
-          w.on('message', onMessage);
-          w.once('error', reject);
-        }),
-      );
+    const started = await Promise.allSettled(
+      Array.from({ length: count }, () => startReadyWorker(ENTRY, init)),
+    );
+    const workers = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      await Promise.all(workers.map((w) => w.terminate()));
+      throw new SamVeteranError('UNAVAILABLE', 'a training worker failed to start', { cause: failed.reason });
     }
     const trainer = new DataParallelTrainer(workers);
-    try {
-      await Promise.all(ready);
-    } catch (err) {
-      await trainer.close();
-      throw new SamVeteranError('UNAVAILABLE', 'a training worker failed to start', { cause: err });
-    }
     return trainer;
   }
 

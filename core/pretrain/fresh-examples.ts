@@ -9,7 +9,7 @@
  * examples, and therefore the trained weights, are the same whether they are made here, in the
  * worker, or ahead of time by any amount.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { observationOf, oracleRefinement } from '../agent/index.ts';
 import { generateSample } from '../data/index.ts';
 import { SamVeteranError } from '../errors/index.ts';
@@ -25,6 +25,7 @@ import {
   type PreparedBatch,
 } from '../policy/index.ts';
 import { Rng } from '../rng/index.ts';
+import { startReadyWorker } from './start-worker.ts';
 
 /** The box example and the auxiliary example of one fresh training sample. */
 export interface FreshExample {
@@ -82,8 +83,7 @@ export interface FreshWorkerInit {
   readonly seed: number;
 }
 
-const BOOTSTRAP = new URL('../../bin/ts-worker.mjs', import.meta.url);
-const ENTRY = new URL('./fresh-worker.ts', import.meta.url).href;
+const ENTRY = new URL('./fresh-worker.ts', import.meta.url);
 
 export interface FreshStreamOptions {
   readonly config: PolicyConfig;
@@ -132,18 +132,8 @@ export class FreshExampleStream {
 
   static async start(opts: FreshStreamOptions): Promise<FreshExampleStream> {
     if (opts.inThread) return new FreshExampleStream(opts, undefined);
-    const init: FreshWorkerInit = { __entry: ENTRY, config: opts.config, seed: opts.seed };
-    const worker = new Worker(BOOTSTRAP, { workerData: init });
-    await new Promise<void>((resolve, reject) => {
-      const onMessage = (m: FreshResponse): void => {
-        if (m.type !== 'ready') return;
-        worker.off('message', onMessage);
-        resolve();
-      };
-      worker.on('message', onMessage);
-      worker.once('error', reject);
-    }).catch(async (err: unknown) => {
-      await worker.terminate();
+    const init: Omit<FreshWorkerInit, '__entry'> = { config: opts.config, seed: opts.seed };
+    const worker = await startReadyWorker(ENTRY, init).catch((err: unknown) => {
       throw new SamVeteranError('UNAVAILABLE', 'the fresh-example worker failed to start', { cause: err });
     });
     const stream = new FreshExampleStream(opts, worker);

@@ -101,7 +101,7 @@ export const DEFAULT_PRETRAIN: Omit<PretrainOptions, 'onProgress'> = {
   smoothing: 0.1,
   typeWeight: 4,
   refreshPerStep: 12,
-  trainWorkers: 1,
+  trainWorkers: 2,
   freshWorker: true,
 };
 
