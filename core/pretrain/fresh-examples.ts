@@ -108,7 +108,7 @@ export class FreshExampleStream {
   private nextOut: number;
   private requested: number;
   private failure: Error | undefined;
-  private encoder: ExampleEncoder | undefined;
+  private readonly encoder: ExampleEncoder | undefined;
 
   private constructor(
     private readonly opts: FreshStreamOptions,
@@ -128,6 +128,10 @@ export class FreshExampleStream {
     worker.on('error', (err) =>
       this.fail(new SamVeteranError('INTERNAL', 'fresh-example worker failed', { cause: err })),
     );
+    // An exit nobody asked for (close() fails the stream first) must not leave callers waiting.
+    worker.on('exit', (code) =>
+      this.fail(new SamVeteranError('INTERNAL', `fresh-example worker exited (code ${code})`)),
+    );
   }
 
   static async start(opts: FreshStreamOptions): Promise<FreshExampleStream> {
@@ -143,9 +147,9 @@ export class FreshExampleStream {
 
   /** The next example of the stream. */
   next(): Promise<FreshExample> {
+    if (this.failure) return Promise.reject(this.failure);
     const index = this.nextOut++;
     if (this.encoder) return Promise.resolve(freshExample(this.encoder, index, this.opts.seed));
-    if (this.failure) return Promise.reject(this.failure);
     const ready = this.ready.get(index);
     this.topUp();
     if (ready) {

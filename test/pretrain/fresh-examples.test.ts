@@ -64,5 +64,10 @@ describe('FreshExampleStream', () => {
     expect(rejected.length).toBeGreaterThan(0);
     for (const r of rejected) expect(String((r as PromiseRejectedResult).reason)).toMatch(/closed/);
     await expect(stream.next()).rejects.toThrow(/closed/);
+    // The same on this thread.
+    const local = await FreshExampleStream.start({ config: CONFIG, seed: 5, start: 0, inThread: true });
+    await take(local, 1);
+    await local.close();
+    await expect(local.next()).rejects.toThrow(/closed/);
   }, 60_000);
 });
