@@ -12,12 +12,15 @@ import { makeScene, RED } from './scene.ts';
 /** GrabCut whose embedding takes `embedMs` longer, counting the decodes it runs. */
 class SlowEmbedGrabCut extends GrabCutModel {
   decodes = 0;
+  embedsDone = 0;
   constructor(private readonly embedMs: number) {
     super();
   }
   override async embed(image: EnvImage) {
     await new Promise((r) => setTimeout(r, this.embedMs));
-    return super.embed(image);
+    const e = await super.embed(image);
+    this.embedsDone++;
+    return e;
   }
   override async decode(
     e: Parameters<GrabCutModel['decode']>[0],
@@ -40,6 +43,7 @@ describe('SamEnvServer cancellation', () => {
     const server = await SamEnvServer.start({ model, host: '127.0.0.1', port: 0 });
     servers.push(server);
     model.decodes = 0; // init() warms up with one embed and decode
+    model.embedsDone = 0;
     const client = clientFor(server);
     const scene = await makeScene(64, 64, [{ cx: 32, cy: 32, r: 14, color: RED }], 5);
     const img = encodedImage(scene.png);
@@ -49,7 +53,12 @@ describe('SamEnvServer cancellation', () => {
     const err = await client.transition(img, prompt, { deadlineMs: 100 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SamEnvCallError);
     expect((err as SamEnvCallError).grpcCode).toBe(grpc.status.DEADLINE_EXCEEDED);
-    await new Promise((r) => setTimeout(r, 400)); // the embedding finishes server-side
+    // The embedding finishes server-side (waited for, not timed: a loaded machine is slow).
+    for (let t = 0; model.embedsDone < 1; t++) {
+      if (t > 200) throw new Error('the embedding never finished');
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    await new Promise((r) => setTimeout(r, 50)); // the server stores it and would decode now
     expect(model.decodes).toBe(0);
 
     // Answered calls are not cancelled afterwards (grpc-js emits 'cancelled' after every status):
