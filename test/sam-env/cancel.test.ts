@@ -12,11 +12,13 @@ import { makeScene, RED } from './scene.ts';
 /** GrabCut whose embedding takes `embedMs` longer, counting the decodes it runs. */
 class SlowEmbedGrabCut extends GrabCutModel {
   decodes = 0;
+  embedsStarted = 0;
   embedsDone = 0;
   constructor(private readonly embedMs: number) {
     super();
   }
   override async embed(image: EnvImage) {
+    this.embedsStarted++;
     await new Promise((r) => setTimeout(r, this.embedMs));
     const e = await super.embed(image);
     this.embedsDone++;
@@ -43,29 +45,34 @@ describe('SamEnvServer cancellation', () => {
     const server = await SamEnvServer.start({ model, host: '127.0.0.1', port: 0 });
     servers.push(server);
     model.decodes = 0; // init() warms up with one embed and decode
+    model.embedsStarted = 0;
     model.embedsDone = 0;
     const client = clientFor(server);
     const scene = await makeScene(64, 64, [{ cx: 32, cy: 32, r: 14, color: RED }], 5);
     const img = encodedImage(scene.png);
     const prompt = { box: [14, 14, 50, 50] as [number, number, number, number], points: [] };
 
+    await client.info(); // connected: the deadline below is not spent on connecting
     // The client's deadline passes while the embedding is computed: no decode runs for it.
     const err = await client.transition(img, prompt, { deadlineMs: 100 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SamEnvCallError);
     expect((err as SamEnvCallError).grpcCode).toBe(grpc.status.DEADLINE_EXCEEDED);
-    // The embedding finishes server-side (waited for, not timed: a loaded machine is slow).
-    for (let t = 0; model.embedsDone < 1; t++) {
+    // Any embedding started for it finishes server-side (waited for, not timed: on a loaded machine
+    // the deadline may even pass before the server starts embedding, and then it starts none).
+    await new Promise((r) => setTimeout(r, 100));
+    for (let t = 0; model.embedsDone < model.embedsStarted; t++) {
       if (t > 200) throw new Error('the embedding never finished');
       await new Promise((r) => setTimeout(r, 25));
     }
     await new Promise((r) => setTimeout(r, 50)); // the server stores it and would decode now
     expect(model.decodes).toBe(0);
+    const cancelledCallEmbedded = model.embedsDone === 1;
 
     // Answered calls are not cancelled afterwards (grpc-js emits 'cancelled' after every status):
-    // the next calls decode and succeed, the embedding now cached.
+    // the next calls decode and succeed, the embedding cached from the first that completed it.
     for (let i = 0; i < 3; i++) {
       const r = await client.transition(img, prompt);
-      expect(r.embeddingCached).toBe(true);
+      if (i > 0 || cancelledCallEmbedded) expect(r.embeddingCached).toBe(true);
     }
     expect(model.decodes).toBe(3);
     client.close();
