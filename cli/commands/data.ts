@@ -3,7 +3,6 @@
  * `sam-veteran data show` — a PNG contact sheet of any dataset spec with query text and GT overlay.
  */
 import { writeFile } from 'node:fs/promises';
-import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import {
   datasetFromSpec,
@@ -16,6 +15,7 @@ import {
   type SyntheticSplit,
 } from '../../core/data/index.ts';
 import { ValidationError } from '../../core/errors/index.ts';
+import { createProgress } from '../progress.ts';
 
 function int(field: string, min: number): (v: string) => number {
   return (v: string) => {
@@ -53,20 +53,13 @@ async function gen(opts: GenOptions): Promise<void> {
     name: `synthetic-${split}-seed${opts.seed}`,
     ...(opts.overwrite ? { overwrite: true } : {}),
   });
-  const bar = new cliProgress.SingleBar(
-    {
-      format: `${split} [{bar}] {value}/{total} | {eta_formatted} left | {rate}/s`,
-      stream: process.stderr,
-      hideCursor: true,
-    },
-    cliProgress.Presets.shades_classic,
-  );
+  const bar = createProgress({ label: `data gen ${split}`, fields: ['rate'] });
   const t0 = performance.now();
-  bar.start(opts.n, 0, { rate: '0' });
+  bar.start(opts.n, 0, { rate: '' });
   try {
     for (let i = 0; i < opts.n; i++) {
       await writer.add(generateSample(split, opts.start + i, { seed: opts.seed, size: opts.size }));
-      bar.update(i + 1, { rate: ((i + 1) / ((performance.now() - t0) / 1000)).toFixed(0) });
+      bar.update(i + 1, { rate: `${((i + 1) / ((performance.now() - t0) / 1000)).toFixed(0)}/s` });
     }
   } finally {
     bar.stop();

@@ -9,7 +9,6 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import {
   episodeSheetPng,
@@ -27,6 +26,7 @@ import { loadPolicyFile } from '../../core/policy/index.ts';
 import { parseRemotePolicySpec, RemotePolicy } from '../../core/policy-remote/index.ts';
 import { GrpcEnvPort } from '../../services/actor/index.ts';
 import { SamEnvClient, WorkerEnvPool } from '../../services/sam-env/index.ts';
+import { createProgress } from '../progress.ts';
 
 interface EvalOptions {
   policy: string;
@@ -86,14 +86,7 @@ async function evalCommand(opts: EvalOptions): Promise<void> {
   const n = Math.min(opts.n, dataset.size);
   const { policy, name, remote } = await resolvePolicy(opts);
   const env = createEnv(opts);
-  const bar = new cliProgress.SingleBar(
-    {
-      format: `eval ${name} [{bar}] {value}/{total} episodes | {eta_formatted} left`,
-      stream: process.stderr,
-      hideCursor: true,
-    },
-    cliProgress.Presets.shades_classic,
-  );
+  const bar = createProgress({ label: `eval ${name}` });
   bar.start(n, 0);
   let result;
   try {

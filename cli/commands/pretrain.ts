@@ -5,7 +5,6 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { Presets, SingleBar } from 'cli-progress';
 import { InvalidArgumentError, type Command } from 'commander';
 import { evaluatePolicy, formatSummary, greedyPolicy } from '../../core/agent/index.ts';
 import { datasetFromSpec } from '../../core/data/index.ts';
@@ -13,6 +12,7 @@ import { DEFAULT_POLICY_CONFIG, PointerPolicy, ensureTf, savePolicyFile } from '
 import { DEFAULT_PRETRAIN, DEFAULT_PRETRAIN_POLICY, pretrain } from '../../core/pretrain/index.ts';
 import { lossCurvePng } from '../../core/report/index.ts';
 import { WorkerEnvPool } from '../../services/sam-env/index.ts';
+import { createProgress, type Progress } from '../progress.ts';
 import { DEFAULT_WARM_START } from '../train/paths.ts';
 
 /** `--mix 0.6,0.2` → [box, refine]; both in [0, 1] with a sum of at most 1. */
@@ -144,10 +144,7 @@ export function registerPretrainCommand(program: Command): void {
       );
       const env = new WorkerEnvPool({ workers: o['workers'] as number });
       const out = o['out'] as string;
-      const bar = new SingleBar(
-        { format: '{phase} |{bar}| {value}/{total} {info} | {eta_formatted} left' },
-        Presets.shades_classic,
-      );
+      let bar: Progress | undefined;
       let phase = '';
       const t0 = Date.now();
       try {
@@ -168,17 +165,16 @@ export function registerPretrainCommand(program: Command): void {
           mix,
           onProgress: (p, done, total, info) => {
             if (p !== phase) {
-              if (phase) bar.stop();
+              bar?.stop();
               phase = p;
-              bar.start(total, done, { phase: p, info: '' });
+              bar = createProgress({ label: `pretrain ${p}`, fields: ['loss'] });
+              bar.start(total, done);
             }
-            bar.update(done, {
-              phase: p,
-              info: info?.['loss'] !== undefined ? `loss ${info['loss'].toFixed(3)}` : '',
-            });
+            const loss = info?.['loss'];
+            bar?.update(done, { loss: loss !== undefined ? `loss ${loss.toFixed(3)}` : '' });
           },
         });
-        bar.stop();
+        bar?.stop();
         await mkdir(dirname(out), { recursive: true });
         await savePolicyFile(policy, out, {
           pretrain: {

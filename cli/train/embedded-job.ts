@@ -8,7 +8,6 @@
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import { SingleBar, Presets } from 'cli-progress';
 import { Registry } from 'prom-client';
 import {
   evaluatePolicy,
@@ -36,6 +35,7 @@ import { rewardConfig, type RewardConfig } from '../../core/reward/index.ts';
 import { Actor, SampleResolver } from '../../services/actor/index.ts';
 import { checkpointStep, Learner, type LearnerStepMetrics } from '../../services/learner/index.ts';
 import { WorkerEnvPool } from '../../services/sam-env/index.ts';
+import { createProgress } from '../progress.ts';
 
 export interface EmbeddedJobOptions {
   /** Warm-start checkpoint (policy file). */
@@ -440,20 +440,15 @@ async function train(
     );
   }
 
+  // On a terminal a bar; otherwise a line every 5 steps on stdout (the run's log).
   const bar = opts.progress
-    ? new SingleBar(
-        {
-          format: 'train |{bar}| {value}/{total} steps | reward {reward} | kl {kl} | {eta_formatted} left',
-          etaBuffer: 10,
-        },
-        Presets.shades_classic,
-      )
+    ? createProgress({ label: 'train', fields: ['reward', 'kl'], bar: true })
     : undefined;
   let lastLogged = 0;
   function onStep(m: LearnerStepMetrics): void {
     const reward = typeof m['reward.mean'] === 'number' ? (m['reward.mean'] as number).toFixed(2) : '-';
     const kl = typeof m['kl'] === 'number' ? (m['kl'] as number).toExponential(1) : '-';
-    bar?.update(m.step, { reward, kl });
+    bar?.update(m.step, { reward: `reward ${reward}`, kl: `kl ${kl}` });
     if (!bar && m.step - lastLogged >= 5) {
       lastLogged = m.step;
       console.log(`train step ${m.step}/${opts.steps}  reward ${reward}  kl ${kl}`);
@@ -467,7 +462,7 @@ async function train(
     void learner.stop();
   };
   await learner.start();
-  bar?.start(opts.steps, learner.step, { reward: '-', kl: '-' });
+  bar?.start(opts.steps, learner.step, { reward: 'reward -', kl: 'kl -' });
   lastLogged = learner.step;
   await Promise.all(actors.map((a) => a.start()));
   const budget = setTimeout(() => {
@@ -521,10 +516,8 @@ async function evaluate(
   when: string,
 ): Promise<EvaluationResult> {
   const dataset = await datasetFromSpec(`synthetic:${split}?n=${opts.evalN}`);
-  const bar = opts.progress
-    ? new SingleBar({ format: `eval ${when} ${split} |{bar}| {value}/{total}` }, Presets.shades_classic)
-    : undefined;
-  bar?.start(opts.evalN, 0);
+  const bar = createProgress({ label: `eval ${when} ${split}`, bar: opts.progress });
+  bar.start(opts.evalN, 0);
   const result = await evaluatePolicy({
     policy: greedyPolicy(policy),
     dataset,
@@ -533,9 +526,9 @@ async function evaluate(
     batch: 64,
     seed: opts.seed,
     keepEpisodes: 0, // only scores: 3000 episodes' masks would take ~1 GB
-    onProgress: (done) => bar?.update(done),
+    onProgress: (done) => bar.update(done),
   });
-  bar?.stop();
+  bar.stop();
   log.info({ split, when, gIoU: result.summary.gIoU, seconds: result.seconds }, 'evaluation done');
   return result;
 }
