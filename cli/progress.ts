@@ -3,7 +3,8 @@
  * logs, `nohup`, `kubectl logs`), where a bar prints nothing and a 40-minute `pretrain` would look hung.
  *
  * Plain mode writes one line on the first update, then at most one per `everyMs` (default 30 s), and
- * one when stopped: `pretrain training 1200/6000 (20%) loss 0.812 | 8m 02s elapsed, ~32m left`.
+ * one when stopped unless the last line already showed the final count:
+ * `pretrain training 1200/6000 (20%) loss 0.812 | 8m 02s elapsed, ~32m 10s left`.
  */
 import { Presets, SingleBar } from 'cli-progress';
 
@@ -78,6 +79,7 @@ export function createProgress(opts: ProgressOptions): Progress {
   let done = 0;
   let t0 = 0;
   let lastLine = -Infinity;
+  let lastShown = -1;
   let running = false;
   let values: Record<string, string> = {};
 
@@ -92,6 +94,7 @@ export function createProgress(opts: ProgressOptions): Progress {
         `${formatDuration(elapsed)} elapsed${left}\n`,
     );
     lastLine = now();
+    lastShown = done;
   };
 
   return {
@@ -102,6 +105,7 @@ export function createProgress(opts: ProgressOptions): Progress {
       values = { ...v };
       t0 = now();
       lastLine = -Infinity;
+      lastShown = -1;
       running = true;
     },
     update(at, v = {}) {
@@ -113,7 +117,7 @@ export function createProgress(opts: ProgressOptions): Progress {
     stop() {
       if (!running) return;
       running = false;
-      line();
+      if (done !== lastShown) line();
     },
   };
 }

@@ -45,6 +45,11 @@ export function registerTrainCommand(program: Command): void {
       int('eval-workers'),
     )
     .option('--eval-n <n>', 'samples per evaluation split before and after (0 skips)', int('eval-n'), 3000)
+    .option(
+      '--no-eval-cache',
+      "evaluate the warm start before training even when an earlier run's evaluation of it is stored " +
+        '(<runs>/.eval-cache; reused only if its first 128 episodes re-run to the same IoUs)',
+    )
     .option('--seed <n>', 'seed of everything random', int('seed'), 1)
     .option('--runs <dir>', 'where run folders go', 'runs')
     .option('--name <name>', 'run name suffix', 'embedded')
@@ -134,6 +139,7 @@ export function registerTrainCommand(program: Command): void {
             envWorkers: o['envWorkers'] as number,
             ...(o['evalWorkers'] !== undefined ? { evalWorkers: o['evalWorkers'] as number } : {}),
             evalN: o['evalN'] as number,
+            evalCache: o['evalCache'] as boolean,
             seed: o['seed'] as number,
             runsRoot: o['runs'] as string,
             name: o['name'] as string,

@@ -7,7 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Registry } from 'prom-client';
 import {
   evaluatePolicy,
@@ -36,6 +36,14 @@ import { Actor, SampleResolver } from '../../services/actor/index.ts';
 import { checkpointStep, Learner, type LearnerStepMetrics } from '../../services/learner/index.ts';
 import { WorkerEnvPool } from '../../services/sam-env/index.ts';
 import { createProgress } from '../progress.ts';
+import {
+  firstMismatch,
+  readStoredEvaluation,
+  VERIFY_SAMPLES,
+  writeStoredEvaluation,
+  type EvalKey,
+  type StoredEvaluation,
+} from './eval-cache.ts';
 
 export interface EmbeddedJobOptions {
   /** Warm-start checkpoint (policy file). */
@@ -55,6 +63,11 @@ export interface EmbeddedJobOptions {
   readonly evalWorkers?: number;
   /** Samples per evaluation split (before and after). 0 skips evaluation. */
   readonly evalN: number;
+  /**
+   * Reuse a stored evaluation of the warm start before training, after re-running its first
+   * episodes to the same IoUs (`eval-cache.ts`). Default true.
+   */
+  readonly evalCache?: boolean;
   readonly seed: number;
   readonly runsRoot: string;
   readonly name: string;
@@ -126,6 +139,13 @@ export interface EmbeddedJobResult {
 }
 
 const EVAL_SPLITS = ['id-val', 'ood-val'] as const;
+const EVAL_MAX_REFINEMENTS = 3;
+
+/** What the evaluations read of a job's options. */
+type EvalOptions = Pick<
+  EmbeddedJobOptions,
+  'evalN' | 'seed' | 'evalCache' | 'runsRoot' | 'warmStart' | 'progress'
+>;
 
 /** Starts a new run folder and runs the job in it. */
 export async function runEmbeddedJob(opts: EmbeddedJobOptions): Promise<EmbeddedJobResult> {
@@ -251,9 +271,9 @@ async function runLocked(
       } else {
         await withEvalEnv(opts, async (evalEnv) => {
           for (const split of EVAL_SPLITS) {
-            const r = await evaluate(policy, split, evalEnv, opts, log, 'before');
+            const r = await evaluateWarmStart(policy, sha256Hex(warmBytes), split, evalEnv, opts, log);
             before[split] = r.summary;
-            finalsBefore.set(split, finalIous(r));
+            finalsBefore.set(split, [...r.finals]);
           }
         });
         run.writeJson(BEFORE_SCORES_FILE, Object.fromEntries(finalsBefore));
@@ -507,22 +527,90 @@ async function withEvalEnv(
   }
 }
 
+/**
+ * The warm start's evaluation before training on one split: stored from an earlier run when that
+ * reproduces (and `opts.evalCache` is not false), else run now and stored for later runs.
+ */
+export async function evaluateWarmStart(
+  policy: PointerPolicy,
+  policySha256: string,
+  split: (typeof EVAL_SPLITS)[number],
+  env: WorkerEnvPool,
+  opts: EvalOptions,
+  log: Logger,
+): Promise<{ summary: EpisodeSummary; finals: readonly number[] }> {
+  const key: EvalKey = {
+    policySha256,
+    split,
+    n: opts.evalN,
+    seed: opts.seed,
+    maxRefinements: EVAL_MAX_REFINEMENTS,
+  };
+  const reused = opts.evalCache === false ? undefined : await reuseEvaluation(policy, key, env, opts, log);
+  if (reused) return reused;
+  const r = await evaluate(policy, split, env, opts, log, 'before');
+  if (opts.evalCache !== false) {
+    const file = writeStoredEvaluation(evalCacheDirs(opts)[0]!, key, r.summary, finalIous(r));
+    log.info({ split, file }, 'evaluation before training stored for later runs');
+  }
+  return { summary: r.summary, finals: finalIous(r) };
+}
+
+/**
+ * Where evaluations before training are kept: the runs folder's `.eval-cache` (read and written),
+ * then `eval-cache` beside the warm start (read only: shipped with it).
+ */
+function evalCacheDirs(opts: EvalOptions): string[] {
+  return [join(opts.runsRoot, '.eval-cache'), join(dirname(resolve(opts.warmStart)), 'eval-cache')];
+}
+
+/** The stored evaluation for `key` when its first episodes re-run to the same IoUs, else undefined. */
+async function reuseEvaluation(
+  policy: PointerPolicy,
+  key: EvalKey,
+  env: WorkerEnvPool,
+  opts: EvalOptions,
+  log: Logger,
+): Promise<StoredEvaluation | undefined> {
+  const found = readStoredEvaluation(evalCacheDirs(opts), key, (file, why) =>
+    log.warn({ file, why }, 'stored evaluation not used'),
+  );
+  if (!found) return undefined;
+  const n = Math.min(VERIFY_SAMPLES, key.n);
+  const check = await evaluate(policy, key.split as (typeof EVAL_SPLITS)[number], env, opts, log, 'check', n);
+  const bad = firstMismatch(found.stored.finals, finalIous(check));
+  if (bad >= 0) {
+    log.warn(
+      { file: found.file, sample: bad, stored: found.stored.finals[bad], now: finalIous(check)[bad] },
+      'stored evaluation does not reproduce (environment, agent loop or data changed): evaluating again',
+    );
+    return undefined;
+  }
+  log.info(
+    { split: key.split, file: found.file, checked: n },
+    'evaluation before training reused: its first episodes reproduce exactly',
+  );
+  return found.stored;
+}
+
 async function evaluate(
   policy: PointerPolicy,
   split: (typeof EVAL_SPLITS)[number],
   env: WorkerEnvPool,
-  opts: EmbeddedJobOptions,
+  opts: EvalOptions,
   log: Logger,
   when: string,
+  n = opts.evalN,
 ): Promise<EvaluationResult> {
   const dataset = await datasetFromSpec(`synthetic:${split}?n=${opts.evalN}`);
   const bar = createProgress({ label: `eval ${when} ${split}`, bar: opts.progress });
-  bar.start(opts.evalN, 0);
+  bar.start(n, 0);
   const result = await evaluatePolicy({
     policy: greedyPolicy(policy),
     dataset,
     env,
-    n: opts.evalN,
+    n,
+    maxRefinements: EVAL_MAX_REFINEMENTS,
     batch: 64,
     seed: opts.seed,
     keepEpisodes: 0, // only scores: 3000 episodes' masks would take ~1 GB

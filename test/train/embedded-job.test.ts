@@ -63,6 +63,8 @@ describe('embedded training job', () => {
     expect(html).toContain('<img');
     expect((await stat(join(result.runDir, 'eval-after.json'))).size).toBeGreaterThan(0);
     expect((await stat(join(result.runDir, 'eval-change.json'))).size).toBeGreaterThan(0);
+    // The evaluation before is kept for later runs of the same warm start (test/train/eval-cache).
+    expect((await readdir(join(dir, '.eval-cache'))).filter((f) => f.endsWith('.json'))).toHaveLength(2);
   }, 240_000);
 
   it('names the missing warm-start checkpoint and how to build it', async () => {
