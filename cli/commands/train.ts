@@ -48,7 +48,7 @@ export function registerTrainCommand(program: Command): void {
     .option(
       '--no-eval-cache',
       "evaluate the warm start before training even when an earlier run's evaluation of it is stored " +
-        '(<runs>/.eval-cache; reused only if its first 128 episodes re-run to the same IoUs)',
+        '(<runs>/.eval-cache, refreshed by this; otherwise reused once its first 128 episodes re-run to the same IoUs)',
     )
     .option('--seed <n>', 'seed of everything random', int('seed'), 1)
     .option('--runs <dir>', 'where run folders go', 'runs')

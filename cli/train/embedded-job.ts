@@ -65,7 +65,8 @@ export interface EmbeddedJobOptions {
   readonly evalN: number;
   /**
    * Reuse a stored evaluation of the warm start before training, after re-running its first
-   * episodes to the same IoUs (`eval-cache.ts`). Default true.
+   * episodes to the same IoUs (`eval-cache.ts`). Default true; false evaluates (and stores the
+   * result for later runs) in any case.
    */
   readonly evalCache?: boolean;
   readonly seed: number;
@@ -529,7 +530,7 @@ async function withEvalEnv(
 
 /**
  * The warm start's evaluation before training on one split: stored from an earlier run when that
- * reproduces (and `opts.evalCache` is not false), else run now and stored for later runs.
+ * reproduces (and `opts.evalCache` is not false), else run now and stored (anew) for later runs.
  */
 export async function evaluateWarmStart(
   policy: PointerPolicy,
@@ -549,10 +550,8 @@ export async function evaluateWarmStart(
   const reused = opts.evalCache === false ? undefined : await reuseEvaluation(policy, key, env, opts, log);
   if (reused) return reused;
   const r = await evaluate(policy, split, env, opts, log, 'before');
-  if (opts.evalCache !== false) {
-    const file = writeStoredEvaluation(evalCacheDirs(opts)[0]!, key, r.summary, finalIous(r));
-    log.info({ split, file }, 'evaluation before training stored for later runs');
-  }
+  const file = writeStoredEvaluation(evalCacheDirs(opts)[0]!, key, r.summary, finalIous(r));
+  log.info({ split, file }, 'evaluation before training stored for later runs');
   return { summary: r.summary, finals: finalIous(r) };
 }
 

@@ -52,10 +52,14 @@ describe('the evaluation before training, kept across runs', () => {
       JSON.stringify({ ...stored, finals, summary: { ...stored.summary, gIoU } });
     await writeFile(file, marked(stored.finals, 0.987));
     expect((await evaluateWarmStart(policy, SHA, 'id-val', env, opts, log)).summary.gIoU).toBe(0.987);
-    // Not when asked not to, nor for another seed, sample count or checkpoint.
+    // Not when asked not to (the stored one is then refreshed), nor for another seed, sample count or
+    // checkpoint.
     expect(
       (await evaluateWarmStart(policy, SHA, 'id-val', env, { ...opts, evalCache: false }, log)).summary.gIoU,
     ).toBe(first.summary.gIoU);
+    expect((JSON.parse(await readFile(file, 'utf8')) as { summary: { gIoU: number } }).summary.gIoU).toBe(
+      first.summary.gIoU,
+    );
     expect((await evaluateWarmStart(policy, 'cd'.repeat(32), 'id-val', env, opts, log)).summary.gIoU).toBe(
       first.summary.gIoU,
     );
