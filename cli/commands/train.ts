@@ -2,7 +2,7 @@
  * `sam-veteran train`: the main job on the embedded default (in-process bus, GrabCut in worker
  * threads, synthetic data, the shipped warm start). `npm start` runs it with the defaults.
  */
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { RewardConfigSchema, type RewardConfig } from '../../core/reward/index.ts';
 import { ValidationError } from '../../core/errors/index.ts';
 import {
@@ -57,6 +57,14 @@ export function registerTrainCommand(program: Command): void {
     .option('--group-size <n>', 'rollouts per group', int('group-size'), 8)
     .option('--lr <x>', 'AdamW learning rate', Number, 5e-5)
     .option('--kl <x>', 'KL coefficient to the frozen warm start (k3)', Number, 0.005)
+    .addOption(
+      new Option(
+        '--advantage <mode>',
+        'advantages: reinforce++ (group-mean baseline, batch whitening; the paper) or group (per-group std, GRPO)',
+      )
+        .choices(['reinforce++', 'group'])
+        .default('reinforce++'),
+    )
     .option('--temperature <x>', "sampling temperature of the actors' rollouts", positive('temperature'), 0.7)
     .option(
       '--task-mix <l:m:a>',
@@ -152,6 +160,7 @@ export function registerTrainCommand(program: Command): void {
               groupSize: o['groupSize'] as number,
               ...(typeof o['lr'] === 'number' ? { learningRate: o['lr'] } : {}),
               ...(typeof o['kl'] === 'number' ? { klCoef: o['kl'] } : {}),
+              advantageMode: o['advantage'] as 'reinforce++' | 'group',
               taskMix: o['taskMix'] as TaskMix,
             },
             actor: {

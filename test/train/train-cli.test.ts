@@ -37,6 +37,12 @@ describe('sam-veteran train options', () => {
     );
   });
 
+  it('names a bad --advantage and the modes there are', async () => {
+    expect(await parseError(['--advantage', 'ppo'])).toMatch(
+      /--advantage <mode>.*'ppo' is invalid.*reinforce\+\+, group/,
+    );
+  });
+
   it('refuses options that would change a resumed run, naming the flag and its value', async () => {
     expect(await parseError(['--resume', 'runs/x', '--steps', '50'])).toMatch(
       /--steps.*50.*cannot be changed when resuming/,
