@@ -550,8 +550,13 @@ export async function evaluateWarmStart(
   const reused = opts.evalCache === false ? undefined : await reuseEvaluation(policy, key, env, opts, log);
   if (reused) return reused;
   const r = await evaluate(policy, split, env, opts, log, 'before');
-  const file = writeStoredEvaluation(evalCacheDirs(opts)[0]!, key, r.summary, finalIous(r));
-  log.info({ split, file }, 'evaluation before training stored for later runs');
+  try {
+    const file = writeStoredEvaluation(evalCacheDirs(opts)[0]!, key, r.summary, finalIous(r));
+    log.info({ split, file }, 'evaluation before training stored for later runs');
+  } catch (err) {
+    // Only an optimisation: the run goes on without it.
+    log.warn({ split, err }, 'evaluation before training could not be stored for later runs');
+  }
   return { summary: r.summary, finals: finalIous(r) };
 }
 

@@ -92,6 +92,22 @@ describe('the evaluation before training, kept across runs', () => {
   }, 120_000);
 });
 
+describe('an evaluation that cannot be stored', () => {
+  it('is still returned (storing it is only an optimisation)', async () => {
+    const notADir = join(dir, 'runs-file');
+    await writeFile(notADir, 'a file where the runs folder would be');
+    const opts = {
+      evalN: 2,
+      seed: 4,
+      runsRoot: notADir,
+      warmStart: join(dir, 'ckpt', 'warm.samv'),
+      progress: false,
+    };
+    const r = await evaluateWarmStart(policy, SHA, 'ood-val', env, opts, log);
+    expect(r.finals).toHaveLength(2);
+  });
+});
+
 describe('readStoredEvaluation', () => {
   it('says why a file is passed over', async () => {
     const d = join(dir, 'skip');
