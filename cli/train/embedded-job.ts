@@ -270,9 +270,10 @@ async function runLocked(
         for (const [split, finals] of Object.entries(scores)) finalsBefore.set(split, finals);
         log.info('evaluation before training reused from the run folder');
       } else {
+        const warmSha256 = sha256Hex(warmBytes);
         await withEvalEnv(opts, async (evalEnv) => {
           for (const split of EVAL_SPLITS) {
-            const r = await evaluateWarmStart(policy, sha256Hex(warmBytes), split, evalEnv, opts, log);
+            const r = await evaluateWarmStart(policy, warmSha256, split, evalEnv, opts, log);
             before[split] = r.summary;
             finalsBefore.set(split, [...r.finals]);
           }
@@ -550,14 +551,15 @@ export async function evaluateWarmStart(
   const reused = opts.evalCache === false ? undefined : await reuseEvaluation(policy, key, env, opts, log);
   if (reused) return reused;
   const r = await evaluate(policy, split, env, opts, log, 'before');
+  const finals = finalIous(r);
   try {
-    const file = writeStoredEvaluation(evalCacheDirs(opts)[0]!, key, r.summary, finalIous(r));
+    const file = writeStoredEvaluation(evalCacheDirs(opts)[0]!, key, r.summary, finals);
     log.info({ split, file }, 'evaluation before training stored for later runs');
   } catch (err) {
     // Only an optimisation: the run goes on without it.
     log.warn({ split, err }, 'evaluation before training could not be stored for later runs');
   }
-  return { summary: r.summary, finals: finalIous(r) };
+  return { summary: r.summary, finals };
 }
 
 /**
@@ -582,10 +584,11 @@ async function reuseEvaluation(
   if (!found) return undefined;
   const n = Math.min(VERIFY_SAMPLES, key.n);
   const check = await evaluate(policy, key.split as (typeof EVAL_SPLITS)[number], env, opts, log, 'check', n);
-  const bad = firstMismatch(found.stored.finals, finalIous(check));
+  const rerun = finalIous(check);
+  const bad = firstMismatch(found.stored.finals, rerun);
   if (bad >= 0) {
     log.warn(
-      { file: found.file, sample: bad, stored: found.stored.finals[bad], now: finalIous(check)[bad] },
+      { file: found.file, sample: bad, stored: found.stored.finals[bad], now: rerun[bad] },
       'stored evaluation does not reproduce (environment, agent loop or data changed): evaluating again',
     );
     return undefined;
