@@ -104,6 +104,40 @@ describe('runActorTask', () => {
     expect(counted).toBe(made);
   });
 
+  it("judges a mask improvable from the group's own clicks under improvableEvidence: group", async () => {
+    const rewards = { ...DEFAULT_REWARD_CONFIG, improvableEvidence: 'group' as const };
+    let probedStates = 0;
+    let overruled = 0;
+    for (let seed = 0; seed < 24 && (probedStates < 6 || overruled < 1); seed++) {
+      const out = await runActorTask(await makeTask('mask_understanding', seed % 7, { seed, groupSize: 8 }), {
+        ...deps(),
+        rewards,
+      });
+      const rs = out.group.rollouts;
+      const b = rs[0]!.rewardBreakdown;
+      const clicked = rs.filter((r) => r.resultMask !== undefined);
+      if (out.state.modifiedIouBefore >= rewards.goodEnoughIou) {
+        expect(b['groupGain']).toBeUndefined();
+        expect(out.group.goodEnough).toBe(true);
+        continue;
+      }
+      if (clicked.length === 0) continue;
+      probedStates++;
+      // The best of the group's own gains, the same figure on every rollout.
+      const best = Math.max(...clicked.map((r) => r.iou - out.state.iouBefore));
+      expect(b['groupGain']).toBeCloseTo(best, 9);
+      for (const r of rs) expect(r.rewardBreakdown['groupGain']).toBe(b['groupGain']);
+      const byOracle = b['oracleGain'] !== undefined && b['oracleGain'] > rewards.improvableGain;
+      const byGroup = best > rewards.improvableGain;
+      expect(out.group.goodEnough).toBe(!(byOracle || byGroup));
+      if (byGroup && !byOracle) overruled++;
+      // A stop on a mask some click of the group improved is a wrong stop: 0, not 4.
+      for (const r of rs) if (r.resultMask === undefined) expect(r.reward).toBe(out.group.goodEnough ? 4 : 0);
+    }
+    expect(probedStates).toBeGreaterThanOrEqual(6);
+    expect(overruled).toBeGreaterThan(0);
+  });
+
   it('applies a follow-up click drawn until the policy clicks (followUpDraws), not a single draw that may stop', async () => {
     const followUps = async (followUpDraws: number): Promise<number> => {
       let n = 0;

@@ -158,6 +158,7 @@ export function scoreRollouts(
         deltaReward: r.deltaReward,
         goodEnough: r.case === 'good_enough' ? 1 : 0,
         ...(opts.settled.oracleGain !== undefined ? { oracleGain: opts.settled.oracleGain } : {}),
+        ...(opts.settled.groupGain !== undefined ? { groupGain: opts.settled.groupGain } : {}),
       },
       ...(out && withMasks ? { resultMask: maskToWire(out.mask) } : {}),
       iou: iouAfter ?? state.iouBefore,

@@ -280,6 +280,8 @@ export interface SettledCase {
   readonly improvable?: boolean | undefined;
   /** Mask understanding: the oracle click's IoU gain, when probed. */
   readonly oracleGain?: number;
+  /** Mask understanding, `improvableEvidence: group`: the best IoU gain among the group's own clicks. */
+  readonly groupGain?: number;
 }
 
 /** Settles the case of a state from the group's outputs; only mask understanding can change. */
@@ -296,21 +298,32 @@ export function settleCase(
 
 /**
  * Whether the env can improve a mask-understanding state's mask: known up front, or from the
- * oracle prompt's result (the last of the group's outputs) against `improvableGain`. Undefined when
- * the state was not probed (the absolute case rule, or a mask already GOOD ENOUGH).
+ * oracle prompt's result (the last of the group's outputs) against `improvableGain`; with
+ * `improvableEvidence: group`, also from the group's own clicks (the outputs before the oracle's).
+ * Undefined when the state was not probed (the absolute case rule, or a mask already GOOD ENOUGH).
  */
 export function improvableOf(
   state: TaskState,
   outputs: readonly TransitionOutput[],
   rewards: RewardConfig,
-): { improvable: boolean | undefined; oracleGain?: number } {
-  if (state.improvable !== undefined) return { improvable: state.improvable };
-  if (!state.oraclePrompt) return { improvable: undefined };
-  const out = outputs.at(-1);
-  if (!out) throw new SamVeteranError('UNAVAILABLE', 'environment returned no result for the oracle probe');
+): { improvable: boolean | undefined; oracleGain?: number; groupGain?: number } {
+  if (state.improvable === undefined && !state.oraclePrompt) return { improvable: undefined };
   const { sample } = state.resolved;
-  const oracleGain = maskIou(out.mask, sample.gtMask, sample.ignore) - state.iouBefore;
-  return { improvable: oracleGain > rewards.improvableGain, oracleGain };
+  const gainOf = (out: TransitionOutput) => maskIou(out.mask, sample.gtMask, sample.ignore) - state.iouBefore;
+  let oracle: { improvable: boolean; oracleGain?: number };
+  if (state.oraclePrompt) {
+    const out = outputs.at(-1);
+    if (!out) throw new SamVeteranError('UNAVAILABLE', 'environment returned no result for the oracle probe');
+    const oracleGain = gainOf(out);
+    oracle = { improvable: oracleGain > rewards.improvableGain, oracleGain };
+  } else {
+    oracle = { improvable: state.improvable as boolean };
+  }
+  if (rewards.improvableEvidence !== 'group') return oracle;
+  const own = state.oraclePrompt ? outputs.slice(0, -1) : outputs;
+  if (own.length === 0) return oracle;
+  const groupGain = Math.max(...own.map(gainOf));
+  return { ...oracle, improvable: oracle.improvable || groupGain > rewards.improvableGain, groupGain };
 }
 
 /** A refinement's points as env prompt points (positive first). */
