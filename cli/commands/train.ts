@@ -21,6 +21,14 @@ function int(name: string) {
   };
 }
 
+function positiveInt(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} "${v}" must be a positive integer`);
+    return n;
+  };
+}
+
 function positive(name: string) {
   return (v: string): number => {
     const x = Number(v);
@@ -66,6 +74,12 @@ export function registerTrainCommand(program: Command): void {
         .default('reinforce++'),
     )
     .option('--temperature <x>', "sampling temperature of the actors' rollouts", positive('temperature'), 0.7)
+    .option(
+      '--follow-up-clicks <n>',
+      'mask-understanding states up to n policy clicks past the box mask (1: evaluation steps 1-2; 2: also step 3)',
+      positiveInt('follow-up-clicks'),
+      1,
+    )
     .option(
       '--task-mix <l:m:a>',
       'relative frequency of localization : mask understanding : auxiliary tasks',
@@ -165,7 +179,10 @@ export function registerTrainCommand(program: Command): void {
             },
             actor: {
               groupSize: o['groupSize'] as number,
-              sampling: { temperature: o['temperature'] as number },
+              sampling: {
+                temperature: o['temperature'] as number,
+                followUpClicks: o['followUpClicks'] as number,
+              },
             },
             ...(o['rewards'] ? { rewards: o['rewards'] as Partial<RewardConfig> } : {}),
           });

@@ -24,6 +24,11 @@ export const SamplingSchema = z.strictObject({
   maxDrawsPerGroup: z.number().int().positive().default(64),
   /** Most refinement steps in an evaluation episode. Default 3 (the paper). */
   maxRefinements: z.number().int().nonnegative().default(3),
+  /**
+   * Mask understanding: a follow-up state is 1..followUpClicks policy clicks past the box mask
+   * (uniform). Default 1 (states of evaluation steps 1 and 2 only); 2 adds step 3's.
+   */
+  followUpClicks: z.number().int().min(1).default(1),
 });
 
 export const ActorConfigSchema = z.strictObject({

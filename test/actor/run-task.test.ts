@@ -160,6 +160,28 @@ describe('runActorTask', () => {
     expect(single).toBeLessThan(12);
   });
 
+  it('makes follow-up states up to followUpClicks clicks past the box mask, the clicks accumulated', async () => {
+    const steps = new Map<number, number>();
+    for (let seed = 0; seed < 12; seed++) {
+      const task = await makeTask('mask_understanding', seed % 5, { seed, groupSize: 2 });
+      const before = env.transitions;
+      const out = await runActorTask(task, {
+        ...deps(),
+        sampling: { ...sampling, followUpClicks: 2 },
+        stateOptions: { followUpProbability: 1, policyBoxProbability: 0 },
+      });
+      const { step, points } = out.group.observation;
+      steps.set(step, (steps.get(step) ?? 0) + 1);
+      expect(out.state.origin).toBe('follow-up');
+      // The box mask, then one env call per click; each click adds one or two points to the prompt.
+      expect(out.state.stateTransitions).toBe(step);
+      expect(points.length).toBeGreaterThanOrEqual(step - 1);
+      expect(points.length).toBeLessThanOrEqual(2 * (step - 1));
+      expect(env.transitions - before).toBe(out.transitions);
+    }
+    expect([...steps.keys()].sort()).toEqual([2, 3]);
+  });
+
   it('tiles one prepared observation into rows that sample exactly like preparing it n times', async () => {
     const s = await sampleAt(0);
     const obs = observationOf(s.image, s.query, s.gtMask);

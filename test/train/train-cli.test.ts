@@ -43,6 +43,13 @@ describe('sam-veteran train options', () => {
     );
   });
 
+  it('names a --follow-up-clicks that is not a positive integer', async () => {
+    for (const v of ['0', '1.5', 'two'])
+      expect(await parseError(['--follow-up-clicks', v])).toContain(
+        `--follow-up-clicks "${v}" must be a positive integer`,
+      );
+  });
+
   it('refuses options that would change a resumed run, naming the flag and its value', async () => {
     expect(await parseError(['--resume', 'runs/x', '--steps', '50'])).toMatch(
       /--steps.*50.*cannot be changed when resuming/,

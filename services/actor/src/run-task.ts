@@ -29,6 +29,8 @@ export interface SamplingSettings {
   readonly localizationCandidates: number;
   readonly duplicateBoxIou: number;
   readonly maxDrawsPerGroup: number;
+  /** Most policy clicks in a follow-up state (StateOptions.followUpClicks); default 1. */
+  readonly followUpClicks?: number;
 }
 
 /** The weights in use: a policy and the version it holds. Read at sampling time. */
@@ -110,7 +112,11 @@ export async function runActorTask(task: Task, deps: RunTaskDeps): Promise<TaskO
     env: deps.env,
     policy: statePolicy,
     rewards: deps.rewards,
-    options: { temperature: deps.sampling.temperature, ...deps.stateOptions },
+    options: {
+      temperature: deps.sampling.temperature,
+      ...(deps.sampling.followUpClicks !== undefined ? { followUpClicks: deps.sampling.followUpClicks } : {}),
+      ...deps.stateOptions,
+    },
   });
 
   // Sampling is synchronous: the whole group comes from the weights current at this instant.

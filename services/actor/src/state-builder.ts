@@ -56,6 +56,12 @@ export interface StateOptions {
    * applied (stop draws are skipped). Default 8; 1 = a single draw, which stops most of the time.
    */
   readonly followUpDraws: number;
+  /**
+   * Mask understanding: at most this many policy clicks in a follow-up state, the number drawn
+   * uniformly in 1..followUpClicks (each click drawn as above; a draw of only stops ends the chain).
+   * Default 1. Evaluation allows 3 refinements, so its third decision sees masks after two clicks.
+   */
+  readonly followUpClicks: number;
   /** Auxiliary: probability of an uncorrupted mask (stop is right). Default 0.2. */
   readonly cleanProbability: number;
   /** Auxiliary: error regions smaller than this fraction of the GT area (min 4 px) are ignored. Default 0.01. */
@@ -73,6 +79,7 @@ export const DEFAULT_STATE_OPTIONS: StateOptions = {
   policyBoxProbability: 0.3,
   followUpProbability: 0.7,
   followUpDraws: 8,
+  followUpClicks: 1,
   cleanProbability: 0.2,
   minRegionFraction: 0.01,
   maxChangeFraction: 0.3,
@@ -182,20 +189,24 @@ export async function buildState(
     let [out] = await deps.env.transitionGroup(envImage, [{ box, points: [] }]);
     if (!out) throw new SamVeteranError('UNAVAILABLE', 'environment returned no mask for the state box');
     let statePoints: PromptPoint[] = [];
+    let followUps = 0;
     if (rng.float() < o.followUpProbability) {
-      // The policy's click given that it clicks: evaluation reaches step 2 only after a click, so
-      // drawing until one appears (up to followUpDraws, one batched call) matches what it sees there.
-      const prepared = deps.policy.prepare([observationOf(sample.image, sample.query, out.mask)]);
-      const draws = deps.policy.sample(repeatRows(prepared, [Math.max(1, o.followUpDraws)]), {
-        kind: 'refine',
-        rng: rng.fork('follow-up'),
-        temperature: o.temperature,
-      });
-      const click = draws
-        .map((d) => d.action)
-        .find((a): a is PointAction => a.kind === 'points' && pointActionType(a) !== 'stop');
-      if (click) {
-        const points = clickPoints(click.positive, click.negative);
+      // The policy's clicks given that it clicks: evaluation reaches step k + 1 only after k clicks,
+      // so each is drawn until one appears (up to followUpDraws, one batched call). How many clicks
+      // the state is further on is uniform in 1..followUpClicks.
+      const clicks = o.followUpClicks > 1 ? 1 + Math.floor(rng.float() * o.followUpClicks) : 1;
+      for (let c = 0; c < clicks; c++) {
+        const prepared = deps.policy.prepare([observationOf(sample.image, sample.query, out.mask)]);
+        const draws = deps.policy.sample(repeatRows(prepared, [Math.max(1, o.followUpDraws)]), {
+          kind: 'refine',
+          rng: rng.fork(c === 0 ? 'follow-up' : `follow-up-${c + 1}`),
+          temperature: o.temperature,
+        });
+        const click = draws
+          .map((d) => d.action)
+          .find((a): a is PointAction => a.kind === 'points' && pointActionType(a) !== 'stop');
+        if (!click) break;
+        const points = [...statePoints, ...clickPoints(click.positive, click.negative)];
         const [next] = await deps.env.transitionGroup(envImage, [
           { box, points, ...(out.lowResLogits ? { prevLogits: out.lowResLogits } : {}), prevMask: out.mask },
         ]);
@@ -204,6 +215,7 @@ export async function buildState(
         out = next;
         statePoints = points;
         origin = 'follow-up';
+        followUps++;
       }
     }
     const mask = out.mask;
@@ -238,7 +250,7 @@ export async function buildState(
         currentMask: maskToWire(mask),
         box,
         points: statePoints,
-        step: statePoints.length > 0 ? 2 : 1,
+        step: 1 + followUps,
       },
       iouBefore: maskIou(mask, gt, sample.ignore),
       modifiedIouBefore: mIou,
@@ -246,7 +258,7 @@ export async function buildState(
         maskCaseOf(mIou, 'improvable' in probe ? probe.improvable : undefined, deps.rewards) ===
         'good_enough',
       ...probe,
-      stateTransitions: origin === 'follow-up' ? 2 : 1,
+      stateTransitions: 1 + followUps,
     };
   }
   // auxiliary
