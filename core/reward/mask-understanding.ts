@@ -8,7 +8,8 @@
  *
  * The case is GOOD ENOUGH when the modified IoU (boundary band ignored) of the current mask is
  * ≥ `goodEnoughIou` (0.9). R_Δ grades Δ = IoU(M′, GT) − IoU(M, GT) by `deltaThresholds`
- * ([0, 0.1, 0.5] → 0/1/2/3). A correct stop gets R_DCS + 3 so both correct branches top out at 4.
+ * ([0, 0.1, 0.5] → 0/1/2/3). A correct stop gets R_DCS + 3 so both correct branches top out at 4
+ * (`stopBonus` replaces the 3).
  * Refining a GOOD ENOUGH mask gets R_DCS = 0 plus R_Δ, as in the paper's "R_Δ whenever refinement is
  * performed"; since Δ ≤ 1 − IoU(M, GT) is small there, it stays far below a correct stop
  * (`deltaOnGoodEnough: false` makes it exactly 0). A format error scores 0.
@@ -89,7 +90,7 @@ export function maskUnderstandingReward(
   const maxGrade = config.deltaThresholds.length;
   if (input.actionType === 'stop') {
     const dcs = maskCase === 'good_enough' ? 1 : 0;
-    const deltaReward = dcs === 1 ? maxGrade : 0;
+    const deltaReward = dcs === 1 ? (config.stopBonus ?? maxGrade) : 0;
     return { case: maskCase, dcs, delta: 0, deltaReward, total: dcs + deltaReward };
   }
   if (input.iouAfter === undefined) {

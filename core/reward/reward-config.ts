@@ -53,6 +53,12 @@ export const RewardConfigSchema = z.strictObject({
     .default([0, 0.1, 0.5])
     .refine((t) => t.every((v, i) => i === 0 || v > (t[i - 1] as number)), 'must be strictly ascending'),
   /**
+   * Mask understanding: what a correct stop (on a GOOD ENOUGH mask) earns on top of R_DCS = 1. null =
+   * the number of `deltaThresholds` (3: the paper's "R_DCS + 3", so both correct branches top out at
+   * 4). Lower values weigh a click on a good mask less against a stop on a bad one. Default null.
+   */
+  stopBonus: z.number().min(0).max(10).nullable().default(null),
+  /**
    * Whether refining a GOOD ENOUGH mask still earns R_Δ (with R_DCS = 0). The paper's reward is
    * R_DCS + R_Δ whenever a refinement is made, so default true; on a good mask Δ is small (≤ 1 − IoU),
    * which keeps this branch well below the 4 of a correct stop.

@@ -338,6 +338,21 @@ describe('maskUnderstandingReward', () => {
       maskUnderstandingReward({ ...base, improvable: true, actionType: 'both', iouAfter: 0.7 }).total,
     ).toBe(3);
   });
+
+  it('pays a correct stop R_DCS + stopBonus when set, R_DCS + the number of thresholds otherwise', () => {
+    const good = { modifiedIouBefore: 0.95, iouBefore: 0.93, formatOk: true, actionType: 'stop' } as const;
+    expect(maskUnderstandingReward(good).total).toBe(4);
+    expect(maskUnderstandingReward(good, rewardConfig({ deltaThresholds: [0, 0.2] })).total).toBe(3);
+    const two = rewardConfig({ stopBonus: 2 });
+    expect(maskUnderstandingReward(good, two)).toMatchObject({ dcs: 1, deltaReward: 2, total: 3 });
+    // A wrong stop and every refinement are unchanged by it.
+    const bad = { modifiedIouBefore: 0.5, iouBefore: 0.45, formatOk: true } as const;
+    expect(maskUnderstandingReward({ ...bad, actionType: 'stop', improvable: true }, two).total).toBe(0);
+    expect(
+      maskUnderstandingReward({ ...bad, actionType: 'both', iouAfter: 0.7, improvable: true }, two).total,
+    ).toBe(3);
+    expect(() => rewardConfig({ stopBonus: -1 })).toThrow();
+  });
 });
 
 /** A disk-shaped error region: depth = R − distance to the centre, so closeness = 1 − d/R. */
