@@ -4,7 +4,8 @@
  *  1. GrabCut transitions/s in-process (TransitionService, no network) vs over gRPC on loopback
  *     (SamEnvServer + SamEnvClient in this process), same prompts, cached embedding. Target: gRPC ≥ 90%.
  *  2. Per-call gRPC overhead: Info calls, and Transition with a trivial model (box-filled mask), each
- *     p50/p99 over sequential calls, with the in-process trivial transition as the baseline.
+ *     p50/p99 over sequential calls, with the in-process trivial transition as the baseline; and the
+ *     floor under them, a plain TCP round trip to another process, back to back and after a wait.
  *  3. Fixture SAM decoder (sam2-onnx fixture ONNX pair, onnxruntime-node CPU): a group of 8 prompts
  *     decoded in one batched run vs one run per prompt.
  *
@@ -12,6 +13,7 @@
  * CPUs (2 cores here, other work running), so absolute numbers are noisy; the ratios are the point.
  */
 import { spawn } from 'node:child_process';
+import { createConnection } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { BinaryMask } from '../core/mask/index.ts';
 import type { EnvPrompt } from '../core/wire/index.ts';
@@ -197,6 +199,45 @@ async function spawnServer(): Promise<{ address: string; stop: () => void }> {
   return { address, stop: () => proc.kill('SIGTERM') };
 }
 
+/**
+ * p50 of a 64-byte TCP round trip to an echo child process that answers after holding its thread
+ * `holdMs` (0: at once), minus the hold: the transport cost of a call under a model of that length.
+ */
+async function tcpRoundTrips(holdMs: number, n = 200): Promise<number> {
+  const echo = spawn(
+    process.execPath,
+    [
+      '-e',
+      `const net = require('node:net');
+       const srv = net.createServer((s) => { s.setNoDelay(true); s.on('data', (d) => {
+         const t0 = performance.now(); while (performance.now() - t0 < ${holdMs}); s.write(d); }); });
+       srv.listen(0, '127.0.0.1', () => console.log(srv.address().port));`,
+    ],
+    { stdio: ['ignore', 'pipe', 'ignore'] },
+  );
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      echo.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
+      echo.once('exit', (code) => reject(new Error(`TCP echo exited with ${code}`)));
+    });
+    const sock = createConnection(port, '127.0.0.1');
+    sock.setNoDelay(true);
+    await new Promise((r) => sock.once('connect', r));
+    const ping = Buffer.alloc(64);
+    const out: number[] = [];
+    for (let i = 0; i < n + 20; i++) {
+      const t0 = performance.now();
+      sock.write(ping);
+      await new Promise((r) => sock.once('data', r));
+      if (i >= 20) out.push(performance.now() - t0 - holdMs);
+    }
+    sock.destroy();
+    return quantile(out, 0.5);
+  } finally {
+    echo.kill();
+  }
+}
+
 const ms = (x: number) => `${x.toFixed(3)} ms`;
 
 async function main(): Promise<void> {
@@ -317,6 +358,12 @@ async function main(): Promise<void> {
   waitClient.close();
   await waitServer.shutdown();
   await waitLocalModel.close();
+  // The floor under any RPC layer: a 64-byte TCP ping-pong with an echo process (no gRPC, no HTTP/2).
+  const [tcpNow, tcpAfter] = [await tcpRoundTrips(0), await tcpRoundTrips(7)];
+  console.log(
+    `   TCP echo, another process    : round trip p50 ${ms(tcpNow)} back to back, ${ms(tcpAfter)} beyond a 7 ms wait` +
+      ' (the machine waking a sleeping process; no RPC layer can go below it)',
+  );
   client.close();
   await server.shutdown();
 

@@ -29,6 +29,15 @@ function positiveInt(name: string) {
   };
 }
 
+function probability(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === '' || !(n >= 0 && n <= 1))
+      throw new Error(`--${name} "${v}" must be a number in [0, 1]`);
+    return n;
+  };
+}
+
 function positive(name: string) {
   return (v: string): number => {
     const x = Number(v);
@@ -74,6 +83,12 @@ export function registerTrainCommand(program: Command): void {
         .default('reinforce++'),
     )
     .option('--temperature <x>', "sampling temperature of the actors' rollouts", positive('temperature'), 0.7)
+    .option(
+      '--policy-box-probability <p>',
+      "share of mask-understanding states whose mask comes from the policy's own box (else a jittered GT box)",
+      probability('policy-box-probability'),
+      0.3,
+    )
     .option(
       '--follow-up-clicks <n>',
       'mask-understanding states up to n policy clicks past the box mask (1: evaluation steps 1-2; 2: also step 3)',
@@ -182,6 +197,7 @@ export function registerTrainCommand(program: Command): void {
               sampling: {
                 temperature: o['temperature'] as number,
                 followUpClicks: o['followUpClicks'] as number,
+                policyBoxProbability: o['policyBoxProbability'] as number,
               },
             },
             ...(o['rewards'] ? { rewards: o['rewards'] as Partial<RewardConfig> } : {}),

@@ -29,6 +29,11 @@ export const SamplingSchema = z.strictObject({
    * (uniform). Default 1 (states of evaluation steps 1 and 2 only); 2 adds step 3's.
    */
   followUpClicks: z.number().int().min(1).default(1),
+  /**
+   * Mask understanding: probability that a state's mask comes from a box the policy draws (else a
+   * jittered GT box). Default 0.3. Evaluation's masks all come from the policy's boxes.
+   */
+  policyBoxProbability: z.number().min(0).max(1).default(0.3),
 });
 
 export const ActorConfigSchema = z.strictObject({

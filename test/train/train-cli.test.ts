@@ -50,6 +50,13 @@ describe('sam-veteran train options', () => {
       );
   });
 
+  it('names a --policy-box-probability outside [0, 1]', async () => {
+    for (const v of ['1.5', '-0.1', 'half', ''])
+      expect(await parseError(['--policy-box-probability', v])).toContain(
+        `--policy-box-probability "${v}" must be a number in [0, 1]`,
+      );
+  });
+
   it('refuses options that would change a resumed run, naming the flag and its value', async () => {
     expect(await parseError(['--resume', 'runs/x', '--steps', '50'])).toMatch(
       /--steps.*50.*cannot be changed when resuming/,

@@ -31,6 +31,8 @@ export interface SamplingSettings {
   readonly maxDrawsPerGroup: number;
   /** Most policy clicks in a follow-up state (StateOptions.followUpClicks); default 1. */
   readonly followUpClicks?: number;
+  /** StateOptions.policyBoxProbability; default 0.3. */
+  readonly policyBoxProbability?: number;
 }
 
 /** The weights in use: a policy and the version it holds. Read at sampling time. */
@@ -114,6 +116,9 @@ export async function runActorTask(task: Task, deps: RunTaskDeps): Promise<TaskO
     rewards: deps.rewards,
     options: {
       temperature: deps.sampling.temperature,
+      ...(deps.sampling.policyBoxProbability !== undefined
+        ? { policyBoxProbability: deps.sampling.policyBoxProbability }
+        : {}),
       ...(deps.sampling.followUpClicks !== undefined ? { followUpClicks: deps.sampling.followUpClicks } : {}),
       ...deps.stateOptions,
     },
