@@ -182,6 +182,26 @@ describe('runActorTask', () => {
     expect([...steps.keys()].sort()).toEqual([2, 3]);
   });
 
+  it("takes the share of states made from the policy's own box from sampling.policyBoxProbability", async () => {
+    const origins = async (p: number): Promise<Set<string>> => {
+      const seen = new Set<string>();
+      for (let seed = 0; seed < 8; seed++) {
+        const out = await runActorTask(
+          await makeTask('mask_understanding', seed % 5, { seed, groupSize: 2 }),
+          {
+            ...deps(),
+            sampling: { ...sampling, policyBoxProbability: p },
+            stateOptions: { followUpProbability: 0 },
+          },
+        );
+        seen.add(out.state.origin);
+      }
+      return seen;
+    };
+    expect([...(await origins(1))]).toEqual(['policy-box']);
+    expect([...(await origins(0))]).toEqual(['gt-jitter']);
+  });
+
   it('tiles one prepared observation into rows that sample exactly like preparing it n times', async () => {
     const s = await sampleAt(0);
     const obs = observationOf(s.image, s.query, s.gtMask);
