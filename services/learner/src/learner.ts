@@ -575,6 +575,7 @@ export class Learner {
   private async feedOnce(): Promise<void> {
     if (this.stopRequested) return;
     const t0 = performance.now();
+    let failed = false;
     try {
       const n = await this.feeder.topUp(this.bus, this.currentVersion);
       if (n > 0) {
@@ -582,18 +583,25 @@ export class Learner {
         this.metrics.tasksPublished.inc(n);
       }
     } catch (err) {
+      failed = true;
       this.log.warn({ err: (err as Error).message }, 'publishing tasks failed; will retry');
     }
     await this.unpark();
     this.metrics.tasksInFlight.set(this.feeder.inFlight);
     this.partsSinceStep.feed += performance.now() - t0;
-    // Under a rate cap, come back when the bucket has a token (steps alone may not call feed()).
-    const wait = this.feeder.rateWaitMs;
-    if (wait > 0 && !this.feedTimer && !this.stopRequested) {
-      this.feedTimer = setTimeout(() => {
-        this.feedTimer = undefined;
-        void this.feed();
-      }, wait);
+    // Under a rate cap, come back when the bucket has a token (steps alone may not call feed()). A
+    // token may also have come while this call finished (wait 0 with room in flight): come back at
+    // once then, or nothing would feed until the next step (after a failed publish, in a second).
+    const f = this.feeder;
+    const capped = this.config.maxTasksPerSecond > 0 && f.inFlight < f.limit;
+    if (capped && !this.feedTimer && !this.stopRequested) {
+      this.feedTimer = setTimeout(
+        () => {
+          this.feedTimer = undefined;
+          void this.feed();
+        },
+        Math.max(failed ? 1000 : 1, f.rateWaitMs),
+      );
       this.feedTimer.unref();
     }
   }
