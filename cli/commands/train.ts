@@ -13,18 +13,12 @@ import {
 } from '../train/embedded-job.ts';
 import { DEFAULT_WARM_START } from '../train/paths.ts';
 
-function int(name: string) {
+/** An integer option of at least `min` (0 or 1). */
+function int(name: string, min: 0 | 1 = 0) {
   return (v: string): number => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} "${v}" must be a non-negative integer`);
-    return n;
-  };
-}
-
-function positiveInt(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} "${v}" must be a positive integer`);
+    if (!Number.isInteger(n) || n < min)
+      throw new Error(`--${name} "${v}" must be a ${min === 0 ? 'non-negative' : 'positive'} integer`);
     return n;
   };
 }
@@ -92,7 +86,7 @@ export function registerTrainCommand(program: Command): void {
     .option(
       '--follow-up-clicks <n>',
       'mask-understanding states up to n policy clicks past the box mask (1: evaluation steps 1-2; 2: also step 3)',
-      positiveInt('follow-up-clicks'),
+      int('follow-up-clicks', 1),
       1,
     )
     .option(

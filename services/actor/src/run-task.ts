@@ -29,10 +29,10 @@ export interface SamplingSettings {
   readonly localizationCandidates: number;
   readonly duplicateBoxIou: number;
   readonly maxDrawsPerGroup: number;
-  /** Most policy clicks in a follow-up state (StateOptions.followUpClicks); default 1. */
-  readonly followUpClicks?: number;
-  /** StateOptions.policyBoxProbability; default 0.3. */
-  readonly policyBoxProbability?: number;
+  /** Most policy clicks in a follow-up state (StateOptions.followUpClicks). */
+  readonly followUpClicks: number;
+  /** Share of mask-understanding states made from a policy box (StateOptions.policyBoxProbability). */
+  readonly policyBoxProbability: number;
 }
 
 /** The weights in use: a policy and the version it holds. Read at sampling time. */
@@ -116,10 +116,8 @@ export async function runActorTask(task: Task, deps: RunTaskDeps): Promise<TaskO
     rewards: deps.rewards,
     options: {
       temperature: deps.sampling.temperature,
-      ...(deps.sampling.policyBoxProbability !== undefined
-        ? { policyBoxProbability: deps.sampling.policyBoxProbability }
-        : {}),
-      ...(deps.sampling.followUpClicks !== undefined ? { followUpClicks: deps.sampling.followUpClicks } : {}),
+      policyBoxProbability: deps.sampling.policyBoxProbability,
+      followUpClicks: deps.sampling.followUpClicks,
       ...deps.stateOptions,
     },
   });

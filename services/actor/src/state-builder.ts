@@ -322,14 +322,12 @@ export function improvableOf(
   if (state.improvable === undefined && !state.oraclePrompt) return { improvable: undefined };
   const { sample } = state.resolved;
   const gainOf = (out: TransitionOutput) => maskIou(out.mask, sample.gtMask, sample.ignore) - state.iouBefore;
-  let oracle: { improvable: boolean; oracleGain?: number };
+  let oracle: { improvable: boolean; oracleGain?: number } = { improvable: state.improvable === true };
   if (state.oraclePrompt) {
     const out = outputs.at(-1);
     if (!out) throw new SamVeteranError('UNAVAILABLE', 'environment returned no result for the oracle probe');
     const oracleGain = gainOf(out);
     oracle = { improvable: oracleGain > rewards.improvableGain, oracleGain };
-  } else {
-    oracle = { improvable: state.improvable as boolean };
   }
   if (rewards.improvableEvidence !== 'group') return oracle;
   const own = state.oraclePrompt ? outputs.slice(0, -1) : outputs;
