@@ -3,6 +3,9 @@
  *
  *  1. GrabCut transitions/s in-process (TransitionService, no network) vs over gRPC on loopback
  *     (SamEnvServer + SamEnvClient in this process), same prompts, cached embedding. Target: gRPC ≥ 90%.
+ *     Each single-prompt figure twice: over the client's default TransitionStream, and as one unary
+ *     call each (`transport: 'unary'`), whose per-call HTTP/2 stream, headers and trailers cost
+ *     ~1 ms a call after the model's 7–15 ms.
  *  2. Per-call gRPC overhead: Info calls, and Transition with a trivial model (box-filled mask), each
  *     p50/p99 over sequential calls, with the in-process trivial transition as the baseline; and the
  *     floor under them, a plain TCP round trip to another process, back to back and after a wait.
@@ -33,7 +36,7 @@ import { makeScene, RED } from '../test/sam-env/scene.ts';
 
 type Sam2OnnxPlugin = typeof Sam2OnnxModule;
 
-const ROUNDS = 7;
+const ROUNDS = 9;
 const PER_ROUND = 16;
 
 function median(xs: number[]): number {
@@ -65,36 +68,29 @@ const scene = (side: number) =>
   );
 
 /**
- * Transitions per second of two paths, median over rounds of PER_ROUND calls (path a sequential,
- * path b with `inFlight` calls outstanding, default 1). Rounds of the two paths alternate, so that
- * load from other processes hits both alike.
+ * Transitions per second of several paths, median over rounds of PER_ROUND calls (the first path
+ * sequential, each other with its `inFlight` calls outstanding, default 1). The paths take turns
+ * within each round, so that load from other processes hits them alike.
  */
 async function rates(
-  a: (p: EnvPrompt) => Promise<unknown>,
-  b: (p: EnvPrompt) => Promise<unknown>,
+  paths: readonly (readonly [(p: EnvPrompt) => Promise<unknown>, number?])[],
   side: number,
-  inFlight = 1,
-): Promise<[number, number]> {
+): Promise<number[]> {
   const ps = prompts(PER_ROUND, side);
-  await a(ps[0]!); // warm: embedding cached, JIT
-  await b(ps[0]!);
-  const ra: number[] = [];
-  const rb: number[] = [];
+  for (const [run] of paths) await run(ps[0]!); // warm: embedding cached, JIT
+  const out = paths.map(() => [] as number[]);
   for (let r = 0; r < ROUNDS; r++) {
-    for (const [run, out, k] of [
-      [a, ra, 1],
-      [b, rb, inFlight],
-    ] as const) {
+    for (const [i, [run, inFlight]] of paths.entries()) {
       const t0 = performance.now();
       let next = 0;
       const lane = async (): Promise<void> => {
         while (next < ps.length) await run(ps[next++]!);
       };
-      await Promise.all(Array.from({ length: k }, lane));
-      out.push((PER_ROUND * 1000) / (performance.now() - t0));
+      await Promise.all(Array.from({ length: i === 0 ? 1 : (inFlight ?? 1) }, lane));
+      out[i]!.push((PER_ROUND * 1000) / (performance.now() - t0));
     }
   }
-  return [median(ra), median(rb)];
+  return out.map(median);
 }
 
 /**
@@ -249,6 +245,12 @@ async function main(): Promise<void> {
   await local.model.init();
   const server = await SamEnvServer.start({ model: createGrabCutModel(), host: '127.0.0.1', port: 0 });
   const client = new SamEnvClient({ addresses: [server.address], firstContact: 'send' });
+  // The same calls as one unary RPC each (the client's `transport: 'unary'`): what TransitionStream saves.
+  const unaryClient = new SamEnvClient({
+    addresses: [server.address],
+    firstContact: 'send',
+    transport: 'unary',
+  });
   const child = await spawnServer();
   const pct = (a: number, b: number) => `${((a / b) * 100).toFixed(1)}%`;
   const row = (label: string, a: number, b: number) =>
@@ -265,39 +267,50 @@ async function main(): Promise<void> {
     const sc = await scene(side);
     payload = encodedImage(sc.png);
     ref = { digest: payload.digest, source: payload.source! };
-    const [inProc, overGrpc] = await rates(
-      (p) => local.run({ model: '', image: ref, prompts: [p], returnLogits: true, promptField: 'prompt' }),
-      (p) => client.transition(payload, p),
+    const one = (p: EnvPrompt) =>
+      local.run({ model: '', image: ref, prompts: [p], returnLogits: true, promptField: 'prompt' });
+    const [inProc = 0, overStream = 0, overUnary = 0] = await rates(
+      [[one], [(p) => client.transition(payload, p)], [(p) => unaryClient.transition(payload, p)]],
       side,
     );
-    row(`${side}x${side}, Transition (1 prompt)`, inProc, overGrpc);
+    row(`${side}x${side}, Transition (1 prompt)`, inProc, overStream);
+    row(`${side}x${side}, Transition (1 prompt), unary calls`, inProc, overUnary);
     // The actors' call pattern: a GRPO group of 8 prompts on one image per call.
     const group = prompts(8, side);
-    const [inProcG, overGrpcG] = await rates(
-      async () =>
-        local.run({ model: '', image: ref, prompts: group, returnLogits: true, promptField: 'prompts' }),
-      async () => client.transitionGroup(payload, group),
+    const [inProcG = 0, overGrpcG = 0] = await rates(
+      [
+        [
+          async () =>
+            local.run({ model: '', image: ref, prompts: group, returnLogits: true, promptField: 'prompts' }),
+        ],
+        [async () => client.transitionGroup(payload, group)],
+      ],
       side,
     );
     row(`${side}x${side}, TransitionGroup of 8`, inProcG * 8, overGrpcG * 8);
     // As deployed: the server in its own process (`sam-veteran env serve`), so client-side gRPC work
-    // does not run on the server's event loop.
+    // does not run on the server's event loop; sequential, then two calls outstanding (what an
+    // actor's concurrency gives a replica: the server decodes the next request while the client
+    // handles the last answer).
     const remote = new SamEnvClient({ addresses: [child.address], firstContact: 'send' });
-    const [inProcR, overGrpcR] = await rates(
-      (p) => local.run({ model: '', image: ref, prompts: [p], returnLogits: true, promptField: 'prompt' }),
-      (p) => remote.transition(payload, p),
+    const remoteUnary = new SamEnvClient({
+      addresses: [child.address],
+      firstContact: 'send',
+      transport: 'unary',
+    });
+    const [inProcR = 0, overR = 0, overRU = 0, overR2 = 0] = await rates(
+      [
+        [one],
+        [(p) => remote.transition(payload, p)],
+        [(p) => remoteUnary.transition(payload, p)],
+        [(p) => remote.transition(payload, p), 2],
+      ],
       side,
     );
-    row(`${side}x${side}, Transition, server process`, inProcR, overGrpcR);
-    // Two calls outstanding (what an actor's concurrency gives a replica): the server decodes the
-    // next request while the client handles the last answer, hiding the per-call gRPC cost.
-    const [inProcP, overGrpcP] = await rates(
-      (p) => local.run({ model: '', image: ref, prompts: [p], returnLogits: true, promptField: 'prompt' }),
-      (p) => remote.transition(payload, p),
-      side,
-      2,
-    );
-    row(`${side}x${side}, Transition, server process, 2 in flight`, inProcP, overGrpcP);
+    row(`${side}x${side}, Transition, server process`, inProcR, overR);
+    row(`${side}x${side}, Transition, server process, unary calls`, inProcR, overRU);
+    row(`${side}x${side}, Transition, server process, 2 in flight`, inProcR, overR2);
+    remoteUnary.close();
     remote.close();
   }
   child.stop();
@@ -308,6 +321,13 @@ async function main(): Promise<void> {
   const trivialClient = new SamEnvClient({ addresses: [trivialServer.address], firstContact: 'send' });
   const box: EnvPrompt = { box: [20, 20, 80, 80], points: [] };
   const trivialGrpc = await latencies(500, () => trivialClient.transition(payload, box));
+  const trivialUnaryClient = new SamEnvClient({
+    addresses: [trivialServer.address],
+    firstContact: 'send',
+    transport: 'unary',
+  });
+  const trivialUnary = await latencies(500, () => trivialUnaryClient.transition(payload, box));
+  trivialUnaryClient.close();
   const trivialLocal = new TransitionService({ model: new TrivialModel() });
   const trivialInProc = await latencies(500, () =>
     trivialLocal.run({ model: '', image: ref, prompts: [box], returnLogits: false, promptField: 'prompt' }),
@@ -320,10 +340,14 @@ async function main(): Promise<void> {
     `   Transition, trivial model    : p50 ${ms(quantile(trivialGrpc, 0.5))}  p99 ${ms(quantile(trivialGrpc, 0.99))}`,
   );
   console.log(
+    `   same, unary calls            : p50 ${ms(quantile(trivialUnary, 0.5))}  p99 ${ms(quantile(trivialUnary, 0.99))}`,
+  );
+  console.log(
     `   same, in-process (baseline)  : p50 ${ms(quantile(trivialInProc, 0.5))}  p99 ${ms(quantile(trivialInProc, 0.99))}`,
   );
   console.log(
-    `   => gRPC overhead per call    : p50 ${ms(quantile(trivialGrpc, 0.5) - quantile(trivialInProc, 0.5))}`,
+    `   => gRPC overhead per call    : p50 ${ms(quantile(trivialGrpc, 0.5) - quantile(trivialInProc, 0.5))}` +
+      ` (stream), ${ms(quantile(trivialUnary, 0.5) - quantile(trivialInProc, 0.5))} (unary calls)`,
   );
   trivialClient.close();
   await trivialServer.shutdown();
@@ -365,6 +389,7 @@ async function main(): Promise<void> {
       ' (the machine waking a sleeping process; no RPC layer can go below it)',
   );
   client.close();
+  unaryClient.close();
   await server.shutdown();
 
   // 3. Fixture SAM decoder: batched vs one-by-one.

@@ -13,11 +13,14 @@ import type { PromptPoint as _samveteran_v1_PromptPoint, PromptPoint__Output as 
 import type { RawImage as _samveteran_v1_RawImage, RawImage__Output as _samveteran_v1_RawImage__Output } from './samveteran/v1/RawImage.ts';
 import type { RleMask as _samveteran_v1_RleMask, RleMask__Output as _samveteran_v1_RleMask__Output } from './samveteran/v1/RleMask.ts';
 import type { SamEnvClient as _samveteran_v1_SamEnvClient, SamEnvDefinition as _samveteran_v1_SamEnvDefinition } from './samveteran/v1/SamEnv.ts';
+import type { StreamError as _samveteran_v1_StreamError, StreamError__Output as _samveteran_v1_StreamError__Output } from './samveteran/v1/StreamError.ts';
 import type { TransitionGroupRequest as _samveteran_v1_TransitionGroupRequest, TransitionGroupRequest__Output as _samveteran_v1_TransitionGroupRequest__Output } from './samveteran/v1/TransitionGroupRequest.ts';
 import type { TransitionGroupResponse as _samveteran_v1_TransitionGroupResponse, TransitionGroupResponse__Output as _samveteran_v1_TransitionGroupResponse__Output } from './samveteran/v1/TransitionGroupResponse.ts';
 import type { TransitionRequest as _samveteran_v1_TransitionRequest, TransitionRequest__Output as _samveteran_v1_TransitionRequest__Output } from './samveteran/v1/TransitionRequest.ts';
 import type { TransitionResponse as _samveteran_v1_TransitionResponse, TransitionResponse__Output as _samveteran_v1_TransitionResponse__Output } from './samveteran/v1/TransitionResponse.ts';
 import type { TransitionResult as _samveteran_v1_TransitionResult, TransitionResult__Output as _samveteran_v1_TransitionResult__Output } from './samveteran/v1/TransitionResult.ts';
+import type { TransitionStreamRequest as _samveteran_v1_TransitionStreamRequest, TransitionStreamRequest__Output as _samveteran_v1_TransitionStreamRequest__Output } from './samveteran/v1/TransitionStreamRequest.ts';
+import type { TransitionStreamResponse as _samveteran_v1_TransitionStreamResponse, TransitionStreamResponse__Output as _samveteran_v1_TransitionStreamResponse__Output } from './samveteran/v1/TransitionStreamResponse.ts';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
   new(...args: ConstructorParameters<Constructor>): Subtype;
@@ -39,11 +42,14 @@ export interface ProtoGrpcType {
       RawImage: MessageTypeDefinition<_samveteran_v1_RawImage, _samveteran_v1_RawImage__Output>
       RleMask: MessageTypeDefinition<_samveteran_v1_RleMask, _samveteran_v1_RleMask__Output>
       SamEnv: SubtypeConstructor<typeof grpc.Client, _samveteran_v1_SamEnvClient> & { service: _samveteran_v1_SamEnvDefinition }
+      StreamError: MessageTypeDefinition<_samveteran_v1_StreamError, _samveteran_v1_StreamError__Output>
       TransitionGroupRequest: MessageTypeDefinition<_samveteran_v1_TransitionGroupRequest, _samveteran_v1_TransitionGroupRequest__Output>
       TransitionGroupResponse: MessageTypeDefinition<_samveteran_v1_TransitionGroupResponse, _samveteran_v1_TransitionGroupResponse__Output>
       TransitionRequest: MessageTypeDefinition<_samveteran_v1_TransitionRequest, _samveteran_v1_TransitionRequest__Output>
       TransitionResponse: MessageTypeDefinition<_samveteran_v1_TransitionResponse, _samveteran_v1_TransitionResponse__Output>
       TransitionResult: MessageTypeDefinition<_samveteran_v1_TransitionResult, _samveteran_v1_TransitionResult__Output>
+      TransitionStreamRequest: MessageTypeDefinition<_samveteran_v1_TransitionStreamRequest, _samveteran_v1_TransitionStreamRequest__Output>
+      TransitionStreamResponse: MessageTypeDefinition<_samveteran_v1_TransitionStreamResponse, _samveteran_v1_TransitionStreamResponse__Output>
     }
   }
 }

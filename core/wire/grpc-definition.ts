@@ -25,3 +25,27 @@ export function loadSamEnvDefinition(): {
   }
   return cached;
 }
+export type {
+  TransitionRequest,
+  TransitionRequest__Output,
+} from '../generated/samveteran/v1/TransitionRequest.ts';
+export type {
+  TransitionResponse,
+  TransitionResponse__Output,
+} from '../generated/samveteran/v1/TransitionResponse.ts';
+export type {
+  TransitionGroupRequest,
+  TransitionGroupRequest__Output,
+} from '../generated/samveteran/v1/TransitionGroupRequest.ts';
+export type {
+  TransitionGroupResponse,
+  TransitionGroupResponse__Output,
+} from '../generated/samveteran/v1/TransitionGroupResponse.ts';
+export type {
+  TransitionStreamRequest,
+  TransitionStreamRequest__Output,
+} from '../generated/samveteran/v1/TransitionStreamRequest.ts';
+export type {
+  TransitionStreamResponse,
+  TransitionStreamResponse__Output,
+} from '../generated/samveteran/v1/TransitionStreamResponse.ts';

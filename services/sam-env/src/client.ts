@@ -11,6 +11,8 @@
  *    a known digest goes digest-only. An unknown one either probes digest-only first (`firstContact:
  *    'probe'`, the default — saves bandwidth when other actors already sent the image) or sends the bytes
  *    (`'send'`). NOT_FOUND on a digest-only request is answered by resending with bytes, once.
+ *  - Transitions travel over one long-lived TransitionStream per channel (`transport: 'stream'`, the
+ *    default; see stream-client.ts), or as unary calls (`'unary'`); retries and errors are the same.
  *  - Or no bytes at all: an image given as a key in the shared image store (`storedImage`) goes as
  *    digest + key on every call (a few bytes; the server reads its cache first, then the store). A
  *    NOT_FOUND then means the key or the server's store is missing, so it is not retried.
@@ -32,8 +34,11 @@ import {
   type ImageRef,
   type ImageSource,
   type SamEnvGrpcClient,
+  type TransitionGroupRequest,
+  type TransitionRequest,
 } from '../../../core/wire/index.ts';
 import { fromGrpcError } from './errors.ts';
+import { StreamLane } from './stream-client.ts';
 
 export interface SamEnvClientOptions {
   /** `host:port` replicas (array or comma-separated), or a single `dns:///name:port`. */
@@ -56,6 +61,12 @@ export interface SamEnvClientOptions {
   readonly model?: string;
   /** Seed for backoff jitter. Default 'sam-env-client'. */
   readonly seed?: number | string;
+  /**
+   * How transitions travel: 'stream' (default) multiplexes them over one long-lived TransitionStream
+   * per channel, without a new HTTP/2 stream, headers and trailers per call; 'unary' makes one
+   * Transition / TransitionGroup call each. A server without TransitionStream gets unary calls.
+   */
+  readonly transport?: 'stream' | 'unary';
 }
 
 /** An image to send: digest plus, ideally, where the bytes are. */
@@ -133,6 +144,8 @@ interface Channel {
   readonly client: SamEnvGrpcClient;
   /** Digests this channel's server(s) received; insertion-ordered for LRU trimming. */
   readonly sent: Set<string>;
+  /** The channel's TransitionStream (opened on first use). */
+  readonly lane: StreamLane;
 }
 
 type Method = 'Transition' | 'TransitionGroup';
@@ -149,6 +162,7 @@ export class SamEnvClient {
   private readonly rememberDigests: number;
   private readonly firstContact: 'probe' | 'send';
   private readonly model: string;
+  private readonly transport: 'stream' | 'unary';
 
   constructor(opts: SamEnvClientOptions) {
     const targets = (typeof opts.addresses === 'string' ? opts.addresses.split(',') : [...opts.addresses])
@@ -163,6 +177,9 @@ export class SamEnvClient {
     this.rememberDigests = opts.rememberDigests ?? 4096;
     this.firstContact = opts.firstContact ?? 'probe';
     this.model = opts.model ?? '';
+    this.transport = opts.transport ?? 'stream';
+    if (this.transport !== 'stream' && this.transport !== 'unary')
+      throw new ValidationError('transport', this.transport, 'must be "stream" or "unary"');
     this.rng = new Rng(opts.seed ?? 'sam-env-client');
     const maxMsg = opts.maxMessageBytes ?? 32 * 2 ** 20;
     const { proto } = loadSamEnvDefinition();
@@ -170,10 +187,8 @@ export class SamEnvClient {
       loadBalancingConfig: [{ round_robin: {} }],
       methodConfig: [{ name: [{ service: SAM_ENV_SERVICE }], waitForReady: false }],
     };
-    this.channels = targets.map((target) => ({
-      target,
-      sent: new Set<string>(),
-      client: new proto.samveteran.v1.SamEnv(target, grpc.credentials.createInsecure(), {
+    this.channels = targets.map((target) => {
+      const client = new proto.samveteran.v1.SamEnv(target, grpc.credentials.createInsecure(), {
         'grpc.service_config': JSON.stringify(serviceConfig),
         'grpc.service_config_disable_resolution': 1,
         'grpc.max_receive_message_length': maxMsg,
@@ -184,8 +199,9 @@ export class SamEnvClient {
         'grpc.initial_reconnect_backoff_ms': 200,
         'grpc.max_reconnect_backoff_ms': 5_000,
         'grpc.enable_channelz': 0, // per-call bookkeeping for a channelz service nobody queries
-      }),
-    }));
+      });
+      return { target, sent: new Set<string>(), client, lane: new StreamLane(client, target) };
+    });
   }
 
   get targets(): string[] {
@@ -257,7 +273,10 @@ export class SamEnvClient {
   }
 
   close(): void {
-    for (const ch of this.channels) ch.client.close();
+    for (const ch of this.channels) {
+      ch.lane.close();
+      ch.client.close();
+    }
   }
 
   /**
@@ -278,7 +297,7 @@ export class SamEnvClient {
       const wire = imageRefToWire(full);
       return this.withRetries(opts, async (ch, deadline) => {
         this.stats.storeKeysSent++;
-        const res = await unaryCall(ch, method, build(wire), deadline);
+        const res = await this.send(ch, method, build(wire), deadline, false);
         this.remember(ch, image.digest);
         return res;
       });
@@ -288,7 +307,13 @@ export class SamEnvClient {
       const sendBytes = !known && this.firstContact === 'send' && image.source !== undefined;
       if (sendBytes) this.stats.bytesSent++;
       try {
-        const res = await unaryCall(ch, method, build(imageRefToWire(sendBytes ? full : bare)), deadline);
+        const res = await this.send(
+          ch,
+          method,
+          build(imageRefToWire(sendBytes ? full : bare)),
+          deadline,
+          sendBytes,
+        );
         this.remember(ch, image.digest);
         return res;
       } catch (err) {
@@ -296,11 +321,36 @@ export class SamEnvClient {
         ch.sent.delete(image.digest);
         this.stats.resends++;
         this.stats.bytesSent++;
-        const res = await unaryCall(ch, method, build(imageRefToWire(full)), deadline);
+        const res = await this.send(ch, method, build(imageRefToWire(full)), deadline, true);
         this.remember(ch, image.digest);
         return res;
       }
     });
+  }
+
+  /**
+   * One transition request on `ch`: over its stream, or as a unary call. Requests carrying image
+   * bytes always go unary: they are rare (once per image and channel), their size dwarfs the per-call
+   * cost, and a message over the server's size limit then fails alone instead of resetting the stream
+   * and every request on it.
+   */
+  private async send(
+    ch: Channel,
+    method: Method,
+    req: object,
+    deadline: number,
+    carriesBytes: boolean,
+  ): Promise<unknown> {
+    if (this.transport === 'stream' && !carriesBytes && !ch.lane.unsupported) {
+      try {
+        return await (method === 'Transition'
+          ? ch.lane.transition(req as TransitionRequest, deadline)
+          : ch.lane.group(req as TransitionGroupRequest, deadline));
+      } catch (err) {
+        if (!ch.lane.unsupported) throw err;
+      }
+    }
+    return unaryCall(ch, method, req, deadline);
   }
 
   private remember(ch: Channel, digest: string): void {

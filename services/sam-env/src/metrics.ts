@@ -5,7 +5,7 @@
  */
 import type { Server } from 'node:http';
 import { serveMetrics } from '../../../core/log/index.ts';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export class SamEnvMetrics {
   readonly registry = new Registry();
@@ -15,6 +15,8 @@ export class SamEnvMetrics {
   readonly cacheLookups: Counter<'cache' | 'result'>;
   readonly batchSize: Histogram;
   readonly errors: Counter<'method' | 'code'>;
+  /** TransitionStream calls open. */
+  readonly openStreams: Gauge;
   private http: Server | undefined;
 
   constructor(opts: { defaultMetrics?: boolean; labels?: Record<string, string> } = {}) {
@@ -49,6 +51,11 @@ export class SamEnvMetrics {
       name: 'samenv_errors_total',
       help: 'Failed calls by gRPC status code name',
       labelNames: ['method', 'code'],
+      registers,
+    });
+    this.openStreams = new Gauge({
+      name: 'samenv_open_streams',
+      help: 'TransitionStream calls open (long-lived; each carries many transitions)',
       registers,
     });
     if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry });

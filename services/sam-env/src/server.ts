@@ -1,6 +1,6 @@
 /**
- * The SamEnv gRPC server (grpc-js): Info / Transition / TransitionGroup over the transport-free
- * TransitionService, plus the standard health service (grpc.health.v1) and server reflection.
+ * The SamEnv gRPC server (grpc-js): Info / Transition / TransitionGroup / TransitionStream over the
+ * transport-free TransitionService, plus the standard health service (grpc.health.v1) and server reflection.
  *
  * Lifecycle: starting → ready → draining → stopped (logged). Shutdown is idempotent: health goes
  * NOT_SERVING (so load balancers and k8s readiness stop routing here), existing sessions get GOAWAY
@@ -24,6 +24,7 @@ import {
 import { toGrpcStatus } from './errors.ts';
 import { SamEnvMetrics } from './metrics.ts';
 import type { EnvModel } from './model.ts';
+import { TransitionStreams, type StreamMethods } from './stream-server.ts';
 import { TransitionService, type TransitionServiceOptions } from './transition-service.ts';
 
 export interface SamEnvServerOptions extends Omit<TransitionServiceOptions, 'model' | 'metrics'> {
@@ -63,12 +64,52 @@ export class SamEnvServer {
   private boundPort = 0;
   private metricsPortValue: number | undefined;
   private stopping: Promise<void> | undefined;
+  /** The two transition methods, shared by the unary calls and TransitionStream. */
+  private readonly methods: StreamMethods = {
+    transition: async (req, signal) => {
+      const out = await this.service.run({
+        model: req.model,
+        image: imageRefFromWire(req.image, 'image'),
+        prompts: [promptFromWire(req.prompt, 'prompt')],
+        returnLogits: req.returnLogits,
+        promptField: 'prompt',
+        signal,
+      });
+      this.metrics.transitions.inc({ method: 'Transition' });
+      const result = out.results[0];
+      return {
+        ...(result ? { result: transitionResultToWire(result) } : {}),
+        embeddingCached: out.embeddingCached,
+        modelId: out.modelId,
+        serverMs: out.serverMs,
+      };
+    },
+    group: async (req, signal) => {
+      const out = await this.service.run({
+        model: req.model,
+        image: imageRefFromWire(req.image, 'image'),
+        prompts: req.prompts.map((p, i) => promptFromWire(p, `prompts[${i}]`)),
+        returnLogits: req.returnLogits,
+        promptField: 'prompts',
+        signal,
+      });
+      this.metrics.transitions.inc({ method: 'TransitionGroup' }, out.results.length);
+      return {
+        results: out.results.map(transitionResultToWire),
+        embeddingCached: out.embeddingCached,
+        modelId: out.modelId,
+        serverMs: out.serverMs,
+      };
+    },
+  };
+  private readonly streams: TransitionStreams;
 
   private constructor(private readonly opts: SamEnvServerOptions) {
     this.logger = opts.logger ?? silentLogger;
     this.metrics = new SamEnvMetrics();
     const maxMessageBytes = opts.maxMessageBytes ?? 32 * 2 ** 20;
     this.service = new TransitionService({ ...opts, maxMessageBytes, metrics: this.metrics });
+    this.streams = new TransitionStreams(this.methods, this.metrics, this.logger);
     this.server = new grpc.Server({
       'grpc.max_receive_message_length': maxMessageBytes,
       'grpc.max_send_message_length': maxMessageBytes,
@@ -157,6 +198,7 @@ export class SamEnvServer {
       this.health.setStatus('', 'NOT_SERVING');
       this.health.setStatus(SAM_ENV_SERVICE, 'NOT_SERVING');
       const graceMs = this.opts.drainTimeoutMs ?? 10_000;
+      this.streams.drain();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           this.logger.warn({ graceMs }, 'drain timed out; cutting remaining calls');
@@ -200,41 +242,9 @@ export class SamEnvServer {
   private handlers(): SamEnvHandlers {
     return {
       Info: this.unary('Info', async () => infoToWire(this.service.info())),
-      Transition: this.unary('Transition', async (req, signal) => {
-        const out = await this.service.run({
-          model: req.model,
-          image: imageRefFromWire(req.image, 'image'),
-          prompts: [promptFromWire(req.prompt, 'prompt')],
-          returnLogits: req.returnLogits,
-          promptField: 'prompt',
-          signal,
-        });
-        this.metrics.transitions.inc({ method: 'Transition' });
-        const result = out.results[0];
-        return {
-          ...(result ? { result: transitionResultToWire(result) } : {}),
-          embeddingCached: out.embeddingCached,
-          modelId: out.modelId,
-          serverMs: out.serverMs,
-        };
-      }),
-      TransitionGroup: this.unary('TransitionGroup', async (req, signal) => {
-        const out = await this.service.run({
-          model: req.model,
-          image: imageRefFromWire(req.image, 'image'),
-          prompts: req.prompts.map((p, i) => promptFromWire(p, `prompts[${i}]`)),
-          returnLogits: req.returnLogits,
-          promptField: 'prompts',
-          signal,
-        });
-        this.metrics.transitions.inc({ method: 'TransitionGroup' }, out.results.length);
-        return {
-          results: out.results.map(transitionResultToWire),
-          embeddingCached: out.embeddingCached,
-          modelId: out.modelId,
-          serverMs: out.serverMs,
-        };
-      }),
+      Transition: this.unary('Transition', this.methods.transition),
+      TransitionGroup: this.unary('TransitionGroup', this.methods.group),
+      TransitionStream: this.streams.handle,
     };
   }
 

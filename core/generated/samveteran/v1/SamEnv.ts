@@ -8,6 +8,8 @@ import type { TransitionGroupRequest as _samveteran_v1_TransitionGroupRequest, T
 import type { TransitionGroupResponse as _samveteran_v1_TransitionGroupResponse, TransitionGroupResponse__Output as _samveteran_v1_TransitionGroupResponse__Output } from '../../samveteran/v1/TransitionGroupResponse.ts';
 import type { TransitionRequest as _samveteran_v1_TransitionRequest, TransitionRequest__Output as _samveteran_v1_TransitionRequest__Output } from '../../samveteran/v1/TransitionRequest.ts';
 import type { TransitionResponse as _samveteran_v1_TransitionResponse, TransitionResponse__Output as _samveteran_v1_TransitionResponse__Output } from '../../samveteran/v1/TransitionResponse.ts';
+import type { TransitionStreamRequest as _samveteran_v1_TransitionStreamRequest, TransitionStreamRequest__Output as _samveteran_v1_TransitionStreamRequest__Output } from '../../samveteran/v1/TransitionStreamRequest.ts';
+import type { TransitionStreamResponse as _samveteran_v1_TransitionStreamResponse, TransitionStreamResponse__Output as _samveteran_v1_TransitionStreamResponse__Output } from '../../samveteran/v1/TransitionStreamResponse.ts';
 
 export interface SamEnvClient extends grpc.Client {
   /**
@@ -55,6 +57,21 @@ export interface SamEnvClient extends grpc.Client {
   transitionGroup(argument: _samveteran_v1_TransitionGroupRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_samveteran_v1_TransitionGroupResponse__Output>): grpc.ClientUnaryCall;
   transitionGroup(argument: _samveteran_v1_TransitionGroupRequest, callback: grpc.requestCallback<_samveteran_v1_TransitionGroupResponse__Output>): grpc.ClientUnaryCall;
   
+  /**
+   * Many Transition / TransitionGroup calls over one long-lived stream, answered by id in completion
+   * order. Same semantics and errors as the unary methods, without a new HTTP/2 stream, headers and
+   * trailers per call (the per-call cost that dominates single-prompt calls).
+   */
+  TransitionStream(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_samveteran_v1_TransitionStreamRequest, _samveteran_v1_TransitionStreamResponse__Output>;
+  TransitionStream(options?: grpc.CallOptions): grpc.ClientDuplexStream<_samveteran_v1_TransitionStreamRequest, _samveteran_v1_TransitionStreamResponse__Output>;
+  /**
+   * Many Transition / TransitionGroup calls over one long-lived stream, answered by id in completion
+   * order. Same semantics and errors as the unary methods, without a new HTTP/2 stream, headers and
+   * trailers per call (the per-call cost that dominates single-prompt calls).
+   */
+  transitionStream(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_samveteran_v1_TransitionStreamRequest, _samveteran_v1_TransitionStreamResponse__Output>;
+  transitionStream(options?: grpc.CallOptions): grpc.ClientDuplexStream<_samveteran_v1_TransitionStreamRequest, _samveteran_v1_TransitionStreamResponse__Output>;
+  
 }
 
 export interface SamEnvHandlers extends grpc.UntypedServiceImplementation {
@@ -73,10 +90,18 @@ export interface SamEnvHandlers extends grpc.UntypedServiceImplementation {
    */
   TransitionGroup: grpc.handleUnaryCall<_samveteran_v1_TransitionGroupRequest__Output, _samveteran_v1_TransitionGroupResponse>;
   
+  /**
+   * Many Transition / TransitionGroup calls over one long-lived stream, answered by id in completion
+   * order. Same semantics and errors as the unary methods, without a new HTTP/2 stream, headers and
+   * trailers per call (the per-call cost that dominates single-prompt calls).
+   */
+  TransitionStream: grpc.handleBidiStreamingCall<_samveteran_v1_TransitionStreamRequest__Output, _samveteran_v1_TransitionStreamResponse>;
+  
 }
 
 export interface SamEnvDefinition extends grpc.ServiceDefinition {
   Info: MethodDefinition<_samveteran_v1_InfoRequest, _samveteran_v1_InfoResponse, _samveteran_v1_InfoRequest__Output, _samveteran_v1_InfoResponse__Output>
   Transition: MethodDefinition<_samveteran_v1_TransitionRequest, _samveteran_v1_TransitionResponse, _samveteran_v1_TransitionRequest__Output, _samveteran_v1_TransitionResponse__Output>
   TransitionGroup: MethodDefinition<_samveteran_v1_TransitionGroupRequest, _samveteran_v1_TransitionGroupResponse, _samveteran_v1_TransitionGroupRequest__Output, _samveteran_v1_TransitionGroupResponse__Output>
+  TransitionStream: MethodDefinition<_samveteran_v1_TransitionStreamRequest, _samveteran_v1_TransitionStreamResponse, _samveteran_v1_TransitionStreamRequest__Output, _samveteran_v1_TransitionStreamResponse__Output>
 }
