@@ -76,6 +76,10 @@ export function registerTrainCommand(program: Command): void {
         .choices(['reinforce++', 'group'])
         .default('reinforce++'),
     )
+    .option(
+      '--draw-weights',
+      "weight each rollout by dynamic sampling's draw weight (its action type's share of the draws over its share of the group), so groups give the on-policy gradient",
+    )
     .option('--temperature <x>', "sampling temperature of the actors' rollouts", positive('temperature'), 0.7)
     .option(
       '--policy-box-probability <p>',
@@ -184,6 +188,7 @@ export function registerTrainCommand(program: Command): void {
               ...(typeof o['lr'] === 'number' ? { learningRate: o['lr'] } : {}),
               ...(typeof o['kl'] === 'number' ? { klCoef: o['kl'] } : {}),
               advantageMode: o['advantage'] as 'reinforce++' | 'group',
+              drawWeights: o['drawWeights'] === true,
               taskMix: o['taskMix'] as TaskMix,
             },
             actor: {

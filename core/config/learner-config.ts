@@ -23,6 +23,14 @@ export const LearnerConfigSchema = z.strictObject({
   clipEps: z.number().positive().max(1).default(0.2),
   /** Advantage estimator. Default reinforce++ (group-mean baseline, batch whitening; the paper). */
   advantageMode: z.enum(['reinforce++', 'group']).default('reinforce++'),
+  /**
+   * Weight each rollout's advantage (and its group's baseline) by dynamic sampling's draw weight: its
+   * action type's share of all draws over its share of the group. Dynamic sampling puts one rollout
+   * of every type it drew into the group, so rare types are over-represented (three clicks in a
+   * group on a state the policy stops on 85% of the time); weighting restores the on-policy gradient
+   * while every type is still scored. Default false (the paper's plain group).
+   */
+  drawWeights: z.boolean().default(false),
   /** ε in the advantage denominators. Default 1e-6. */
   advantageEps: z.number().positive().default(1e-6),
   /** Drop groups sampled with a policy more than this many versions old. Default 2. */

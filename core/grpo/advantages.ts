@@ -9,6 +9,12 @@
  *   The group mean is the baseline; the batch statistics set the scale, so a group with a tiny
  *   spread is not blown up to unit variance as per-group normalization would.
  *
+ * With per-rollout weights w (dynamic sampling's draw weights, mean 1 per group), the group's
+ * baseline is the weighted mean b = Σ w·r / Σ w, each centred reward is w·(r − b), and per-group
+ * normalization divides by the weighted std √(Σ w·(r − b)² / Σ w): the group then estimates the
+ * gradient of the distribution it was drawn from, not of its type-balanced selection. Weights all 1
+ * give exactly the unweighted formulas.
+ *
  * Standard deviations are population (divide by n): a one-step group is the whole population
  * being compared, and it is what REINFORCE++'s batch whitening uses. A group whose rewards are all
  * equal carries no signal: its advantages are exactly 0 in both modes (never NaN, never rounding
@@ -53,31 +59,65 @@ function meanStd(values: ArrayLike<number>, start: number, n: number): { mean: n
   return { mean, std: Math.sqrt(ss / n) };
 }
 
-/** Per-group (r − mean) / (std + ε). */
+/** Weighted mean and std of values[start..start+n) (weights undefined = all 1). */
+function weightedMeanStd(
+  values: ArrayLike<number>,
+  weights: ArrayLike<number> | undefined,
+  start: number,
+  n: number,
+): { mean: number; std: number } {
+  if (!weights) return meanStd(values, start, n);
+  let sw = 0;
+  let sum = 0;
+  for (let i = start; i < start + n; i++) {
+    sw += weights[i] as number;
+    sum += (weights[i] as number) * (values[i] as number);
+  }
+  const mean = sum / sw;
+  let ss = 0;
+  for (let i = start; i < start + n; i++) ss += (weights[i] as number) * ((values[i] as number) - mean) ** 2;
+  return { mean, std: Math.sqrt(ss / sw) };
+}
+
+function checkWeights(weights: ArrayLike<number> | undefined, n: number): void {
+  if (!weights) return;
+  if (weights.length !== n) throw new ValidationError('weights.length', weights.length, `must equal ${n}`);
+  for (let i = 0; i < n; i++) {
+    const w = weights[i] as number;
+    if (!(Number.isFinite(w) && w > 0))
+      throw new ValidationError(`weights[${i}]`, w, 'must be finite and > 0');
+  }
+}
+
+/** Per-group w·(r − mean) / (std + ε), weighted when `weights` is given. */
 export function groupNormalizedAdvantages(
   rewards: ArrayLike<number>,
   groupSize: number,
   eps = 1e-6,
+  weights?: ArrayLike<number>,
 ): Float64Array {
   const groups = checkLayout(rewards, groupSize);
+  checkWeights(weights, rewards.length);
   const out = new Float64Array(rewards.length);
   for (let g = 0; g < groups; g++) {
     const start = g * groupSize;
     if (isDegenerate(rewards, start, groupSize)) continue;
-    const { mean, std } = meanStd(rewards, start, groupSize);
-    for (let i = 0; i < groupSize; i++)
-      out[start + i] = ((rewards[start + i] as number) - mean) / (std + eps);
+    const { mean, std } = weightedMeanStd(rewards, weights, start, groupSize);
+    for (let i = start; i < start + groupSize; i++)
+      out[i] = ((weights?.[i] ?? 1) * ((rewards[i] as number) - mean)) / (std + eps);
   }
   return out;
 }
 
-/** REINFORCE++ with a group-mean baseline, then whitening across the whole batch. */
+/** REINFORCE++ with a group-mean baseline (weighted when `weights` is given), then batch whitening. */
 export function reinforcePlusPlusAdvantages(
   rewards: ArrayLike<number>,
   groupSize: number,
   eps = 1e-6,
+  weights?: ArrayLike<number>,
 ): Float64Array {
   const groups = checkLayout(rewards, groupSize);
+  checkWeights(weights, rewards.length);
   const centred = new Float64Array(rewards.length);
   const degenerate = new Uint8Array(groups);
   for (let g = 0; g < groups; g++) {
@@ -86,8 +126,9 @@ export function reinforcePlusPlusAdvantages(
       degenerate[g] = 1;
       continue;
     }
-    const { mean } = meanStd(rewards, start, groupSize);
-    for (let i = 0; i < groupSize; i++) centred[start + i] = (rewards[start + i] as number) - mean;
+    const { mean } = weightedMeanStd(rewards, weights, start, groupSize);
+    for (let i = start; i < start + groupSize; i++)
+      centred[i] = (weights?.[i] ?? 1) * ((rewards[i] as number) - mean);
   }
   const out = new Float64Array(rewards.length);
   if (degenerate.every((d) => d === 1)) return out;
@@ -106,10 +147,11 @@ export function computeAdvantages(
   rewards: ArrayLike<number>,
   groupSize: number,
   eps = 1e-6,
+  weights?: ArrayLike<number>,
 ): Float64Array {
   return mode === 'group'
-    ? groupNormalizedAdvantages(rewards, groupSize, eps)
-    : reinforcePlusPlusAdvantages(rewards, groupSize, eps);
+    ? groupNormalizedAdvantages(rewards, groupSize, eps, weights)
+    : reinforcePlusPlusAdvantages(rewards, groupSize, eps, weights);
 }
 
 /** How many groups have all rewards equal (and so carry no gradient). */

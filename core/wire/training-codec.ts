@@ -248,7 +248,15 @@ function rolloutToWire(r: Rollout, field: string): RolloutIn {
     ...(r.resultMask ? { resultMask: rleToWire(r.resultMask) } : {}),
     iou: r.iou,
     stats: { ...r.stats },
+    ...(r.drawWeight === undefined
+      ? {}
+      : { drawWeight: requireDrawWeight(r.drawWeight, `${field}.drawWeight`) }),
   };
+}
+
+function requireDrawWeight(v: number, field: string): number {
+  if (!(Number.isFinite(v) && v > 0)) throw new ValidationError(field, v, 'must be a finite number > 0');
+  return v;
 }
 
 function rolloutFromWire(w: Rollout__Output, field: string): Rollout {
@@ -275,6 +283,7 @@ function rolloutFromWire(w: Rollout__Output, field: string): Rollout {
       sampleMs: s?.sampleMs ?? 0,
       envMs: s?.envMs ?? 0,
     },
+    ...(w.drawWeight === 0 ? {} : { drawWeight: requireDrawWeight(w.drawWeight, `${field}.drawWeight`) }),
   };
 }
 

@@ -157,6 +157,11 @@ export interface Rollout {
   readonly resultMask?: RleMask;
   readonly iou: number;
   readonly stats: SamplingStats;
+  /**
+   * How much of dynamic sampling's draws this rollout stands for (its action type's share of the
+   * draws over its share of the group; > 0, mean 1 over a group). Absent = 1.
+   */
+  readonly drawWeight?: number;
 }
 
 export interface RolloutGroup {

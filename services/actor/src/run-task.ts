@@ -167,7 +167,7 @@ export async function runActorTask(task: Task, deps: RunTaskDeps): Promise<TaskO
     rewards: deps.rewards,
     settled,
     stats: { temperature: deps.sampling.temperature, topP: 1, topK: 0, sampleMs, envMs },
-  });
+  }).map((r, i) => ({ ...r, drawWeight: sampled.drawWeights[i] as number }));
   const { sample } = resolved;
   const group: RolloutGroup = {
     groupId: task.taskId,

@@ -27,6 +27,8 @@ export interface GroupInput {
   /** G·L behaviour log-probs, 0 at padding. */
   readonly logpOld: Float32Array;
   readonly rewards: Float64Array;
+  /** Dynamic sampling's draw weight per rollout (1 where the actor recorded none). */
+  readonly drawWeights: Float64Array;
 }
 
 /** Token kind of a task's action: localization emits a box, the other tasks a point pair. */
@@ -81,6 +83,7 @@ export function buildGroupInput(
   const L = MAX_ACTION_TOKENS;
   const logpOld = new Float32Array(groupSize * L);
   const rewards = new Float64Array(groupSize);
+  const drawWeights = new Float64Array(groupSize);
   const tokens = group.rollouts.map((r, i) => {
     const t: ActionTokens = { kind: actionKind, ids: [...r.tokenIds] };
     try {
@@ -97,6 +100,7 @@ export function buildGroupInput(
     }
     r.behaviourLogprobs.forEach((lp, j) => (logpOld[i * L + j] = lp));
     rewards[i] = r.reward;
+    drawWeights[i] = r.drawWeight ?? 1;
     return t;
   });
   return {
@@ -107,6 +111,7 @@ export function buildGroupInput(
     tokens,
     logpOld,
     rewards,
+    drawWeights,
   };
 }
 
@@ -115,6 +120,7 @@ export interface StepBatch {
   readonly tokens: ActionTokens[];
   readonly logpOld: Float32Array;
   readonly rewards: Float64Array;
+  readonly drawWeights: Float64Array;
   readonly kinds: TaskKind[];
 }
 
@@ -140,6 +146,7 @@ export function assembleBatch(groups: readonly GroupInput[], groupSize: number):
   const kinds: TaskKind[] = [];
   const logpOld = new Float32Array(n * MAX_ACTION_TOKENS);
   const rewards = new Float64Array(n);
+  const drawWeights = new Float64Array(n);
   groups.forEach((g, gi) => {
     if (g.prepared.size !== 1 || g.prepared.rowOf) {
       throw new ValidationError(`groups[${gi}].prepared.size`, g.prepared.size, 'must be 1 (the state)');
@@ -155,12 +162,14 @@ export function assembleBatch(groups: readonly GroupInput[], groupSize: number):
     }
     logpOld.set(g.logpOld, gi * groupSize * MAX_ACTION_TOKENS);
     rewards.set(g.rewards, gi * groupSize);
+    drawWeights.set(g.drawWeights, gi * groupSize);
   });
   return {
     prepared: { size: n, patches, queryOneHot, queryMask, rowOf, imageSizes },
     tokens,
     logpOld,
     rewards,
+    drawWeights,
     kinds,
   };
 }

@@ -33,7 +33,7 @@ export interface GrpoStepResult {
 
 type StepSettings = Pick<
   LearnerConfig,
-  'groupSize' | 'advantageMode' | 'advantageEps' | 'clipEps' | 'klCoef'
+  'groupSize' | 'advantageMode' | 'advantageEps' | 'clipEps' | 'klCoef' | 'drawWeights'
 >;
 
 export function grpoStep(
@@ -45,7 +45,13 @@ export function grpoStep(
   const G = cfg.groupSize;
   const n = batch.tokens.length;
   const L = MAX_ACTION_TOKENS;
-  const adv = computeAdvantages(cfg.advantageMode, batch.rewards, G, cfg.advantageEps);
+  const adv = computeAdvantages(
+    cfg.advantageMode,
+    batch.rewards,
+    G,
+    cfg.advantageEps,
+    cfg.drawWeights ? batch.drawWeights : undefined,
+  );
   const advantages = Float32Array.from(adv);
   const targets = buildTargets(batch.tokens, policy.codec);
   const refTensor = tf.tidy(() => reference.logProbs(batch.prepared, targets).logprobs);

@@ -43,6 +43,11 @@ export interface Rollout {
    */
   'iou'?: (number | string);
   'stats'?: (_samveteran_v1_SamplingStats | null);
+  /**
+   * How much of dynamic sampling's draws this rollout stands for: its action type's share of all
+   * draws over its share of the group (mean 1 over a group). 0 = not recorded, read as 1.
+   */
+  'drawWeight'?: (number | string);
 }
 
 export interface Rollout__Output {
@@ -84,4 +89,9 @@ export interface Rollout__Output {
    */
   'iou': (number);
   'stats': (_samveteran_v1_SamplingStats__Output | null);
+  /**
+   * How much of dynamic sampling's draws this rollout stands for: its action type's share of all
+   * draws over its share of the group (mean 1 over a group). 0 = not recorded, read as 1.
+   */
+  'drawWeight': (number);
 }
