@@ -4,6 +4,7 @@ export {
   dynamicSample,
   sampleBoxGroup,
   sampleRefineGroup,
+  typeDrawWeights,
   type ActionSampler,
   type BoxSamplingOptions,
   type DynamicSampleOptions,

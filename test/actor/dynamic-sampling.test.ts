@@ -7,6 +7,7 @@ import {
   dynamicSample,
   sampleBoxGroup,
   sampleRefineGroup,
+  typeDrawWeights,
   type ActionSampler,
 } from '../../services/actor/index.ts';
 
@@ -111,6 +112,45 @@ describe('sampleRefineGroup (action-type coverage)', () => {
     expect(new Set(r.chosen.map(typeOf))).toEqual(new Set(['stop', 'positive', 'negative', 'both']));
     // First positive (0) plus the first draw of each rare type.
     expect(r.indices).toEqual([0, 9, 10, 11]);
+    // 9 of 12 draws were positive but it holds 1 of 4 slots: (9/12)/(1/4) = 3; each rare type
+    // (1/12)/(1/4) = 1/3. The weights average 1 over the group.
+    expect(r.drawWeights[0]).toBeCloseTo(3, 12);
+    for (const w of r.drawWeights.slice(1)) expect(w).toBeCloseTo(1 / 3, 12);
+  });
+
+  it('draw weights: the type shares of the draws over those of the group, mean 1', () => {
+    const script = (
+      ['stop', 'stop', 'stop', 'stop', 'stop', 'positive', 'stop', 'negative', 'stop', 'both'] as const
+    ).map(pointAction);
+    const r = sampleRefineGroup(scripted(script), { groupSize: 8, maxDraws: 64, batchSize: 10 });
+    expect(r.chosen.map(typeOf)).toEqual([
+      'stop',
+      'stop',
+      'stop',
+      'stop',
+      'stop',
+      'positive',
+      'negative',
+      'both',
+    ]);
+    // stop: 7 of 10 draws, 5 of 8 slots → 0.7/0.625 = 1.12; each click type 0.1/0.125 = 0.8.
+    expect(r.drawWeights.map((w) => Number(w.toFixed(12)))).toEqual([
+      1.12, 1.12, 1.12, 1.12, 1.12, 0.8, 0.8, 0.8,
+    ]);
+    expect(r.drawWeights.reduce((a, b) => a + b, 0)).toBeCloseTo(8, 12);
+    // A group that is the draws themselves is unweighted.
+    const plain = sampleRefineGroup(
+      scripted((['both', 'stop', 'negative', 'positive'] as const).map(pointAction)),
+      {
+        groupSize: 4,
+        maxDraws: 64,
+      },
+    );
+    expect(plain.drawWeights).toEqual([1, 1, 1, 1]);
+  });
+
+  it('typeDrawWeights rejects a chosen type that was never drawn', () => {
+    expect(() => typeDrawWeights(['stop'], ['both'])).toThrow('chosen "both" must be among the draws');
   });
 
   it('stops at the draw cap and covers the types it saw, filling the rest in draw order', () => {
@@ -128,6 +168,7 @@ describe('sampleRefineGroup (action-type coverage)', () => {
     const r = dynamicSample(draw, { kind: 'refine', groupSize: 8, maxDraws: 64 });
     expect(draw.calls).toEqual([8]);
     expect(r.indices).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(r.drawWeights).toEqual(Array(8).fill(1));
   });
 
   it('prefers covering types over draw order when the first G draws miss one', () => {

@@ -65,6 +65,12 @@ describe('runActorTask', () => {
         expect(b.group.rollouts.map((r) => r.reward)).toEqual(a.group.rollouts.map((r) => r.reward));
       }
       expect(a.zeroVariance).toBe(new Set(a.group.rollouts.map((r) => r.reward)).size === 1);
+      // Every rollout says how much of the draws it stands for; the weights average 1.
+      const w = a.group.rollouts.map((r) => r.drawWeight as number);
+      expect(w.every((x) => x > 0)).toBe(true);
+      expect(w.reduce((x, y) => x + y, 0)).toBeCloseTo(6, 9);
+      if (kind === 'localization') expect(w).toEqual(Array(6).fill(1));
+      else expect(w).toEqual(a.sampling.drawWeights);
     }
   });
 

@@ -77,6 +77,50 @@ describe('reinforcePlusPlusAdvantages', () => {
   });
 });
 
+describe('draw-weighted advantages', () => {
+  it('weights 1 give exactly the unweighted advantages', () => {
+    const r = [1, 3, 0, 0, 2, 6, 5, 4];
+    const ones = new Float64Array(8).fill(1);
+    for (const mode of ['reinforce++', 'group'] as const)
+      expect(Array.from(computeAdvantages(mode, r, 4, 1e-6, ones))).toEqual(
+        Array.from(computeAdvantages(mode, r, 4, 1e-6)),
+      );
+  });
+
+  it('reproduces the hand-computed weighted baseline, scale and batch whitening', () => {
+    // One group of 4: a stop (reward 4) that was 70% of the draws, three clicks (−0.35, −0.35, 1) 10%
+    // each: weights [2.8, 0.4, 0.4, 0.4] (0.7 / 0.25 and 0.1 / 0.25). Σw = 4.
+    // Weighted mean b = (11.2 − 0.14 − 0.14 + 0.4)/4 = 11.32/4 = 2.83.
+    // Per group: w(r − b) = [3.276, −1.272, −1.272, −0.732];
+    //   weighted var = (2.8·1.3689 + 0.4·10.1124·2 + 0.4·3.3489)/4 = (3.83292 + 8.08992 + 1.33956)/4
+    //   = 3.3156, std 1.820879 → [1.799131, −0.698564, −0.698564, −0.402004].
+    const r = [4, -0.35, -0.35, 1];
+    const w = [2.8, 0.4, 0.4, 0.4];
+    expectClose(groupNormalizedAdvantages(r, 4, 0, w), [1.799131, -0.698564, -0.698564, -0.402004]);
+    // REINFORCE++: the same centred values, whitened over the batch: mean 0, std of
+    // [3.276, −1.272, −1.272, −0.732] = √((10.732176 + 1.617984·2 + 0.535824)/4) = √3.6259920 = 1.904204.
+    expectClose(reinforcePlusPlusAdvantages(r, 4, 0, w), [1.720404, -0.667996, -0.667996, -0.384413]);
+    // Unweighted, the three clicks pull the baseline to 1.075 and the stop's advantage up with it.
+    expect(groupNormalizedAdvantages(r, 4, 0)[0]).toBeGreaterThan(1.5);
+  });
+
+  it('keeps equal-reward groups at exactly zero and names bad weights', () => {
+    // [2, 2] carries no signal whatever its weights; [0, 1] centres to ±0.5, whitened over all four
+    // (std √(0.5/4)) to ±√2.
+    expectClose(reinforcePlusPlusAdvantages([2, 2, 0, 1], 2, 0, [3, 0.5, 1, 1]), [
+      0,
+      0,
+      -Math.SQRT2,
+      Math.SQRT2,
+    ]);
+    expect(reinforcePlusPlusAdvantages([2, 2, 0, 1], 2, 0, [3, 0.5, 1, 1])[0]).toBe(0);
+    expect(() => computeAdvantages('group', [0, 1], 2, 0, [1, 0])).toThrow(
+      'weights[1] 0 must be finite and > 0',
+    );
+    expect(() => computeAdvantages('group', [0, 1], 2, 0, [1])).toThrow('weights.length 1 must equal 2');
+  });
+});
+
 describe('zeroVarianceGroups', () => {
   it('counts groups whose rewards are all equal', () => {
     expect(zeroVarianceGroups([1, 1, 0, 1, 2, 2], 2)).toBe(2);

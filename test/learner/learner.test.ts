@@ -405,6 +405,64 @@ describe('Learner steps', () => {
     expect(delta(1)).toBeGreaterThan(0);
     expect(delta(-1)).toBeLessThan(0);
     expect(batch.logpOld.length).toBe(16 * MAX_ACTION_TOKENS);
+    // The groups' draw weights reach the batch (1 where a rollout has none).
+    expect(Array.from(batch.drawWeights)).toEqual(inputs.flatMap((g) => Array.from(g.drawWeights)));
+  });
+
+  it('weights advantages by the draw weights only under drawWeights', async () => {
+    const policy = await tinyPolicy(5);
+    const reference = policy.clone({ frozen: true });
+    const feeder = new Feeder({
+      runId: 'weighted',
+      config: learnerConfig({ checkpointDir: 'unused' }),
+      datasetSpec: DATASET,
+    });
+    const tasks: Task[] = [];
+    await feeder.topUp(
+      {
+        publishTask: (_: string, b: Uint8Array) => (
+          tasks.push(decodeTask(b)),
+          Promise.resolve({ seq: 1, duplicate: false })
+        ),
+      } as unknown as InProcessBus,
+      1,
+      2,
+    );
+    const inputs = [];
+    for (const t of tasks) {
+      const g = await rolloutGroupFor(t, policy, 4, 1);
+      // One rollout stands for most of the draws, the others for a few each.
+      const weighted = {
+        ...g,
+        rollouts: g.rollouts.map((r, i) => ({ ...r, drawWeight: i === 0 ? 2.5 : 0.5 })),
+      };
+      const outstanding = feeder.get(t.taskId);
+      if (!outstanding) throw new Error('task not outstanding');
+      inputs.push(buildGroupInput(weighted, outstanding, await feeder.sampleOf(outstanding), policy, 4));
+    }
+    const batch = assembleBatch(inputs, 4);
+    expect(Array.from(batch.drawWeights)).toEqual([2.5, 0.5, 0.5, 0.5, 2.5, 0.5, 0.5, 0.5]);
+    // Same batch, same weights: the two settings move the policy differently.
+    const step = (drawWeights: boolean) => {
+      const p = policy.clone({ frozen: false });
+      grpoStep(
+        p,
+        reference,
+        batch,
+        learnerConfig({ checkpointDir: 'unused', learningRate: 3e-3, drawWeights }),
+      );
+      return p.logProbsSync(batch.prepared, batch.tokens).map((row) => row.reduce((a, b) => a + b, 0));
+    };
+    const plain = step(false);
+    const weighted = step(true);
+    expect(plain).not.toEqual(weighted);
+    // Without the option the weights are ignored: the same step as a batch of weight-1 rollouts.
+    const ones = { ...batch, drawWeights: new Float64Array(8).fill(1) };
+    const p1 = policy.clone({ frozen: false });
+    grpoStep(p1, reference, ones, learnerConfig({ checkpointDir: 'unused', learningRate: 3e-3 }));
+    expect(
+      p1.logProbsSync(batch.prepared, batch.tokens).map((row) => row.reduce((a, b) => a + b, 0)),
+    ).toEqual(plain);
   });
 
   it('drops and counts stale and malformed groups, acking them, and keeps training', async () => {

@@ -64,6 +64,7 @@ const group: RolloutGroup = {
       resultMask: { height: 4, width: 3, counts: '39' },
       iou: 0.75,
       stats: { temperature: 1, topP: 0.95, topK: 0, meanEntropy: 0.25, sampleMs: 12.5, envMs: 3 },
+      drawWeight: 1.12,
     },
     {
       tokenIds: [9],
@@ -109,6 +110,18 @@ describe('training codec', () => {
     expect(() => encodeRolloutGroup(bad)).toThrow(
       'rollouts[0].behaviourLogprobs 1 must have one log-prob per token',
     );
+  });
+
+  it('keeps an absent draw weight absent, and names a bad one', () => {
+    const back = decodeRolloutGroup(encodeRolloutGroup(group));
+    expect(back.rollouts[0]?.drawWeight).toBe(1.12);
+    expect(back.rollouts[1]).not.toHaveProperty('drawWeight');
+    for (const w of [0, -1, Number.NaN]) {
+      const bad = { ...group, rollouts: [{ ...group.rollouts[0]!, drawWeight: w }] };
+      expect(() => encodeRolloutGroup(bad)).toThrow(
+        `rollouts[0].drawWeight ${Number.isNaN(w) ? 'NaN' : w} must be a finite number > 0`,
+      );
+    }
   });
 
   it('rejects positive log-probs and NaN rewards', () => {
