@@ -32,6 +32,15 @@ function probability(name: string) {
   };
 }
 
+function nonNegative(name: string) {
+  return (v: string): number => {
+    const x = Number(v);
+    if (v.trim() === '' || !(x >= 0) || !Number.isFinite(x))
+      throw new InvalidArgumentError(`--${name} "${v}" must be a non-negative number`);
+    return x;
+  };
+}
+
 function positive(name: string) {
   return (v: string): number => {
     const x = Number(v);
@@ -75,6 +84,11 @@ export function registerTrainCommand(program: Command): void {
       )
         .choices(['reinforce++', 'group'])
         .default('reinforce++'),
+    )
+    .option(
+      '--stop-supervision <lambda>',
+      "weight of a cross-entropy term pulling mask-understanding states' π(stop) towards their case (stop iff GOOD ENOUGH); 0 = off",
+      nonNegative('stop-supervision'),
     )
     .option(
       '--draw-weights',
@@ -189,6 +203,7 @@ export function registerTrainCommand(program: Command): void {
               ...(typeof o['kl'] === 'number' ? { klCoef: o['kl'] } : {}),
               advantageMode: o['advantage'] as 'reinforce++' | 'group',
               drawWeights: o['drawWeights'] === true,
+              ...(typeof o['stopSupervision'] === 'number' ? { stopSupervision: o['stopSupervision'] } : {}),
               taskMix: o['taskMix'] as TaskMix,
             },
             actor: {

@@ -31,6 +31,13 @@ export const LearnerConfigSchema = z.strictObject({
    * while every type is still scored. Default false (the paper's plain group).
    */
   drawWeights: z.boolean().default(false),
+  /**
+   * Weight λ of a supervised term on the stop decision of mask-understanding states: the cross-entropy
+   * of π(stop) against the state's case as the actor settled it (stop iff GOOD ENOUGH), once per group
+   * that drew a stop, added to the GRPO loss. Counters GRPO's drift towards stopping on states of both
+   * cases (bench:mask-groups) with the label the warm start was trained on. 0 = off (the paper).
+   */
+  stopSupervision: z.number().min(0).default(0),
   /** ε in the advantage denominators. Default 1e-6. */
   advantageEps: z.number().positive().default(1e-6),
   /** Drop groups sampled with a policy more than this many versions old. Default 2. */

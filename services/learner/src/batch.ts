@@ -29,6 +29,8 @@ export interface GroupInput {
   readonly rewards: Float64Array;
   /** Dynamic sampling's draw weight per rollout (1 where the actor recorded none). */
   readonly drawWeights: Float64Array;
+  /** The state's case as the actor settled it (mask understanding: GOOD ENOUGH). */
+  readonly goodEnough: boolean;
 }
 
 /** Token kind of a task's action: localization emits a box, the other tasks a point pair. */
@@ -112,6 +114,7 @@ export function buildGroupInput(
     logpOld,
     rewards,
     drawWeights,
+    goodEnough: group.goodEnough,
   };
 }
 
@@ -121,6 +124,8 @@ export interface StepBatch {
   readonly logpOld: Float32Array;
   readonly rewards: Float64Array;
   readonly drawWeights: Float64Array;
+  /** Per rollout, its group's `goodEnough` (1) or not (0). */
+  readonly goodEnough: Uint8Array;
   readonly kinds: TaskKind[];
 }
 
@@ -147,6 +152,7 @@ export function assembleBatch(groups: readonly GroupInput[], groupSize: number):
   const logpOld = new Float32Array(n * MAX_ACTION_TOKENS);
   const rewards = new Float64Array(n);
   const drawWeights = new Float64Array(n);
+  const goodEnough = new Uint8Array(n);
   groups.forEach((g, gi) => {
     if (g.prepared.size !== 1 || g.prepared.rowOf) {
       throw new ValidationError(`groups[${gi}].prepared.size`, g.prepared.size, 'must be 1 (the state)');
@@ -163,6 +169,7 @@ export function assembleBatch(groups: readonly GroupInput[], groupSize: number):
     logpOld.set(g.logpOld, gi * groupSize * MAX_ACTION_TOKENS);
     rewards.set(g.rewards, gi * groupSize);
     drawWeights.set(g.drawWeights, gi * groupSize);
+    goodEnough.fill(g.goodEnough ? 1 : 0, gi * groupSize, (gi + 1) * groupSize);
   });
   return {
     prepared: { size: n, patches, queryOneHot, queryMask, rowOf, imageSizes },
@@ -170,6 +177,7 @@ export function assembleBatch(groups: readonly GroupInput[], groupSize: number):
     logpOld,
     rewards,
     drawWeights,
+    goodEnough,
     kinds,
   };
 }

@@ -10,7 +10,7 @@
 import type { LearnerConfig } from '../../../core/config/index.ts';
 import { computeAdvantages, grpoLoss, zeroVarianceGroups } from '../../../core/grpo/index.ts';
 import type { PointerPolicy } from '../../../core/policy/index.ts';
-import { buildTargets, MAX_ACTION_TOKENS, tf } from '../../../core/policy/index.ts';
+import { buildTargets, MAX_ACTION_TOKENS, tf, type ActionTokens } from '../../../core/policy/index.ts';
 import { isStop, type StepBatch } from './batch.ts';
 import { grpoObjective } from './grpo-objective.ts';
 
@@ -29,11 +29,37 @@ export interface GrpoStepResult {
   readonly zeroVarianceGroups: number;
   /** Fraction of refine rollouts that chose (null, null); NaN when the batch had none. */
   readonly stopRate: number;
+  /**
+   * Mean π(stop) (before the update) over the batch's mask-understanding states that drew a stop,
+   * GOOD ENOUGH and NEEDS REFINEMENT apart (NaN when none): how well the policy tells the two apart.
+   */
+  readonly stopProbGoodEnough: number;
+  readonly stopProbNeedsRefinement: number;
+  /** The supervised stop term's cross-entropy (0 when off or no state qualified). */
+  readonly stopSupervisionLoss: number;
+}
+
+/**
+ * Rows whose type token gives log π(stop) of a mask-understanding state: the first stop rollout of
+ * each such group (the same state for the whole group, so one row stands for it).
+ */
+function stopRows(batch: StepBatch, G: number): number[] {
+  const rows: number[] = [];
+  for (let g = 0; g * G < batch.tokens.length; g++) {
+    if (batch.kinds[g * G] !== 'mask_understanding') continue;
+    for (let i = g * G; i < (g + 1) * G; i++) {
+      if (isStop(batch.tokens[i] as ActionTokens)) {
+        rows.push(i);
+        break;
+      }
+    }
+  }
+  return rows;
 }
 
 type StepSettings = Pick<
   LearnerConfig,
-  'groupSize' | 'advantageMode' | 'advantageEps' | 'clipEps' | 'klCoef' | 'drawWeights'
+  'groupSize' | 'advantageMode' | 'advantageEps' | 'clipEps' | 'klCoef' | 'drawWeights' | 'stopSupervision'
 >;
 
 export function grpoStep(
@@ -58,10 +84,13 @@ export function grpoStep(
   const logpRef = (refTensor.dataSync() as Float32Array).slice();
   refTensor.dispose();
   let logpNew = new Float32Array(n * L);
+  const rows = stopRows(batch, G);
+  const lambda = cfg.stopSupervision ?? 0;
+  let stopSupervisionLoss = 0;
   const { gradNorm } = policy.trainStep(() => {
     const { logprobs, mask } = policy.logProbs(batch.prepared, targets);
     logpNew = (logprobs.dataSync() as Float32Array).slice();
-    return grpoObjective({
+    const { loss } = grpoObjective({
       logpNew: logprobs,
       mask,
       logpOld: batch.logpOld,
@@ -69,8 +98,34 @@ export function grpoStep(
       advantages,
       clipEps: cfg.clipEps,
       klCoef: cfg.klCoef,
-    }).loss;
+    });
+    if (lambda === 0 || rows.length === 0) return loss;
+    // −[y log p + (1 − y) log(1 − p)] on each selected row's type token (p = π(stop)); the other
+    // rows enter with weight 0 (a mask product: Gather's gradient needs a kernel WASM lacks).
+    const pick = new Float32Array(n);
+    const label = new Float32Array(n);
+    for (const r of rows) {
+      pick[r] = 1;
+      label[r] = batch.goodEnough[r] as number;
+    }
+    const lp = tf.reshape(tf.slice(logprobs, [0, 0], [n, 1]), [n]);
+    const y = tf.tensor1d(label);
+    const logNot = tf.log(tf.add(tf.sub(1, tf.exp(lp)), 1e-6));
+    const ce = tf.neg(tf.add(tf.mul(y, lp), tf.mul(tf.sub(1, y), logNot)));
+    const sup = tf.div(tf.sum(tf.mul(ce, tf.tensor1d(pick))), rows.length);
+    stopSupervisionLoss = (sup.dataSync() as Float32Array)[0] as number;
+    return tf.add(loss, tf.mul(sup, lambda)) as tf.Scalar;
   });
+  const stopProb = (good: number): number => {
+    let sum = 0;
+    let k = 0;
+    for (const r of rows) {
+      if (batch.goodEnough[r] !== good) continue;
+      sum += Math.exp(logpNew[r * L] as number);
+      k++;
+    }
+    return k > 0 ? sum / k : Number.NaN;
+  };
   const tokenAdv = new Float64Array(n * L);
   for (let b = 0; b < n; b++) tokenAdv.fill(adv[b] as number, b * L, (b + 1) * L);
   const stats = grpoLoss({
@@ -108,5 +163,8 @@ export function grpoStep(
     advantageStd: Math.sqrt(ss / Math.max(1, n)),
     zeroVarianceGroups: zeroVarianceGroups(batch.rewards, G),
     stopRate: refine > 0 ? stops / refine : Number.NaN,
+    stopProbGoodEnough: stopProb(1),
+    stopProbNeedsRefinement: stopProb(0),
+    stopSupervisionLoss,
   };
 }
