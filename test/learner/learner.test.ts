@@ -16,6 +16,7 @@ import {
   loadPolicy,
   MAX_ACTION_TOKENS,
   policyToBytes,
+  TYPE_STOP,
   type PointerPolicy,
 } from '../../core/policy/index.ts';
 import {
@@ -26,9 +27,10 @@ import {
   grpoStep,
   latestCheckpoint,
   type LearnerStepMetrics,
+  type OutstandingTask,
 } from '../../services/learner/index.ts';
-import { decodeTask, encodeRolloutGroup, type Task } from '../../core/wire/index.ts';
-import { datasetFromSpec } from '../../core/data/index.ts';
+import { decodeTask, encodeRolloutGroup, type RolloutGroup, type Task } from '../../core/wire/index.ts';
+import { datasetFromSpec, type Sample } from '../../core/data/index.ts';
 import { SampleResolver } from '../../services/actor/index.ts';
 import { DATASET, TestActor, learnerConfig, rolloutGroupFor, tinyPolicy, until } from './helpers.ts';
 
@@ -463,6 +465,84 @@ describe('Learner steps', () => {
     expect(
       p1.logProbsSync(batch.prepared, batch.tokens).map((row) => row.reduce((a, b) => a + b, 0)),
     ).toEqual(plain);
+  });
+
+  it("stopSupervision pulls mask-understanding states' π(stop) towards their case, and reports it per case", async () => {
+    const policy = await tinyPolicy(8);
+    const reference = policy.clone({ frozen: true });
+    const config = learnerConfig({
+      checkpointDir: 'unused',
+      taskMix: { localization: 0, maskUnderstanding: 1, auxiliary: 0 },
+    });
+    const feeder = new Feeder({ runId: 'stop-sup', config, datasetSpec: DATASET });
+    const tasks: Task[] = [];
+    await feeder.topUp(
+      {
+        publishTask: (_: string, b: Uint8Array) => (
+          tasks.push(decodeTask(b)),
+          Promise.resolve({ seq: 1, duplicate: false })
+        ),
+      } as unknown as InProcessBus,
+      1,
+      4,
+    );
+    const groups: { g: RolloutGroup; outstanding: OutstandingTask; sample: Sample }[] = [];
+    for (const t of tasks) {
+      expect(t.kind).toBe('mask_understanding');
+      const g = await rolloutGroupFor(t, policy, 4, 1);
+      // Rollout 0 stops; every reward is equal, so GRPO's own term has no gradient and only the
+      // supervised term (and weight decay) moves the policy.
+      const { action: _a, ...first } = g.rollouts[0]!;
+      const stop = { ...first, tokenIds: [TYPE_STOP], behaviourLogprobs: [-1], formatError: 'stop' };
+      const outstanding = feeder.get(t.taskId);
+      if (!outstanding) throw new Error('task not outstanding');
+      groups.push({
+        g: { ...g, rollouts: [stop, ...g.rollouts.slice(1)].map((r) => ({ ...r, reward: 1 })) },
+        outstanding,
+        sample: await feeder.sampleOf(outstanding),
+      });
+    }
+    const batchOf = (cases: readonly boolean[]) =>
+      assembleBatch(
+        groups.map(({ g, outstanding, sample }, k) =>
+          buildGroupInput({ ...g, goodEnough: cases[k] as boolean }, outstanding, sample, policy, 4),
+        ),
+        4,
+      );
+    const pStop = (p: PointerPolicy, batch: ReturnType<typeof batchOf>) =>
+      [0, 4, 8, 12].map((row) => Math.exp(p.logProbsSync(batch.prepared, batch.tokens)[row]![0]!));
+    const run = (cases: readonly boolean[], stopSupervision: number) => {
+      const batch = batchOf(cases);
+      const p = policy.clone({ frozen: false });
+      const cfg = learnerConfig({ checkpointDir: 'unused', learningRate: 3e-3, stopSupervision });
+      const first = grpoStep(p, reference, batch, cfg);
+      for (let i = 0; i < 4; i++) grpoStep(p, reference, batch, cfg);
+      return { first, before: pStop(policy, batch), after: pStop(p, batch) };
+    };
+    const ce = (ps: readonly number[], cases: readonly boolean[]) =>
+      ps.reduce((a, p, i) => a - (cases[i] ? Math.log(p) : Math.log(1 - p + 1e-6)), 0) / ps.length;
+
+    const mixed = [true, false, true, false];
+    const sup = run(mixed, 1);
+    // Reported per case before the update: the policy's own π(stop) on those states.
+    expect(sup.first.stopProbGoodEnough).toBeCloseTo((sup.before[0]! + sup.before[2]!) / 2, 5);
+    expect(sup.first.stopProbNeedsRefinement).toBeCloseTo((sup.before[1]! + sup.before[3]!) / 2, 5);
+    // −[y log p + (1 − y) log(1 − p)] averaged over the four states, and lower after the steps.
+    expect(sup.first.stopSupervisionLoss).toBeCloseTo(ce(sup.before, mixed), 4);
+    expect(ce(sup.after, mixed)).toBeLessThan(ce(sup.before, mixed) - 0.01);
+    expect(run(mixed, 0).first.stopSupervisionLoss).toBe(0);
+    // All GOOD ENOUGH: every state's π(stop) rises; all NEEDS REFINEMENT: every one falls; without
+    // the term only weight decay acts, far less.
+    for (const good of [true, false]) {
+      const cases = [good, good, good, good];
+      const on = run(cases, 1);
+      const off = run(cases, 0);
+      for (const [i, p] of on.after.entries()) {
+        const moved = p - on.before[i]!;
+        expect(good ? moved : -moved).toBeGreaterThan(0.01);
+        expect(Math.abs(off.after[i]! - off.before[i]!)).toBeLessThan(Math.abs(moved) / 5);
+      }
+    }
   });
 
   it('drops and counts stale and malformed groups, acking them, and keeps training', async () => {

@@ -57,6 +57,13 @@ describe('sam-veteran train options', () => {
       );
   });
 
+  it('names a --stop-supervision that is not a non-negative number', async () => {
+    for (const v of ['-0.1', 'lots', '', 'Infinity'])
+      expect(await parseError(['--stop-supervision', v])).toContain(
+        `--stop-supervision "${v}" must be a non-negative number`,
+      );
+  });
+
   it('refuses options that would change a resumed run, naming the flag and its value', async () => {
     expect(await parseError(['--resume', 'runs/x', '--steps', '50'])).toMatch(
       /--steps.*50.*cannot be changed when resuming/,
