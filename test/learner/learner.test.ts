@@ -66,6 +66,22 @@ function weightsEqual(a: PointerPolicy, b: PointerPolicy): boolean {
   });
 }
 
+/** Has the feeder issue `n` tasks (one top-up) to a bus that only records them. */
+async function issueTasks(feeder: Feeder, n: number): Promise<Task[]> {
+  const tasks: Task[] = [];
+  await feeder.topUp(
+    {
+      publishTask: (_: string, b: Uint8Array) => (
+        tasks.push(decodeTask(b)),
+        Promise.resolve({ seq: 1, duplicate: false })
+      ),
+    } as unknown as InProcessBus,
+    1,
+    n,
+  );
+  return tasks;
+}
+
 describe('Learner feeder', () => {
   it('keeps tasks in flight within both the cap and the staleness budget', async () => {
     const name = broker();
@@ -366,17 +382,7 @@ describe('Learner steps', () => {
     const reference = policy.clone({ frozen: true });
     const cfg = learnerConfig({ checkpointDir: 'unused', learningRate: 3e-3 });
     const feeder = new Feeder({ runId: 'fixed', config: cfg, datasetSpec: DATASET });
-    const tasks: Task[] = [];
-    await feeder.topUp(
-      {
-        publishTask: (_: string, b: Uint8Array) => (
-          tasks.push(decodeTask(b)),
-          Promise.resolve({ seq: 1, duplicate: false })
-        ),
-      } as unknown as InProcessBus,
-      1,
-      4,
-    );
+    const tasks = await issueTasks(feeder, 4);
     const inputs = [];
     for (const t of tasks) {
       const g = await rolloutGroupFor(t, policy, 4, 1);
@@ -419,17 +425,7 @@ describe('Learner steps', () => {
       config: learnerConfig({ checkpointDir: 'unused' }),
       datasetSpec: DATASET,
     });
-    const tasks: Task[] = [];
-    await feeder.topUp(
-      {
-        publishTask: (_: string, b: Uint8Array) => (
-          tasks.push(decodeTask(b)),
-          Promise.resolve({ seq: 1, duplicate: false })
-        ),
-      } as unknown as InProcessBus,
-      1,
-      2,
-    );
+    const tasks = await issueTasks(feeder, 2);
     const inputs = [];
     for (const t of tasks) {
       const g = await rolloutGroupFor(t, policy, 4, 1);
@@ -475,17 +471,7 @@ describe('Learner steps', () => {
       taskMix: { localization: 0, maskUnderstanding: 1, auxiliary: 0 },
     });
     const feeder = new Feeder({ runId: 'stop-sup', config, datasetSpec: DATASET });
-    const tasks: Task[] = [];
-    await feeder.topUp(
-      {
-        publishTask: (_: string, b: Uint8Array) => (
-          tasks.push(decodeTask(b)),
-          Promise.resolve({ seq: 1, duplicate: false })
-        ),
-      } as unknown as InProcessBus,
-      1,
-      4,
-    );
+    const tasks = await issueTasks(feeder, 4);
     const groups: { g: RolloutGroup; outstanding: OutstandingTask; sample: Sample }[] = [];
     for (const t of tasks) {
       expect(t.kind).toBe('mask_understanding');

@@ -85,7 +85,7 @@ export function grpoStep(
   refTensor.dispose();
   let logpNew = new Float32Array(n * L);
   const rows = stopRows(batch, G);
-  const lambda = cfg.stopSupervision ?? 0;
+  const lambda = cfg.stopSupervision;
   let stopSupervisionLoss = 0;
   const { gradNorm } = policy.trainStep(() => {
     const { logprobs, mask } = policy.logProbs(batch.prepared, targets);

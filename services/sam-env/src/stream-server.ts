@@ -73,18 +73,17 @@ export class TransitionStreams {
       s.clientDone = true;
       this.maybeEnd(s);
     });
-    call.on('cancelled', () => {
+    // The client went away: abandon its unanswered requests; nothing more is written.
+    const abandon = (): void => {
       for (const ac of s.pending.values()) ac.abort();
       s.pending.clear();
       s.ended = true;
       close();
-    });
+    };
+    call.on('cancelled', abandon);
     call.on('error', (err: unknown) => {
       this.logger.debug({ err }, 'transition stream error');
-      for (const ac of s.pending.values()) ac.abort();
-      s.pending.clear();
-      s.ended = true;
-      close();
+      abandon();
     });
     call.on('finish', close);
     call.on('close', close);
