@@ -69,10 +69,10 @@ export function preparedBuffers(p: PreparedBatch): ArrayBuffer[] {
   return [p.patches.buffer, p.queryOneHot.buffer, p.queryMask.buffer] as ArrayBuffer[];
 }
 
-export interface FreshRequest {
-  readonly from: number;
-  readonly count: number;
-}
+export type FreshRequest =
+  | { readonly type: 'make'; readonly from: number; readonly count: number }
+  /** Close the port and let the thread end by itself (see FreshExampleStream.close). */
+  | { readonly type: 'close' };
 export type FreshResponse =
   | { readonly type: 'ready' }
   | { readonly type: 'examples'; readonly from: number; readonly examples: FreshExample[] }
@@ -81,6 +81,8 @@ export interface FreshWorkerInit {
   readonly __entry: string;
   readonly config: PolicyConfig;
   readonly seed: number;
+  /** Int32 flag set to 1 by close(): requests still queued are skipped. */
+  readonly stop: SharedArrayBuffer;
 }
 
 const ENTRY = new URL('./fresh-worker.ts', import.meta.url);
@@ -109,10 +111,12 @@ export class FreshExampleStream {
   private requested: number;
   private failure: Error | undefined;
   private readonly encoder: ExampleEncoder | undefined;
+  private exited = false;
 
   private constructor(
     private readonly opts: FreshStreamOptions,
     private readonly worker: Worker | undefined,
+    private readonly stop: Int32Array,
   ) {
     this.nextOut = opts.start;
     this.requested = opts.start;
@@ -129,18 +133,20 @@ export class FreshExampleStream {
       this.fail(new SamVeteranError('INTERNAL', 'fresh-example worker failed', { cause: err })),
     );
     // An exit nobody asked for (close() fails the stream first) must not leave callers waiting.
-    worker.on('exit', (code) =>
-      this.fail(new SamVeteranError('INTERNAL', `fresh-example worker exited (code ${code})`)),
-    );
+    worker.on('exit', (code) => {
+      this.exited = true;
+      this.fail(new SamVeteranError('INTERNAL', `fresh-example worker exited (code ${code})`));
+    });
   }
 
   static async start(opts: FreshStreamOptions): Promise<FreshExampleStream> {
-    if (opts.inThread) return new FreshExampleStream(opts, undefined);
-    const init: Omit<FreshWorkerInit, '__entry'> = { config: opts.config, seed: opts.seed };
+    const stop = new SharedArrayBuffer(4);
+    if (opts.inThread) return new FreshExampleStream(opts, undefined, new Int32Array(stop));
+    const init: Omit<FreshWorkerInit, '__entry'> = { config: opts.config, seed: opts.seed, stop };
     const worker = await startReadyWorker(ENTRY, init).catch((err: unknown) => {
       throw new SamVeteranError('UNAVAILABLE', 'the fresh-example worker failed to start', { cause: err });
     });
-    const stream = new FreshExampleStream(opts, worker);
+    const stream = new FreshExampleStream(opts, worker, new Int32Array(stop));
     stream.topUp();
     return stream;
   }
@@ -159,16 +165,30 @@ export class FreshExampleStream {
     return new Promise((resolve, reject) => this.waiters.set(index, { resolve, reject }));
   }
 
-  async close(): Promise<void> {
+  /**
+   * Rejects pending `next()` calls and ends the worker. The thread is asked to end by itself (the
+   * flag makes it skip queued requests, then it closes its port) rather than terminated: Node 20
+   * aborted the whole process (`NodePlatform::ForIsolate` assertion) when a worker was terminated
+   * while V8 still compiled its code in the background; seen twice in CI on this stream's test.
+   * `terminate()` remains the fallback for a thread that does not end within `graceMs`.
+   */
+  async close(graceMs = 10_000): Promise<void> {
     this.fail(new SamVeteranError('UNAVAILABLE', 'the fresh-example stream is closed'));
-    await this.worker?.terminate();
+    const worker = this.worker;
+    if (!worker || this.exited) return;
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    Atomics.store(this.stop, 0, 1);
+    worker.postMessage({ type: 'close' } satisfies FreshRequest);
+    const timer = setTimeout(() => void worker.terminate(), graceMs);
+    await exited;
+    clearTimeout(timer);
   }
 
   private topUp(): void {
     const chunk = this.opts.chunk ?? 12;
     const ahead = this.opts.ahead ?? 96;
     while (!this.failure && this.requested < this.nextOut + ahead) {
-      const req: FreshRequest = { from: this.requested, count: chunk };
+      const req: FreshRequest = { type: 'make', from: this.requested, count: chunk };
       this.worker?.postMessage(req);
       this.requested += chunk;
     }

@@ -13,8 +13,15 @@ const port = parentPort;
 if (!port) throw new Error('fresh-worker.ts must run in a worker thread');
 const init = workerData as FreshWorkerInit;
 const encoder = exampleEncoder(init.config);
+const stop = new Int32Array(init.stop);
 
 port.on('message', (req: FreshRequest) => {
+  // Closing: skip what is still queued; the close message ends the thread by emptying its loop.
+  if (req.type === 'close') {
+    port.close();
+    return;
+  }
+  if (Atomics.load(stop, 0) === 1) return;
   try {
     const examples = Array.from({ length: req.count }, (_, k) =>
       freshExample(encoder, req.from + k, init.seed),
