@@ -9,7 +9,12 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { evaluatePolicy, formatSummary, greedyPolicy } from '../../core/agent/index.ts';
 import { datasetFromSpec } from '../../core/data/index.ts';
 import { DEFAULT_POLICY_CONFIG, PointerPolicy, ensureTf, savePolicyFile } from '../../core/policy/index.ts';
-import { DEFAULT_PRETRAIN, DEFAULT_PRETRAIN_POLICY, pretrain } from '../../core/pretrain/index.ts';
+import {
+  DEFAULT_PRETRAIN,
+  DEFAULT_PRETRAIN_POLICY,
+  DENSE_CLASSES,
+  pretrain,
+} from '../../core/pretrain/index.ts';
 import { lossCurvePng } from '../../core/report/index.ts';
 import { WorkerEnvPool } from '../../services/sam-env/index.ts';
 import { createProgress, type Progress } from '../progress.ts';
@@ -111,6 +116,12 @@ export function registerPretrainCommand(program: Command): void {
       Number,
       DEFAULT_PRETRAIN.typeWeight,
     )
+    .option(
+      '--dense-weight <x>',
+      'loss weight of per-patch heads (target coverage and shape class of every patch; 0 = no dense heads)',
+      Number,
+      DEFAULT_PRETRAIN.denseWeight,
+    )
     .option('--seed <n>', 'seed', Number, DEFAULT_PRETRAIN.seed)
     .option('--workers <n>', 'GrabCut worker threads', Number, 2)
     .option(
@@ -139,6 +150,7 @@ export function registerPretrainCommand(program: Command): void {
           globalMaxPool: o['maxPool'] as boolean,
           viewSize: o['viewSize'] as number,
           patchSize: o['patchSize'] as number,
+          denseClasses: (o['denseWeight'] as number) > 0 ? DENSE_CLASSES : 0,
         },
         { seed },
       );
@@ -160,6 +172,7 @@ export function registerPretrainCommand(program: Command): void {
           refreshPerStep: o['refresh'] as number,
           wrongBoxFraction: o['wrongBox'] as number,
           typeWeight: o['typeWeight'] as number,
+          denseWeight: o['denseWeight'] as number,
           trainWorkers: o['trainWorkers'] as number,
           freshWorker: o['freshWorker'] as boolean,
           mix,
@@ -186,6 +199,7 @@ export function registerPretrainCommand(program: Command): void {
             trainWorkers: o['trainWorkers'],
             wrongBox: o['wrongBox'],
             typeWeight: o['typeWeight'],
+            denseWeight: o['denseWeight'],
             mix,
             minutes: (Date.now() - t0) / 60000,
           },

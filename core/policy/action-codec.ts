@@ -25,6 +25,19 @@ export type ActionKind = 'box' | 'refine';
 export interface ActionTokens {
   readonly kind: ActionKind;
   readonly ids: readonly number[];
+  /**
+   * Dense per-patch targets of the observation this action answers (supervised warm start only;
+   * never part of the emitted sequence, ignored by everything but `supervisedLoss`).
+   */
+  readonly dense?: DensePatchTargets;
+}
+
+/** What each patch of an observation shows, for the policy's dense heads (config.denseClasses). */
+export interface DensePatchTargets {
+  /** [P]: share of each patch covered by the referred object, in [0, 1]. */
+  readonly coverage: Float32Array;
+  /** [P · denseClasses]: share of each patch showing each class (rows sum to 1). */
+  readonly classes: Float32Array;
 }
 
 /** Index of each refine type token, in the order of POINT_ACTION_TYPES. */
@@ -174,6 +187,23 @@ export class ActionCodec {
         throw new ValidationError(`tokens.ids[${i}]`, id, `must be an integer in [0, ${n})`);
       }
     });
+    if (tokens.dense) {
+      const { coverage, classes } = tokens.dense;
+      if (!(coverage instanceof Float32Array) || coverage.length !== this.patches) {
+        throw new ValidationError(
+          'tokens.dense.coverage',
+          coverage?.length,
+          `must be a Float32Array of ${this.patches} values (one per patch)`,
+        );
+      }
+      if (!(classes instanceof Float32Array) || classes.length === 0 || classes.length % this.patches !== 0) {
+        throw new ValidationError(
+          'tokens.dense.classes',
+          classes?.length,
+          `must be a Float32Array of ${this.patches} × classes values`,
+        );
+      }
+    }
   }
 
   private encodeAxis(u: number): [number, number] {

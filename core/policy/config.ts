@@ -71,6 +71,15 @@ export interface PolicyConfig {
    * (checkpoints without this key load with false).
    */
   readonly globalMaxPool: boolean;
+  /**
+   * Dense per-patch heads for the warm start, read from the patch features h: a target-coverage
+   * head (sigmoid: the share of each patch the referred object covers) and a `denseClasses`-way
+   * head (softmax: what each patch shows, e.g. background or one of the synthetic world's shapes).
+   * They give the supervised warm start one label per patch instead of one box per sample; the
+   * action heads never read them. 0 = no dense heads (the default; checkpoints without this key
+   * load with 0).
+   */
+  readonly denseClasses: number;
   /** Feed the current mask as a 4th input channel (besides the green overlay). Default true. */
   readonly maskChannel: boolean;
   /** Known words of the query vocabulary (lowercase). Default DEFAULT_WORDS. */
@@ -97,6 +106,7 @@ export const DEFAULT_POLICY_CONFIG: PolicyConfig = {
   sizeBins: 48,
   minSizeFrac: 1 / 64,
   globalMaxPool: false,
+  denseClasses: 0,
   maskChannel: true,
   words: DEFAULT_WORDS,
   hashBuckets: 64,
@@ -127,6 +137,7 @@ export function resolvePolicyConfig(partial: Partial<PolicyConfig> = {}): Policy
   posInt('offsetBins', 1);
   posInt('sizeBins', 2);
   posInt('hashBuckets', 0);
+  posInt('denseClasses', 0);
   if (typeof c.globalMaxPool !== 'boolean') {
     throw new ValidationError('config.globalMaxPool', c.globalMaxPool, 'must be true or false');
   }

@@ -133,6 +133,13 @@ export function paramSpecs(c: PolicyConfig, dims: PolicyDims, vocabSize: number)
     mat(`${head}.off.w`, d, dims.offsetClasses, 'small');
     vec(`${head}.off.b`, dims.offsetClasses);
   }
+  // Last, so a configuration without them initialises every other parameter identically.
+  if (c.denseClasses > 0) {
+    mat('dense.seg.w', d, 1, 'small');
+    vec('dense.seg.b', 1);
+    mat('dense.cls.w', d, c.denseClasses, 'small');
+    vec('dense.cls.b', c.denseClasses);
+  }
   return specs;
 }
 

@@ -226,6 +226,16 @@ export class PointerPolicy {
     tokens: readonly ActionTokens[] | TokenTargets,
     scoreRows?: readonly Float32Array[],
   ): TokenLogProbs {
+    const { enc: _enc, ...out } = this.teacherForced(batch, tokens, scoreRows);
+    return out;
+  }
+
+  /** `logProbs` plus the encoding it ran (the dense heads of `supervisedLoss` read it). */
+  private teacherForced(
+    batch: readonly PolicyObservation[] | PreparedBatch,
+    tokens: readonly ActionTokens[] | TokenTargets,
+    scoreRows?: readonly Float32Array[],
+  ): TokenLogProbs & { enc: Encoded } {
     this.assertLive();
     const prep = isPrepared(batch) ? batch : this.prepare(batch);
     const targets = isTargets(tokens) ? tokens : buildTargets(tokens, this.codec);
@@ -272,6 +282,7 @@ export class PointerPolicy {
     return {
       logprobs: tf.reshape(tf.matMul(slots, scatter), [B, L]) as tf.Tensor2D,
       mask: tf.tensor2d(targets.mask, [B, L]),
+      enc,
     };
   }
 
@@ -301,8 +312,12 @@ export class PointerPolicy {
     if (!(typeWeight > 0 && Number.isFinite(typeWeight))) {
       throw new ValidationError('typeWeight', typeWeight, 'must be a positive number');
     }
+    const denseWeight = options.denseWeight ?? 0;
+    if (!(denseWeight >= 0 && Number.isFinite(denseWeight))) {
+      throw new ValidationError('denseWeight', denseWeight, 'must be a non-negative number');
+    }
     const t = isTargets(targets) ? targets : buildTargets(targets, this.codec);
-    const { logprobs, mask } = this.logProbs(
+    const { logprobs, mask, enc } = this.teacherForced(
       batch,
       t,
       eps > 0 ? smoothTargets(t, this.codec, eps) : undefined,
@@ -311,7 +326,55 @@ export class PointerPolicy {
     // normaliser stays the token count, so the other tokens keep their scale).
     const weights =
       typeWeight === 1 ? mask : tf.tensor2d(typeTokenWeights(t, typeWeight), mask.shape as [number, number]);
-    return tf.neg(tf.div(tf.sum(tf.mul(logprobs, weights)), tf.maximum(tf.sum(mask), 1))) as tf.Scalar;
+    const tokenLoss = tf.neg(tf.div(tf.sum(tf.mul(logprobs, weights)), tf.maximum(tf.sum(mask), 1)));
+    if (denseWeight === 0 || !t.dense) return tokenLoss as tf.Scalar;
+    return tf.add(tokenLoss, tf.mul(this.denseLoss(enc, t.dense), denseWeight)) as tf.Scalar;
+  }
+
+  /**
+   * The dense heads' loss over the rows that carry dense targets: per patch, the binary
+   * cross-entropy of the coverage head against the target's coverage plus the cross-entropy of the
+   * class head against the patch's class shares, each averaged over patches and rows.
+   */
+  private denseLoss(enc: Encoded, dense: NonNullable<TokenTargets['dense']>): tf.Scalar {
+    const C = this.config.denseClasses;
+    if (C === 0) {
+      throw new ValidationError('denseWeight', 'dense targets', 'need a policy with config.denseClasses > 0');
+    }
+    if (dense.classCount !== C) {
+      throw new ValidationError(
+        'tokens.dense.classes',
+        `${dense.classCount} classes`,
+        `must match config.denseClasses ${C}`,
+      );
+    }
+    const [B, P, d] = enc.h.shape;
+    const params = this.params();
+    const h2 = tf.reshape(enc.h, [B * P, d]) as tf.Tensor2D;
+    const seg = tf.add(
+      tf.matMul(h2, params.get('dense.seg.w') as tf.Tensor2D),
+      params.get('dense.seg.b') as tf.Tensor,
+    );
+    // Binary cross-entropy as a two-way softmax over [0, z] against [1 − t, t] (the WASM backend has
+    // no Softplus gradient; logSoftmax's is there and stable).
+    const cov = dense.coverage;
+    const twoWay = new Float32Array(B * P * 2);
+    for (let i = 0; i < B * P; i++) {
+      twoWay[2 * i] = 1 - (cov[i] as number);
+      twoWay[2 * i + 1] = cov[i] as number;
+    }
+    const segLp = tf.logSoftmax(tf.concat([tf.zeros([B * P, 1]), seg], 1));
+    const bce = tf.neg(tf.sum(tf.reshape(tf.mul(segLp, tf.tensor2d(twoWay, [B * P, 2])), [B, P * 2]), 1));
+    const cls = tf.add(
+      tf.matMul(h2, params.get('dense.cls.w') as tf.Tensor2D),
+      params.get('dense.cls.b') as tf.Tensor,
+    );
+    const ce = tf.neg(
+      tf.sum(tf.reshape(tf.mul(tf.logSoftmax(cls), tf.tensor2d(dense.classes, [B * P, C])), [B, P * C]), 1),
+    );
+    const rows = tf.tensor1d(dense.rows);
+    const perRow = tf.mul(tf.add(bce, ce), rows);
+    return tf.div(tf.sum(perRow), tf.mul(tf.maximum(tf.sum(rows), 1), P)) as tf.Scalar;
   }
 
   /**
@@ -616,6 +679,11 @@ export interface SupervisedLossOptions {
   readonly smoothing?: number;
   /** Weight of each refinement type token (stop / positive / negative / both) in the loss. Default 1. */
   readonly typeWeight?: number;
+  /**
+   * Weight of the dense heads' per-patch loss (rows whose targets carry `dense`; needs
+   * config.denseClasses > 0). Default 0 (off).
+   */
+  readonly denseWeight?: number;
 }
 
 /** [B, L] token weights: 1 per real token, `typeWeight` where the token is a refinement type. */

@@ -9,6 +9,7 @@
  */
 import type { ActionCodec, ActionTokens } from './action-codec.ts';
 import { MAX_ACTION_TOKENS, typeHasNegative, typeHasPositive } from './action-codec.ts';
+import { ValidationError } from '../errors/index.ts';
 
 export const SLOT_COUNT = 9;
 
@@ -36,6 +37,16 @@ export interface TokenTargets {
   readonly mask: Float32Array;
   readonly hasBox: boolean;
   readonly hasRefine: boolean;
+  /**
+   * Dense per-patch targets of the rows that carry them (ActionTokens.dense), absent when none do:
+   * coverage [B, P], classes [B, P, C], and `rows` [B] 1 where row b has them.
+   */
+  readonly dense?: {
+    readonly coverage: Float32Array;
+    readonly classes: Float32Array;
+    readonly classCount: number;
+    readonly rows: Float32Array;
+  };
 }
 
 /** Slot of each position of a token sequence. */
@@ -71,7 +82,31 @@ export function buildTargets(tokens: readonly ActionTokens[], codec: ActionCodec
       mask[b * L + j] = 1;
     });
   });
-  return { size: B, oneHots, classes, scatter, mask, hasBox, hasRefine };
+  return { size: B, oneHots, classes, scatter, mask, hasBox, hasRefine, ...denseOf(tokens, P) };
+}
+
+function denseOf(tokens: readonly ActionTokens[], P: number): Pick<TokenTargets, 'dense'> {
+  const first = tokens.find((t) => t.dense)?.dense;
+  if (!first) return {};
+  const C = first.classes.length / P;
+  const B = tokens.length;
+  const coverage = new Float32Array(B * P);
+  const classes = new Float32Array(B * P * C);
+  const rows = new Float32Array(B);
+  tokens.forEach((t, b) => {
+    if (!t.dense) return;
+    if (t.dense.classes.length !== P * C) {
+      throw new ValidationError(
+        `tokens[${b}].dense.classes`,
+        t.dense.classes.length,
+        `must have ${P * C} values like the batch's other dense targets`,
+      );
+    }
+    coverage.set(t.dense.coverage, b * P);
+    classes.set(t.dense.classes, b * P * C);
+    rows[b] = 1;
+  });
+  return { dense: { coverage, classes, classCount: C, rows } };
 }
 
 /**

@@ -11,7 +11,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { observationOf, oracleRefinement } from '../agent/index.ts';
-import { generateSample } from '../data/index.ts';
+import { generateSynthetic } from '../data/index.ts';
 import { SamVeteranError } from '../errors/index.ts';
 import { corruptMask } from '../mask/index.ts';
 import {
@@ -21,10 +21,12 @@ import {
   prepareBatch,
   resolvePolicyConfig,
   type ActionTokens,
+  type DensePatchTargets,
   type PolicyConfig,
   type PreparedBatch,
 } from '../policy/index.ts';
 import { Rng } from '../rng/index.ts';
+import { denseTargetsOf } from './dense-targets.ts';
 import { startReadyWorker } from './start-worker.ts';
 
 /** The box example and the auxiliary example of one fresh training sample. */
@@ -36,7 +38,14 @@ export interface FreshExample {
 /** Turns observations into network inputs and actions into targets for one policy architecture. */
 export interface ExampleEncoder {
   prepare(batch: Parameters<typeof prepareBatch>[0]): PreparedBatch;
-  readonly codec: Pick<ActionCodec, 'encodeAction'>;
+  readonly codec: Pick<ActionCodec, 'encodeAction' | 'grid'>;
+  /** Attach dense per-patch targets (the architecture has dense heads). */
+  readonly dense: boolean;
+}
+
+/** Target tokens with the sample's dense targets attached (when it has them). */
+export function withDense(tokens: ActionTokens, dense: DensePatchTargets | undefined): ActionTokens {
+  return dense ? { ...tokens, dense } : tokens;
 }
 
 /** An encoder from the architecture alone (no TensorFlow.js, no weights): what a worker needs. */
@@ -44,22 +53,27 @@ export function exampleEncoder(config: Partial<PolicyConfig>): ExampleEncoder {
   const c = resolvePolicyConfig(config);
   const dims = policyDims(c);
   const vocab = buildVocabulary(c.words, c.hashBuckets);
-  return { prepare: (batch) => prepareBatch(batch, c, dims, vocab), codec: new ActionCodec(c) };
+  return {
+    prepare: (batch) => prepareBatch(batch, c, dims, vocab),
+    codec: new ActionCodec(c),
+    dense: c.denseClasses > 0,
+  };
 }
 
 /** Example `index` of the fresh stream of `seed` (a training-split sample not in the initial pool). */
 export function freshExample(encoder: ExampleEncoder, index: number, seed: number): FreshExample {
-  const s = generateSample('train', index, { seed });
+  const { sample: s, scene } = generateSynthetic('train', index, { seed });
   const rng = new Rng(`pretrain-fresh:${seed}:${index}`);
   const { mask } = corruptMask(s.gtMask, rng, { cleanProbability: 0.2, operations: [1, 3] });
+  const dense = encoder.dense ? denseTargetsOf(scene, s.gtMask, encoder.codec.grid) : undefined;
   return {
     box: [
       encoder.prepare([observationOf(s.image, s.query, null)]),
-      encoder.codec.encodeAction({ kind: 'box', box: s.gtBox }, s.image),
+      withDense(encoder.codec.encodeAction({ kind: 'box', box: s.gtBox }, s.image), dense),
     ],
     aux: [
       encoder.prepare([observationOf(s.image, s.query, mask)]),
-      encoder.codec.encodeAction(oracleRefinement(mask, s.gtMask), s.image),
+      withDense(encoder.codec.encodeAction(oracleRefinement(mask, s.gtMask), s.image), dense),
     ],
   };
 }

@@ -1,1 +1,2 @@
 export * from './pretrain.ts';
+export { DENSE_CLASSES, denseTargetsOf } from './dense-targets.ts';

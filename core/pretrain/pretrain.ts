@@ -18,6 +18,7 @@ import { BinaryMask, corruptMask, maskBbox, maskIou } from '../mask/index.ts';
 import {
   tf,
   type ActionTokens,
+  type DensePatchTargets,
   type PointerPolicy,
   type PolicyConfig,
   type PreparedBatch,
@@ -26,7 +27,8 @@ import {
 import { Rng } from '../rng/index.ts';
 import { rgbDigest } from '../wire/index.ts';
 import { DataParallelTrainer, type BatchPart } from './data-parallel.ts';
-import { FreshExampleStream } from './fresh-examples.ts';
+import { denseTargetsOf } from './dense-targets.ts';
+import { FreshExampleStream, withDense } from './fresh-examples.ts';
 import { concatPrepared } from './prepared.ts';
 
 export { concatPrepared };
@@ -48,6 +50,12 @@ export interface PretrainOptions {
   readonly wrongBoxFraction: number;
   /** Auxiliary states from corrupted GT masks. Default 2000. */
   readonly auxExamples: number;
+  /**
+   * Weight of the dense heads' per-patch loss (target coverage and shape class of every patch,
+   * dense-targets.ts) against the token loss; needs a policy with config.denseClasses > 0
+   * (DENSE_CLASSES). Default 0 (off).
+   */
+  readonly denseWeight: number;
   /** Optimiser steps. */
   readonly steps: number;
   readonly batchSize: number;
@@ -94,6 +102,7 @@ export const DEFAULT_PRETRAIN: Omit<PretrainOptions, 'onProgress'> = {
   refineExamples: 8000,
   wrongBoxFraction: 0,
   auxExamples: 2000,
+  denseWeight: 0,
   steps: 6000,
   batchSize: 64,
   learningRate: 4e-3,
@@ -161,11 +170,15 @@ export async function buildPools(
   const refine = emptyPool();
   const aux = emptyPool();
   const samples: Sample[] = [];
+  // Dense per-patch targets of each sample (shared by its box, refinement and auxiliary examples).
+  const denseOn = policy.config.denseClasses > 0;
+  const denses: (DensePatchTargets | undefined)[] = [];
   // Boxes of the other objects of each sample's scene (the wrong-object refinement states).
   const others: Box[][] = [];
   for (let i = 0; i < opts.samples; i++) {
     const { sample: s, scene, target } = generateSynthetic('train', i, { seed: opts.seed });
     samples.push(s);
+    denses.push(denseOn ? denseTargetsOf(scene, s.gtMask, policy.codec.grid) : undefined);
     others.push(
       scene.objects
         .filter((o) => o.id !== target.id)
@@ -174,15 +187,16 @@ export async function buildPools(
     );
     const action: BoxAction = { kind: 'box', box: s.gtBox };
     box.inputs.push(policy.prepare([observationOf(s.image, s.query, null)]));
-    box.targets.push(policy.codec.encodeAction(action, s.image));
+    box.targets.push(withDense(policy.codec.encodeAction(action, s.image), denses[i]));
     if (i % 100 === 0) opts.onProgress?.('box examples', i, opts.samples);
   }
 
   let stops = 0;
   const startIous: number[] = [];
-  const addRefine = (pool: typeof refine, s: Sample, mask: BinaryMask, action: PointAction): void => {
+  const addRefine = (pool: typeof refine, j: number, mask: BinaryMask, action: PointAction): void => {
+    const s = samples[j] as Sample;
     pool.inputs.push(policy.prepare([observationOf(s.image, s.query, mask)]));
-    pool.targets.push(policy.codec.encodeAction(action, s.image));
+    pool.targets.push(withDense(policy.codec.encodeAction(action, s.image), denses[j]));
     if (action.positive === null && action.negative === null) stops++;
   };
 
@@ -204,14 +218,14 @@ export async function buildPools(
         const b = jitterBox(from, s.image, rng, rng.uniform(0.03, 0.3));
         const [out] = await env.transitionGroup(toEnvImage(s.image, digestOf(s)), [{ box: b, points: [] }]);
         if (out) startIous.push(maskIou(out.mask, s.gtMask));
-        return { s, box: b, out };
+        return { j, s, box: b, out };
       }),
     );
     const seconds = await Promise.all(
-      firsts.map(async ({ s, box: b, out }) => {
+      firsts.map(async ({ j, s, box: b, out }) => {
         if (!out) return undefined;
         const act = oracleRefinement(out.mask, s.gtMask);
-        addRefine(refine, s, out.mask, act);
+        addRefine(refine, j, out.mask, act);
         if (act.positive === null && act.negative === null) return undefined;
         const points = [
           ...(act.positive ? [{ point: act.positive, label: 1 as const }] : []),
@@ -225,10 +239,10 @@ export async function buildPools(
             ...(out.lowResLogits ? { prevLogits: out.lowResLogits } : {}),
           },
         ]);
-        return next ? { s, mask: next.mask } : undefined;
+        return next ? { j, s, mask: next.mask } : undefined;
       }),
     );
-    for (const n of seconds) if (n) addRefine(refine, n.s, n.mask, oracleRefinement(n.mask, n.s.gtMask));
+    for (const n of seconds) if (n) addRefine(refine, n.j, n.mask, oracleRefinement(n.mask, n.s.gtMask));
     opts.onProgress?.(
       'refinement examples',
       Math.min(refine.inputs.length, opts.refineExamples),
@@ -237,9 +251,10 @@ export async function buildPools(
   }
 
   for (let i = 0; i < opts.auxExamples; i++) {
-    const s = samples[(i * 7919) % samples.length] as Sample;
+    const j = (i * 7919) % samples.length;
+    const s = samples[j] as Sample;
     const { mask } = corruptMask(s.gtMask, rng, { cleanProbability: 0.2, operations: [1, 3] });
-    addRefine(aux, s, mask, oracleRefinement(mask, s.gtMask));
+    addRefine(aux, j, mask, oracleRefinement(mask, s.gtMask));
     if (i % 100 === 0) opts.onProgress?.('auxiliary examples', i, opts.auxExamples);
   }
   return {
@@ -265,7 +280,11 @@ export async function pretrain(
   const nBox = Math.round(opts.batchSize * opts.mix[0]);
   const nRefine = Math.round(opts.batchSize * opts.mix[1]);
   const nAux = Math.max(0, opts.batchSize - nBox - nRefine);
-  const lossOptions: SupervisedLossOptions = { smoothing: opts.smoothing, typeWeight: opts.typeWeight };
+  const lossOptions: SupervisedLossOptions = {
+    smoothing: opts.smoothing,
+    typeWeight: opts.typeWeight,
+    ...(opts.denseWeight > 0 ? { denseWeight: opts.denseWeight } : {}),
+  };
   const draw = (pool: Pool, n: number): BatchPart => {
     const inputs: PreparedBatch[] = [];
     const targets: ActionTokens[] = [];
