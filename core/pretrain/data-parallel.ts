@@ -23,9 +23,10 @@ import type {
   GradWorkerResponse,
 } from './grad-protocol.ts';
 import { concatPrepared } from './prepared.ts';
-import { startReadyWorker } from './start-worker.ts';
+import { endWorker, startReadyWorker } from '../threads/index.ts';
 
 const ENTRY = new URL('./grad-worker.ts', import.meta.url);
+const CLOSE: GradWorkerRequest = { type: 'close' };
 
 /** Examples of one task (box, refine or auxiliary) in a batch. */
 export interface BatchPart {
@@ -80,7 +81,7 @@ export class DataParallelTrainer {
     const workers = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
-      await Promise.all(workers.map((w) => w.terminate()));
+      await Promise.all(workers.map((w) => endWorker(w, CLOSE)));
       throw new SamVeteranError('UNAVAILABLE', 'a training worker failed to start', { cause: failed.reason });
     }
     const trainer = new DataParallelTrainer(workers);
@@ -197,11 +198,12 @@ export class DataParallelTrainer {
     return first;
   }
 
-  async close(): Promise<void> {
+  /** Fails pending steps and ends the workers by themselves (terminated only after `graceMs`). */
+  async close(graceMs = 10_000): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.failAll(new SamVeteranError('UNAVAILABLE', 'training workers are closed'));
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    await Promise.all(this.workers.map((w) => endWorker(w, CLOSE, graceMs)));
   }
 
   private partLosses(
@@ -226,7 +228,10 @@ export class DataParallelTrainer {
     });
   }
 
-  private call(worker: Worker, req: GradWorkerRequest): Promise<GradWorkerResponse> {
+  private call(
+    worker: Worker,
+    req: Exclude<GradWorkerRequest, { type: 'close' }>,
+  ): Promise<GradWorkerResponse> {
     if (this.closed) return Promise.reject(new SamVeteranError('UNAVAILABLE', 'training workers are closed'));
     // A step's batches were concatenated for this worker alone: move them instead of copying.
     const transfer =

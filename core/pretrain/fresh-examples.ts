@@ -27,7 +27,7 @@ import {
 } from '../policy/index.ts';
 import { Rng } from '../rng/index.ts';
 import { denseTargetsOf } from './dense-targets.ts';
-import { startReadyWorker } from './start-worker.ts';
+import { endWorker, startReadyWorker } from '../threads/index.ts';
 
 /** The box example and the auxiliary example of one fresh training sample. */
 export interface FreshExample {
@@ -180,22 +180,16 @@ export class FreshExampleStream {
   }
 
   /**
-   * Rejects pending `next()` calls and ends the worker. The thread is asked to end by itself (the
-   * flag makes it skip queued requests, then it closes its port) rather than terminated: Node 20
-   * aborted the whole process (`NodePlatform::ForIsolate` assertion) when a worker was terminated
-   * while V8 still compiled its code in the background; seen twice in CI on this stream's test.
-   * `terminate()` remains the fallback for a thread that does not end within `graceMs`.
+   * Rejects pending `next()` calls and ends the worker by itself (endWorker: the flag makes it skip
+   * queued requests, then the close message makes it close its port); `terminate()` only after
+   * `graceMs`.
    */
   async close(graceMs = 10_000): Promise<void> {
     this.fail(new SamVeteranError('UNAVAILABLE', 'the fresh-example stream is closed'));
     const worker = this.worker;
     if (!worker || this.exited) return;
-    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
     Atomics.store(this.stop, 0, 1);
-    worker.postMessage({ type: 'close' } satisfies FreshRequest);
-    const timer = setTimeout(() => void worker.terminate(), graceMs);
-    await exited;
-    clearTimeout(timer);
+    await endWorker(worker, { type: 'close' } satisfies FreshRequest, graceMs);
   }
 
   private topUp(): void {

@@ -33,7 +33,9 @@ export type GradWorkerRequest =
       /** Sub-batches whose losses are reported without gradients (per-task loss curves). */
       readonly probe: readonly { batch: PreparedBatch; targets: readonly ActionTokens[] }[];
     }
-  | { readonly type: 'weights'; readonly id: number; readonly apply?: ApplyGradients };
+  | { readonly type: 'weights'; readonly id: number; readonly apply?: ApplyGradients }
+  /** End: the worker closes its port and its thread exits by itself (core/threads endWorker). */
+  | { readonly type: 'close' };
 
 export type GradWorkerResponse =
   | { readonly type: 'ready'; readonly id: number }

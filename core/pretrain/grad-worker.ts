@@ -15,7 +15,7 @@ const policy = await PointerPolicy.create(init.config as Partial<PolicyConfig>, 
   train: init.train as Partial<PolicyTrainOptions>,
 });
 
-function handle(req: GradWorkerRequest): GradWorkerResponse {
+function handle(req: Exclude<GradWorkerRequest, { type: 'close' }>): GradWorkerResponse {
   if (req.type === 'weights') {
     if (req.apply) policy.applyGradients(req.apply.grads, req.apply.loss);
     return { type: 'weights', id: req.id, weights: policy.getWeights() };
@@ -35,6 +35,11 @@ function handle(req: GradWorkerRequest): GradWorkerResponse {
 }
 
 port.on('message', (req: GradWorkerRequest) => {
+  if (req.type === 'close') {
+    policy.dispose();
+    port.close();
+    return;
+  }
   let res: GradWorkerResponse;
   try {
     res = handle(req);

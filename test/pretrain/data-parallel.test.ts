@@ -3,6 +3,7 @@
  * of the workers' gradients equals the full batch's gradient, their copies stay bit-identical, and
  * a worker's error reaches the caller.
  */
+import type { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SamVeteranError } from '../../core/errors/index.ts';
 import { PointerPolicy, initTf, type ActionTokens, type PreparedBatch } from '../../core/policy/index.ts';
@@ -131,4 +132,55 @@ describe('DataParallelTrainer', () => {
       await trainer.close();
     }
   });
+
+  it('passes the dense weight and the dense targets to its workers', async () => {
+    const dense = await PointerPolicy.create({ ...CONFIG, denseClasses: 2 }, { seed: 4 });
+    const P = (CONFIG.viewSize / CONFIG.patchSize) ** 2;
+    const withDense = targets.map((t, i) => ({
+      ...t,
+      dense: {
+        coverage: Float32Array.from({ length: P }, (_, p) => ((p + i) % 3 === 0 ? 1 : 0)),
+        classes: Float32Array.from({ length: 2 * P }, (_, k) => ((k + i) % 2 === 0 ? 1 : 0)),
+      },
+    }));
+    const batch = concatPrepared(inputs);
+    const expected = (denseWeight: number): number =>
+      dense.supervisedLoss(batch, withDense, { denseWeight }).dataSync()[0] as number;
+    const trainer = await DataParallelTrainer.start(dense, 2);
+    try {
+      const r = await trainer.step([{ inputs, targets: withDense }], {
+        learningRate: 1e-3,
+        smoothing: 0,
+        denseWeight: 2,
+        probe: false,
+      });
+      expect(r.loss).toBeCloseTo(expected(2), 4);
+      expect(expected(2) - expected(0)).toBeGreaterThan(0.5);
+    } finally {
+      await trainer.close();
+      dense.dispose();
+    }
+  });
+
+  it('ends its workers by themselves on close (no terminate)', async () => {
+    const trainer = await DataParallelTrainer.start(policy, 2);
+    const workers = (trainer as unknown as { workers: Worker[] }).workers;
+    let terminated = 0;
+    for (const w of workers) {
+      const terminate = w.terminate.bind(w);
+      w.terminate = () => {
+        terminated++;
+        return terminate();
+      };
+    }
+    await trainer.step([{ inputs, targets }], { learningRate: 1e-3, smoothing: 0, probe: false });
+    const t0 = performance.now();
+    await trainer.close(120_000);
+    expect(performance.now() - t0).toBeLessThan(30_000);
+    expect(terminated).toBe(0);
+    for (const w of workers) expect(w.threadId).toBe(-1);
+    await expect(
+      trainer.step([{ inputs, targets }], { learningRate: 1e-3, smoothing: 0, probe: false }),
+    ).rejects.toThrow(/closed/);
+  }, 60_000);
 });

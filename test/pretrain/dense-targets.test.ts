@@ -28,12 +28,13 @@ describe('denseTargetsOf', () => {
         for (let x = 0; x < scene.width; x++) {
           const p = Math.floor((y / scene.height) * grid) * grid + Math.floor((x / scene.width) * grid);
           const i = y * scene.width + x;
-          count[p]++;
-          target[p] += sample.gtMask.data[i] as number;
+          count[p] = (count[p] as number) + 1;
+          target[p] = (target[p] as number) + (sample.gtMask.data[i] as number);
           const label = scene.labels[i] as number;
           const cls =
             label < 0 ? 0 : 1 + SHAPES.indexOf(scene.objects[label]?.shape as (typeof SHAPES)[number]);
-          shares[p * DENSE_CLASSES + cls]++;
+          const k = p * DENSE_CLASSES + cls;
+          shares[k] = (shares[k] as number) + 1;
         }
       }
       for (let p = 0; p < P; p++) {

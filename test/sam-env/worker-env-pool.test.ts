@@ -1,3 +1,4 @@
+import type { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
 import { evaluatePolicy, oraclePolicyFor } from '../../core/agent/index.ts';
 import { datasetFromSpec, generateSample, type Sample } from '../../core/data/index.ts';
@@ -88,6 +89,27 @@ describe('WorkerEnvPool (GrabCut in worker threads)', () => {
     await expect(env.transitionGroup(img, [{ box: [60, 10, 20, 50], points: [] }])).rejects.toThrow(/box/);
     const ok = await env.transitionGroup(img, [{ box: s.gtBox, points: [] }]);
     expect(ok[0]!.mask.width).toBe(s.image.width);
+  }, 60_000);
+
+  it('ends its workers by themselves on close (no terminate), after answering what was asked', async () => {
+    const env = new WorkerEnvPool({ workers: 2 });
+    const s = generateSample('id-val', 7, { seed: 1 });
+    const workers = (env as unknown as { workers: Worker[] }).workers;
+    let terminated = 0;
+    for (const w of workers) {
+      const terminate = w.terminate.bind(w);
+      w.terminate = () => {
+        terminated++;
+        return terminate();
+      };
+    }
+    const answer = env.transitionGroup(image(s, 'd'.repeat(64)), [{ box: s.gtBox, points: [] }]);
+    const t0 = performance.now();
+    await env.close(120_000);
+    expect(performance.now() - t0).toBeLessThan(30_000);
+    expect((await answer)[0]!.mask.width).toBe(s.image.width);
+    expect(terminated).toBe(0);
+    for (const w of workers) expect(w.threadId).toBe(-1);
   }, 60_000);
 
   it('refuses calls once closed, with UNAVAILABLE', async () => {

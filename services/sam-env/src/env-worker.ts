@@ -38,9 +38,11 @@ function toWire(o: TransitionOutput): WireOutput {
 
 port.on('message', (req: WorkerRequest) => {
   if (req.type === 'close') {
-    void env
-      .close()
-      .then(() => port.postMessage({ id: req.id, ok: true, outputs: [] } satisfies WorkerResponse));
+    // Answer, then close the port so the thread ends by itself (core/threads endWorker).
+    void env.close().finally(() => {
+      port.postMessage({ id: req.id, ok: true, outputs: [] } satisfies WorkerResponse);
+      port.close();
+    });
     return;
   }
   if (req.type === 'info') {

@@ -6,6 +6,7 @@
 import { Worker } from 'node:worker_threads';
 import { SamVeteranError, ValidationError, type ErrorCode } from '../../../core/errors/index.ts';
 import { BinaryMask } from '../../../core/mask/index.ts';
+import { WORKER_BOOTSTRAP, endWorker } from '../../../core/threads/index.ts';
 import type { EnvImage, EnvPort, ModelInfo, TransitionOutput, TransitionPrompt } from './model.ts';
 import type { GrabCutOptions } from './models/grabcut.ts';
 import type { WirePrompt, WorkerRequest, WorkerResponse } from './worker-protocol.ts';
@@ -26,13 +27,13 @@ interface Pending {
   reject(e: Error): void;
 }
 
-/** Bootstrap that registers tsx in the worker before loading the TypeScript entry. */
-const BOOTSTRAP = new URL('../../../bin/ts-worker.mjs', import.meta.url);
 const ENTRY = new URL('./env-worker.ts', import.meta.url).href;
 
 export class WorkerEnvPool implements EnvPort {
   private readonly workers: Worker[] = [];
   private readonly pending = new Map<number, Pending>();
+  /** Answers still awaited (close waits for them before ending the workers). */
+  private readonly inFlight = new Set<Promise<WorkerResponse>>();
   private nextId = 1;
   private closed = false;
   transitions = 0;
@@ -40,7 +41,7 @@ export class WorkerEnvPool implements EnvPort {
   constructor(opts: WorkerEnvPoolOptions = {}) {
     const n = Math.max(1, opts.workers ?? 1);
     for (let i = 0; i < n; i++) {
-      const w = new Worker(BOOTSTRAP, {
+      const w = new Worker(WORKER_BOOTSTRAP, {
         workerData: {
           __entry: ENTRY,
           model: 'grabcut',
@@ -72,12 +73,16 @@ export class WorkerEnvPool implements EnvPort {
 
   private call(worker: Worker, req: WorkerRequest, transfer: ArrayBuffer[] = []): Promise<WorkerResponse> {
     if (this.closed) return Promise.reject(new SamVeteranError('UNAVAILABLE', 'environment pool is closed'));
-    return new Promise((resolve, reject) => {
+    const answered = new Promise<WorkerResponse>((resolve, reject) => {
       this.pending.set(req.id, { resolve, reject });
       // Idle workers are unref'd so an idle pool never keeps the process alive; busy ones are ref'd.
       worker.ref();
       worker.postMessage(req, transfer);
-    }).then((res) => {
+    });
+    this.inFlight.add(answered);
+    const done = (): void => void this.inFlight.delete(answered);
+    answered.then(done, done);
+    return answered.then((res) => {
       const r = res as WorkerResponse;
       if (!r.ok) {
         const e = r.error;
@@ -125,11 +130,19 @@ export class WorkerEnvPool implements EnvPort {
     }));
   }
 
-  async close(): Promise<void> {
+  /**
+   * Lets calls in flight finish, then ends every worker by itself (it answers the close request and
+   * closes its port; terminated only if it has not exited after `graceMs`).
+   */
+  async close(graceMs = 10_000): Promise<void> {
     if (this.closed) return;
-    await Promise.allSettled(this.workers.map((w) => this.call(w, { type: 'close', id: this.nextId++ })));
     this.closed = true;
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    await Promise.allSettled([...this.inFlight]);
+    await Promise.all(
+      this.workers.map((w) =>
+        endWorker(w, { type: 'close', id: this.nextId++ } satisfies WorkerRequest, graceMs),
+      ),
+    );
     this.failAll(new SamVeteranError('UNAVAILABLE', 'environment pool closed'));
   }
 }
