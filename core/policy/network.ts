@@ -306,3 +306,16 @@ export function typeLogits(params: Params, enc: Encoded): tf.Tensor2D {
 export function typedContext(params: Params, enc: Encoded, typeOneHot: tf.Tensor2D): tf.Tensor2D {
   return tf.add(enc.g, dense(params, typeOneHot, 'type.emb')) as tf.Tensor2D;
 }
+
+/**
+ * The dense heads (config.denseClasses): per-patch target-coverage logits [B·P, 1] and class logits
+ * [B·P, C], both linear in the patch features h.
+ */
+export function denseLogits(params: Params, enc: Encoded): { coverage: tf.Tensor2D; classes: tf.Tensor2D } {
+  const [B, P, d] = enc.h.shape;
+  const h2 = tf.reshape(enc.h, [B * P, d]) as tf.Tensor2D;
+  return {
+    coverage: dense(params, h2, 'dense.seg.w', 'dense.seg.b') as tf.Tensor2D,
+    classes: dense(params, h2, 'dense.cls.w', 'dense.cls.b') as tf.Tensor2D,
+  };
+}

@@ -18,6 +18,7 @@ import type { PolicyConfig, PolicyDims } from './config.ts';
 import { policyDims, resolvePolicyConfig } from './config.ts';
 import type { Encoded, Params } from './network.ts';
 import {
+  denseLogits,
   encode,
   headContext,
   heightLogits,
@@ -298,6 +299,28 @@ export class PointerPolicy {
   }
 
   /**
+   * The dense heads' predictions (no gradient) for each row: the probability that the referred
+   * object covers each patch [B·P] and each patch's class distribution [B·P·denseClasses].
+   */
+  densePredictions(batch: readonly PolicyObservation[] | PreparedBatch): {
+    coverage: Float32Array;
+    classes: Float32Array;
+  } {
+    this.assertLive();
+    if (this.config.denseClasses === 0) {
+      throw new ValidationError('config.denseClasses', 0, 'this policy has no dense heads');
+    }
+    const prep = isPrepared(batch) ? batch : this.prepare(batch);
+    return tf.tidy(() => {
+      const { coverage, classes } = denseLogits(this.params(), this.encodePrepared(this.params(), prep));
+      return {
+        coverage: tf.sigmoid(coverage).dataSync() as Float32Array,
+        classes: tf.softmax(classes).dataSync() as Float32Array,
+      };
+    });
+  }
+
+  /**
    * Token cross-entropy: mean over the real tokens of −log π(target), or with `smoothing` ε > 0
    * the cross-entropy against neighbourhood-smoothed targets (see `smoothTargets`).
    */
@@ -348,13 +371,8 @@ export class PointerPolicy {
         `must match config.denseClasses ${C}`,
       );
     }
-    const [B, P, d] = enc.h.shape;
-    const params = this.params();
-    const h2 = tf.reshape(enc.h, [B * P, d]) as tf.Tensor2D;
-    const seg = tf.add(
-      tf.matMul(h2, params.get('dense.seg.w') as tf.Tensor2D),
-      params.get('dense.seg.b') as tf.Tensor,
-    );
+    const [B, P] = enc.h.shape;
+    const { coverage: seg, classes: cls } = denseLogits(this.params(), enc);
     // Binary cross-entropy as a two-way softmax over [0, z] against [1 − t, t] (the WASM backend has
     // no Softplus gradient; logSoftmax's is there and stable).
     const cov = dense.coverage;
@@ -365,10 +383,6 @@ export class PointerPolicy {
     }
     const segLp = tf.logSoftmax(tf.concat([tf.zeros([B * P, 1]), seg], 1));
     const bce = tf.neg(tf.sum(tf.reshape(tf.mul(segLp, tf.tensor2d(twoWay, [B * P, 2])), [B, P * 2]), 1));
-    const cls = tf.add(
-      tf.matMul(h2, params.get('dense.cls.w') as tf.Tensor2D),
-      params.get('dense.cls.b') as tf.Tensor,
-    );
     const ce = tf.neg(
       tf.sum(tf.reshape(tf.mul(tf.logSoftmax(cls), tf.tensor2d(dense.classes, [B * P, C])), [B, P * C]), 1),
     );

@@ -127,6 +127,28 @@ describe('dense heads', () => {
     expect(p.getWeights().find((w) => w.name === 'patch.w')?.data).not.toEqual(trunkBefore);
   });
 
+  it('predict per-patch coverage probabilities and class distributions, which training moves towards the targets', async () => {
+    const p = await make(C, 11);
+    const before = p.densePredictions(observations.slice(0, 1));
+    expect(before.coverage).toHaveLength(P);
+    expect(before.classes).toHaveLength(P * C);
+    for (const v of before.coverage) expect(v > 0 && v < 1).toBe(true);
+    for (let q = 0; q < P; q++) {
+      const row = before.classes.slice(q * C, (q + 1) * C);
+      expect(row.reduce((a, v) => a + v, 0)).toBeCloseTo(1, 5);
+    }
+    // Row 0's targets: its coverage predictions move towards them with training.
+    const target = (dense[0] as DensePatchTargets).coverage;
+    const error = (c: Float32Array): number =>
+      c.reduce((a, v, q) => a + Math.abs(v - (target[q] as number)), 0) / P;
+    p.setTrainOptions({ learningRate: 3e-3 });
+    for (let i = 0; i < 30; i++)
+      p.trainStep(() => p.supervisedLoss(observations, tokens, { denseWeight: 1 }));
+    expect(error(p.densePredictions(observations.slice(0, 1)).coverage)).toBeLessThan(error(before.coverage));
+    const plain = await make(0);
+    expect(() => plain.densePredictions(observations)).toThrow(/config\.denseClasses 0/);
+  });
+
   it('round-trip through a checkpoint with the heads and the config key', async () => {
     const p = await make(C);
     const loaded = await loadPolicyBytes(encodePolicyFile(serializePolicy(p)));
