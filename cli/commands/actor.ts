@@ -8,6 +8,7 @@ import { ValidationError } from '../../core/errors/index.ts';
 import { createLogger } from '../../core/log/index.ts';
 import { handleSignals, startActorService } from '../../services/actor/main.ts';
 import { parseImageStoreSpec } from '../../services/sam-env/src/image-store.ts';
+import { optionalInt } from '../options.ts';
 
 interface ActorFlags {
   bus?: string;
@@ -17,13 +18,6 @@ interface ActorFlags {
   concurrency?: string;
   imageStore?: string;
   config?: string;
-}
-
-function int(flag: string, v: string | undefined, min: number): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new ValidationError(flag, v, `must be an integer >= ${min}`);
-  return n;
 }
 
 export function registerActorCommand(program: Command): void {
@@ -48,8 +42,8 @@ export function registerActorCommand(program: Command): void {
         throw new ValidationError('--id', flags.id, 'must match [A-Za-z0-9_.-]+');
       if (flags.imageStore !== undefined) parseImageStoreSpec(flags.imageStore, '--image-store');
       const logger = createLogger({ service: 'actor' });
-      const metricsPort = int('--metrics-port', flags.metricsPort, 0);
-      const concurrency = int('--concurrency', flags.concurrency, 1);
+      const metricsPort = optionalInt('--metrics-port', flags.metricsPort, 0);
+      const concurrency = optionalInt('--concurrency', flags.concurrency, 1);
       const envAddresses =
         flags.env === undefined
           ? undefined

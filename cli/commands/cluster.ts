@@ -22,6 +22,7 @@ import {
   toProcessSpec,
 } from '../../deploy/local/index.ts';
 import { DEFAULT_WARM_START } from '../train/paths.ts';
+import { intOption } from '../options.ts';
 
 const LATEST = 'latest-cluster';
 const CLUSTER_FILE = 'cluster.json';
@@ -103,24 +104,15 @@ interface ControlInfo {
   readonly pid: number;
 }
 
-function int(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0)
-      throw new ValidationError(`--${name}`, v, 'must be a non-negative integer');
-    return n;
-  };
-}
-
 export function registerClusterCommand(program: Command): void {
   const cluster = program.command('cluster').description('run the distributed topology as local processes');
 
   cluster
     .command('up')
     .description('start nats-server, sam-env replicas, actors and the learner; train; report; stop')
-    .option('--actors <n>', 'actor processes', int('actors'), 2)
-    .option('--env-replicas <n>', 'sam-env replicas', int('env-replicas'), 2)
-    .option('--steps <n>', 'GRPO steps', int('steps'), 40)
+    .option('--actors <n>', 'actor processes', intOption('--actors'), 2)
+    .option('--env-replicas <n>', 'sam-env replicas', intOption('--env-replicas'), 2)
+    .option('--steps <n>', 'GRPO steps', intOption('--steps'), 40)
     .option('--init <path>', 'warm-start policy checkpoint', DEFAULT_WARM_START)
     .option('--runs <dir>', 'where run folders go', 'runs')
     .option('--model <name>', 'env model of the sam-env replicas', 'grabcut')
@@ -203,7 +195,7 @@ export function registerClusterCommand(program: Command): void {
     .command('scale')
     .description('set the number of processes of a group in the running cluster')
     .argument('<group>', 'process group (actors)')
-    .argument('<n>', 'target count', int('n'))
+    .argument('<n>', 'target count', intOption('n'))
     .option('--run <dir>', 'run folder of the cluster (default: the latest `cluster up`)')
     .option('--runs <dir>', 'where run folders go', 'runs')
     .action(async (group: string, n: number, o: Record<string, string | undefined>) => {

@@ -16,14 +16,7 @@ import {
 } from '../../core/data/index.ts';
 import { ValidationError } from '../../core/errors/index.ts';
 import { createProgress } from '../progress.ts';
-
-function int(field: string, min: number): (v: string) => number {
-  return (v: string) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new ValidationError(field, v, `must be an integer >= ${min}`);
-    return n;
-  };
-}
+import { intOption } from '../options.ts';
 
 interface GenOptions {
   split: string;
@@ -90,11 +83,11 @@ export function registerDataCommand(program: Command): void {
       'Generate a synthetic split into a sam-veteran-dataset folder (PNG images + COCO-RLE annotations)',
     )
     .requiredOption('--split <split>', `split: ${SYNTHETIC_SPLITS.join(' | ')}`)
-    .requiredOption('--n <count>', 'number of samples', int('--n', 1))
+    .requiredOption('--n <count>', 'number of samples', intOption('--n', 1))
     .requiredOption('--out <dir>', 'output folder (must be empty or absent)')
-    .option('--seed <seed>', 'world seed', int('--seed', 0), 0)
-    .option('--size <px>', 'image side in pixels', int('--size', 32), 256)
-    .option('--start <index>', 'index of the first sample', int('--start', 0), 0)
+    .option('--seed <seed>', 'world seed', intOption('--seed', 0), 0)
+    .option('--size <px>', 'image side in pixels', intOption('--size', 32), 256)
+    .option('--start <index>', 'index of the first sample', intOption('--start', 0), 0)
     .option('--overwrite', 'replace a non-empty output folder')
     .action(async (opts: GenOptions) => gen(opts));
   data
@@ -104,10 +97,10 @@ export function registerDataCommand(program: Command): void {
       '--data <spec>',
       'dataset: <dir> | synthetic:<split>[?n=&seed=&size=] | reasonseg:<dir> | refcoco:<dir>[:<split>]',
     )
-    .option('--n <count>', 'number of samples', int('--n', 1), 16)
-    .option('--start <index>', 'index of the first sample', int('--start', 0), 0)
+    .option('--n <count>', 'number of samples', intOption('--n', 1), 16)
+    .option('--start <index>', 'index of the first sample', intOption('--start', 0), 0)
     .option('--out <file>', 'output PNG', 'sheet.png')
-    .option('--columns <count>', 'tiles per row', int('--columns', 1), 4)
-    .option('--tile <px>', 'tile side in pixels', int('--tile', 32), 256)
+    .option('--columns <count>', 'tiles per row', intOption('--columns', 1), 4)
+    .option('--tile <px>', 'tile side in pixels', intOption('--tile', 32), 256)
     .action(async (opts: ShowOptions) => show(opts));
 }

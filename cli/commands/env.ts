@@ -4,7 +4,6 @@
  */
 import type { Command } from 'commander';
 import { loadConfig, SamVeteranConfigSchema } from '../../core/config/index.ts';
-import { ValidationError } from '../../core/errors/index.ts';
 import { createLogger } from '../../core/log/index.ts';
 import {
   handleSignals,
@@ -12,6 +11,7 @@ import {
   SamEnvClient,
   startSamEnv,
 } from '../../services/sam-env/index.ts';
+import { optionalInt } from '../options.ts';
 
 interface ServeFlags {
   config?: string;
@@ -26,13 +26,6 @@ interface ServeFlags {
   maxBatch?: string;
   metricsPort?: string;
   imageStore?: string;
-}
-
-function int(flag: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n)) throw new ValidationError(flag, v, 'must be an integer');
-  return n;
 }
 
 function defined(o: Record<string, unknown>): Record<string, unknown> {
@@ -67,16 +60,16 @@ export function registerEnvCommand(program: Command): void {
         samEnv: defined({
           model: flags.model,
           host: flags.host,
-          port: int('--port', flags.port),
+          port: optionalInt('--port', flags.port),
           modelDir: flags.modelDir,
           executionProvider: flags.provider,
-          maxBatch: int('--max-batch', flags.maxBatch),
-          metricsPort: int('--metrics-port', flags.metricsPort),
+          maxBatch: optionalInt('--max-batch', flags.maxBatch),
+          metricsPort: optionalInt('--metrics-port', flags.metricsPort),
           imageStore: flags.imageStore,
         }),
       };
       const cfg = loadConfig(SamVeteranConfigSchema, { file: flags.config, overrides }).samEnv;
-      const workingSize = int('--working-size', flags.workingSize);
+      const workingSize = optionalInt('--working-size', flags.workingSize);
       const server = await startSamEnv(cfg, {
         logger,
         ...(flags.encoder ? { encoderPath: flags.encoder } : {}),
@@ -103,7 +96,9 @@ export function registerEnvCommand(program: Command): void {
     .action(async (flags: { address: string; deadlineMs: string }) => {
       const client = new SamEnvClient({ addresses: flags.address, maxAttempts: 1 });
       try {
-        const info = await client.info({ deadlineMs: int('--deadline-ms', flags.deadlineMs) ?? 5000 });
+        const info = await client.info({
+          deadlineMs: optionalInt('--deadline-ms', flags.deadlineMs) ?? 5000,
+        });
         console.log(JSON.stringify(info, null, 2));
       } finally {
         client.close();

@@ -27,6 +27,7 @@ import { parseRemotePolicySpec, RemotePolicy } from '../../core/policy-remote/in
 import { GrpcEnvPort } from '../../services/actor/index.ts';
 import { SamEnvClient, WorkerEnvPool } from '../../services/sam-env/index.ts';
 import { createProgress } from '../progress.ts';
+import { intOption } from '../options.ts';
 
 interface EvalOptions {
   policy: string;
@@ -41,14 +42,6 @@ interface EvalOptions {
   sheet: number;
   concurrency: number;
   timeoutMs: number;
-}
-
-function int(field: string, min: number): (v: string) => number {
-  return (v: string) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new ValidationError(field, v, `must be an integer >= ${min}`);
-    return n;
-  };
 }
 
 async function resolvePolicy(
@@ -152,20 +145,25 @@ export function registerEvalCommand(program: Command): void {
       '--data <spec>',
       'dataset spec, e.g. synthetic:id-val, reasonseg:<dir>, refcoco:<dir>:val',
     )
-    .option('--n <count>', 'episodes (the first n samples)', int('--n', 1), 500)
+    .option('--n <count>', 'episodes (the first n samples)', intOption('--n', 1), 500)
     .option('--env <env>', "'grabcut' (worker threads) or sam-env host:port[,host:port...]", 'grabcut')
-    .option('--workers <count>', 'GrabCut worker threads', int('--workers', 1), 2)
-    .option('--max-refinements <count>', 'refinement steps after the box', int('--max-refinements', 0), 3)
-    .option('--batch <count>', 'episodes per agent-loop batch', int('--batch', 1), 32)
+    .option('--workers <count>', 'GrabCut worker threads', intOption('--workers', 1), 2)
+    .option(
+      '--max-refinements <count>',
+      'refinement steps after the box',
+      intOption('--max-refinements', 0),
+      3,
+    )
+    .option('--batch <count>', 'episodes per agent-loop batch', intOption('--batch', 1), 32)
     .option('--out <dir>', 'write summary.json and episodes.png here')
     .option(
       '--seed <seed>',
       'synthetic data seed (unless the spec sets one) and bootstrap seed',
-      int('--seed', 0),
+      intOption('--seed', 0),
       0,
     )
-    .option('--sheet <count>', 'episodes drawn in episodes.png', int('--sheet', 0), 16)
-    .option('--concurrency <count>', 'remote policy: requests in flight', int('--concurrency', 1), 8)
-    .option('--timeout-ms <ms>', 'remote policy: timeout per request', int('--timeout-ms', 1), 120_000)
+    .option('--sheet <count>', 'episodes drawn in episodes.png', intOption('--sheet', 0), 16)
+    .option('--concurrency <count>', 'remote policy: requests in flight', intOption('--concurrency', 1), 8)
+    .option('--timeout-ms <ms>', 'remote policy: timeout per request', intOption('--timeout-ms', 1), 120_000)
     .action(evalCommand);
 }

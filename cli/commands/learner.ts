@@ -4,10 +4,10 @@
  * with the same run folder resumes from the last checkpoint.
  */
 import type { Command } from 'commander';
-import { ValidationError } from '../../core/errors/index.ts';
 import { createLogger } from '../../core/log/index.ts';
 import { handleSignals, startLearnerService } from '../../services/learner/main.ts';
 import { DEFAULT_WARM_START } from '../train/paths.ts';
+import { optionalInt } from '../options.ts';
 
 interface LearnerFlags {
   bus?: string;
@@ -17,13 +17,6 @@ interface LearnerFlags {
   init: string;
   config?: string;
   steps?: string;
-}
-
-function int(flag: string, v: string | undefined, min: number): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new ValidationError(flag, v, `must be an integer >= ${min}`);
-  return n;
 }
 
 export function registerLearnerCommand(program: Command): void {
@@ -41,8 +34,8 @@ export function registerLearnerCommand(program: Command): void {
     .option('--steps <n>', 'stop after this many GRPO steps in total (0 = until stopped)')
     .action(async (flags: LearnerFlags) => {
       const logger = createLogger({ service: 'learner', ...(flags.runId ? { runId: flags.runId } : {}) });
-      const metricsPort = int('--metrics-port', flags.metricsPort, 0);
-      const steps = int('--steps', flags.steps, 0);
+      const metricsPort = optionalInt('--metrics-port', flags.metricsPort, 0);
+      const steps = optionalInt('--steps', flags.steps, 0);
       const service = await startLearnerService({
         init: flags.init,
         logger,

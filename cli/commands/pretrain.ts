@@ -17,6 +17,7 @@ import {
 } from '../../core/pretrain/index.ts';
 import { lossCurvePng } from '../../core/report/index.ts';
 import { WorkerEnvPool } from '../../services/sam-env/index.ts';
+import { intOption, numberOption } from '../options.ts';
 import { createProgress, type Progress } from '../progress.ts';
 import { DEFAULT_WARM_START } from '../train/paths.ts';
 
@@ -35,23 +36,38 @@ export function registerPretrainCommand(program: Command): void {
     .command('pretrain')
     .description('supervised warm start of the embedded policy (writes the reference checkpoint)')
     .option('--out <path>', 'checkpoint to write', DEFAULT_WARM_START)
-    .option('--steps <n>', 'optimiser steps', Number, DEFAULT_PRETRAIN.steps)
-    .option('--batch <n>', 'batch size', Number, DEFAULT_PRETRAIN.batchSize)
-    .option('--samples <n>', 'initial pool of training samples', Number, DEFAULT_PRETRAIN.samples)
+    .option('--steps <n>', 'optimiser steps', intOption('--steps', 1), DEFAULT_PRETRAIN.steps)
+    .option('--batch <n>', 'batch size', intOption('--batch', 1), DEFAULT_PRETRAIN.batchSize)
+    .option(
+      '--samples <n>',
+      'initial pool of training samples',
+      intOption('--samples', 1),
+      DEFAULT_PRETRAIN.samples,
+    )
     .option(
       '--refine-examples <n>',
       'refinement states from GrabCut masks',
-      Number,
+      intOption('--refine-examples'),
       DEFAULT_PRETRAIN.refineExamples,
     )
     .option(
       '--aux-examples <n>',
       'auxiliary states from corrupted masks',
-      Number,
+      intOption('--aux-examples'),
       DEFAULT_PRETRAIN.auxExamples,
     )
-    .option('--lr <x>', 'peak learning rate (cosine decay)', Number, DEFAULT_PRETRAIN.learningRate)
-    .option('--refresh <n>', 'fresh samples per step', Number, DEFAULT_PRETRAIN.refreshPerStep)
+    .option(
+      '--lr <x>',
+      'peak learning rate (cosine decay)',
+      numberOption('--lr', 'positive'),
+      DEFAULT_PRETRAIN.learningRate,
+    )
+    .option(
+      '--refresh <n>',
+      'fresh samples per step',
+      intOption('--refresh'),
+      DEFAULT_PRETRAIN.refreshPerStep,
+    )
     .option(
       '--mix <box,refine>',
       'fractions of each batch for box and refinement examples (the rest auxiliary)',
@@ -61,31 +77,31 @@ export function registerPretrainCommand(program: Command): void {
     .option(
       '--patch-margin <px>',
       'policy architecture: context margin of each patch token in view pixels (0 = plain patches)',
-      Number,
+      intOption('--patch-margin'),
       DEFAULT_PRETRAIN_POLICY.patchMargin,
     )
     .option(
       '--cross-attn <n>',
       'policy architecture: blocks where every patch attends to the query words (0 = pooled query only)',
-      Number,
+      intOption('--cross-attn'),
       0,
     )
     .option(
       '--conv-stem <c>',
       'policy architecture: base channels of the convolutional stem under the patch tokens (0 = linear patches only)',
-      Number,
+      intOption('--conv-stem'),
       DEFAULT_PRETRAIN_POLICY.convStem,
     )
     .option(
       '--local-layers <n>',
       'policy architecture: 3×3 convolution blocks over the patch grid (0 = none)',
-      Number,
+      intOption('--local-layers'),
       DEFAULT_PRETRAIN_POLICY.localLayers,
     )
     .option(
       '--local-channels <n>',
       'policy architecture: bottleneck channels of each local block',
-      Number,
+      intOption('--local-channels', 1),
       DEFAULT_PRETRAIN_POLICY.localChannels,
     )
     .option(
@@ -95,46 +111,46 @@ export function registerPretrainCommand(program: Command): void {
     .option(
       '--view-size <px>',
       'policy architecture: side of the view the image is resized to',
-      Number,
+      intOption('--view-size', 4),
       DEFAULT_POLICY_CONFIG.viewSize,
     )
     .option(
       '--patch-size <px>',
       'policy architecture: side of a patch token in view pixels',
-      Number,
+      intOption('--patch-size', 1),
       DEFAULT_POLICY_CONFIG.patchSize,
     )
     .option(
       '--wrong-box <fraction>',
       'refinement episodes that start from another object’s box (the oracle then clicks the target)',
-      Number,
+      numberOption('--wrong-box', 'probability'),
       DEFAULT_PRETRAIN.wrongBoxFraction,
     )
     .option(
       '--type-weight <x>',
       'loss weight of the refinement type token (stop / positive / negative / both)',
-      Number,
+      numberOption('--type-weight', 'positive'),
       DEFAULT_PRETRAIN.typeWeight,
     )
     .option(
       '--dense-weight <x>',
       'loss weight of per-patch heads (target coverage and shape class of every patch; 0 = no dense heads)',
-      Number,
+      numberOption('--dense-weight', 'non-negative'),
       DEFAULT_PRETRAIN.denseWeight,
     )
-    .option('--seed <n>', 'seed', Number, DEFAULT_PRETRAIN.seed)
-    .option('--workers <n>', 'GrabCut worker threads', Number, 2)
+    .option('--seed <n>', 'seed', intOption('--seed'), DEFAULT_PRETRAIN.seed)
+    .option('--workers <n>', 'GrabCut worker threads', intOption('--workers', 1), 2)
     .option(
       '--train-workers <n>',
       'threads that share each training step (data-parallel; 1 = this thread; results depend on it)',
-      Number,
+      intOption('--train-workers', 1),
       DEFAULT_PRETRAIN.trainWorkers,
     )
     .option(
       '--no-fresh-worker',
       'make the fresh examples of each step on the training thread (same weights; for one-core machines)',
     )
-    .option('--eval-n <n>', 'samples per split evaluated at the end (0 skips)', Number, 200)
+    .option('--eval-n <n>', 'samples per split evaluated at the end (0 skips)', intOption('--eval-n'), 200)
     .action(async (o: Record<string, number | string | boolean | readonly [number, number]>) => {
       await ensureTf();
       const seed = o['seed'] as number;

@@ -12,69 +12,38 @@ import {
   type JobPhase,
 } from '../train/embedded-job.ts';
 import { DEFAULT_WARM_START } from '../train/paths.ts';
-
-/** An integer option of at least `min` (0 or 1). */
-function int(name: string, min: 0 | 1 = 0) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min)
-      throw new Error(`--${name} "${v}" must be a ${min === 0 ? 'non-negative' : 'positive'} integer`);
-    return n;
-  };
-}
-
-function probability(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (v.trim() === '' || !(n >= 0 && n <= 1))
-      throw new Error(`--${name} "${v}" must be a number in [0, 1]`);
-    return n;
-  };
-}
-
-function nonNegative(name: string) {
-  return (v: string): number => {
-    const x = Number(v);
-    if (v.trim() === '' || !(x >= 0) || !Number.isFinite(x))
-      throw new InvalidArgumentError(`--${name} "${v}" must be a non-negative number`);
-    return x;
-  };
-}
-
-function positive(name: string) {
-  return (v: string): number => {
-    const x = Number(v);
-    if (!(x > 0) || !Number.isFinite(x))
-      throw new InvalidArgumentError(`--${name} "${v}" must be a positive number`);
-    return x;
-  };
-}
+import { intOption, numberOption } from '../options.ts';
 
 export function registerTrainCommand(program: Command): void {
   program
     .command('train')
     .description('GRPO training on the embedded default: no servers, one process (the main job)')
     .option('--init <path>', 'warm-start policy checkpoint', DEFAULT_WARM_START)
-    .option('--steps <n>', 'GRPO steps at most', int('steps'), 300)
+    .option('--steps <n>', 'GRPO steps at most', intOption('--steps'), 300)
     .option('--budget-minutes <m>', 'stop training after this many minutes', Number, 8)
-    .option('--actors <n>', 'in-process actors', int('actors'), 2)
-    .option('--env-workers <n>', 'GrabCut worker threads while training', int('env-workers'), 1)
+    .option('--actors <n>', 'in-process actors', intOption('--actors'), 2)
+    .option('--env-workers <n>', 'GrabCut worker threads while training', intOption('--env-workers'), 1)
     .option(
       '--eval-workers <n>',
       'GrabCut worker threads for the evaluations (default: one per core)',
-      int('eval-workers'),
+      intOption('--eval-workers'),
     )
-    .option('--eval-n <n>', 'samples per evaluation split before and after (0 skips)', int('eval-n'), 3000)
+    .option(
+      '--eval-n <n>',
+      'samples per evaluation split before and after (0 skips)',
+      intOption('--eval-n'),
+      3000,
+    )
     .option(
       '--no-eval-cache',
       "evaluate the warm start before training even when an earlier run's evaluation of it is stored " +
         '(<runs>/.eval-cache, refreshed by this; otherwise reused once its first 128 episodes re-run to the same IoUs)',
     )
-    .option('--seed <n>', 'seed of everything random', int('seed'), 1)
+    .option('--seed <n>', 'seed of everything random', intOption('--seed'), 1)
     .option('--runs <dir>', 'where run folders go', 'runs')
     .option('--name <name>', 'run name suffix', 'embedded')
-    .option('--batch-states <n>', 'groups per GRPO step', int('batch-states'), 16)
-    .option('--group-size <n>', 'rollouts per group', int('group-size'), 8)
+    .option('--batch-states <n>', 'groups per GRPO step', intOption('--batch-states'), 16)
+    .option('--group-size <n>', 'rollouts per group', intOption('--group-size'), 8)
     .option('--lr <x>', 'AdamW learning rate', Number, 5e-5)
     .option('--kl <x>', 'KL coefficient to the frozen warm start (k3)', Number, 0.005)
     .addOption(
@@ -88,23 +57,28 @@ export function registerTrainCommand(program: Command): void {
     .option(
       '--stop-supervision <lambda>',
       "weight of a cross-entropy term pulling mask-understanding states' π(stop) towards their case (stop iff GOOD ENOUGH); 0 = off",
-      nonNegative('stop-supervision'),
+      numberOption('--stop-supervision', 'non-negative'),
     )
     .option(
       '--draw-weights',
       "weight each rollout by dynamic sampling's draw weight (its action type's share of the draws over its share of the group), so groups give the on-policy gradient",
     )
-    .option('--temperature <x>', "sampling temperature of the actors' rollouts", positive('temperature'), 0.7)
+    .option(
+      '--temperature <x>',
+      "sampling temperature of the actors' rollouts",
+      numberOption('--temperature', 'positive'),
+      0.7,
+    )
     .option(
       '--policy-box-probability <p>',
       "share of mask-understanding states whose mask comes from the policy's own box (else a jittered GT box)",
-      probability('policy-box-probability'),
+      numberOption('--policy-box-probability', 'probability'),
       0.3,
     )
     .option(
       '--follow-up-clicks <n>',
       'mask-understanding states up to n policy clicks past the box mask (1: evaluation steps 1-2; 2: also step 3)',
-      int('follow-up-clicks', 1),
+      intOption('--follow-up-clicks', 1),
       1,
     )
     .option(

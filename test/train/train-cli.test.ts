@@ -1,15 +1,8 @@
-import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { registerTrainCommand } from '../../cli/commands/train.ts';
+import { commandError } from '../helpers/command-error.ts';
 
-/** Parses `train …` in-process; the action never runs because option parsing fails first. */
-async function parseError(args: string[]): Promise<string> {
-  const program = new Command('sam-veteran').exitOverride().configureOutput({ writeErr: () => {} });
-  registerTrainCommand(program);
-  const err = await program.parseAsync(['train', ...args], { from: 'user' }).catch((e: unknown) => e);
-  expect(err).toBeInstanceOf(Error);
-  return (err as Error).message;
-}
+const parseError = (args: string[]): Promise<string> => commandError(registerTrainCommand, 'train', args);
 
 describe('sam-veteran train options', () => {
   it('names a bad --temperature and its value', async () => {
