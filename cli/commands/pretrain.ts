@@ -138,6 +138,10 @@ export function registerPretrainCommand(program: Command): void {
       numberOption('--dense-weight', 'non-negative'),
       DEFAULT_PRETRAIN.denseWeight,
     )
+    .option(
+      '--dense-box',
+      'policy architecture: the box centre also reads the dense coverage head (needs --dense-weight > 0)',
+    )
     .option('--seed <n>', 'seed', intOption('--seed'), DEFAULT_PRETRAIN.seed)
     .option('--workers <n>', 'GrabCut worker threads', intOption('--workers', 1), 2)
     .option(
@@ -167,6 +171,7 @@ export function registerPretrainCommand(program: Command): void {
           viewSize: o['viewSize'] as number,
           patchSize: o['patchSize'] as number,
           denseClasses: (o['denseWeight'] as number) > 0 ? DENSE_CLASSES : 0,
+          denseBox: o['denseBox'] === true,
         },
         { seed },
       );

@@ -80,6 +80,11 @@ export interface PolicyConfig {
    * load with 0).
    */
   readonly denseClasses: number;
+  /**
+   * The box's centre-patch logits also add the coverage head's logit of each patch (needs
+   * denseClasses > 0), so the dense grounding reaches the action. Default false.
+   */
+  readonly denseBox: boolean;
   /** Feed the current mask as a 4th input channel (besides the green overlay). Default true. */
   readonly maskChannel: boolean;
   /** Known words of the query vocabulary (lowercase). Default DEFAULT_WORDS. */
@@ -107,6 +112,7 @@ export const DEFAULT_POLICY_CONFIG: PolicyConfig = {
   minSizeFrac: 1 / 64,
   globalMaxPool: false,
   denseClasses: 0,
+  denseBox: false,
   maskChannel: true,
   words: DEFAULT_WORDS,
   hashBuckets: 64,
@@ -140,6 +146,12 @@ export function resolvePolicyConfig(partial: Partial<PolicyConfig> = {}): Policy
   posInt('denseClasses', 0);
   if (typeof c.globalMaxPool !== 'boolean') {
     throw new ValidationError('config.globalMaxPool', c.globalMaxPool, 'must be true or false');
+  }
+  if (typeof c.denseBox !== 'boolean') {
+    throw new ValidationError('config.denseBox', c.denseBox, 'must be true or false');
+  }
+  if (c.denseBox && c.denseClasses === 0) {
+    throw new ValidationError('config.denseBox', c.denseBox, 'needs config.denseClasses > 0');
   }
   if (c.viewSize % c.patchSize !== 0) {
     throw new ValidationError('config.patchSize', c.patchSize, `must divide viewSize ${c.viewSize}`);

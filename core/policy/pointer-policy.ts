@@ -145,7 +145,7 @@ export class PointerPolicy {
       const boxItems = range(B).filter((b) => kinds[b] === 'box');
       const refineItems = range(B).filter((b) => kinds[b] === 'refine');
       if (boxItems.length > 0) {
-        const centreL = pointerLogits(params, enc, 'box', enc.g).dataSync() as Float32Array;
+        const centreL = this.boxCentreLogits(params, enc).dataSync() as Float32Array;
         const centre = new Int32Array(B);
         for (const b of boxItems) centre[b] = pushPick(b, draw(centreL, P, b));
         const ctx = headContext(params, 'box', enc.g, selectPatch(enc, oneHot(centre, P)));
@@ -231,6 +231,16 @@ export class PointerPolicy {
     return out;
   }
 
+  /**
+   * Logits of the box's centre patch [B, P]: the box pointer, plus (config.denseBox) the coverage
+   * head's logit of each patch, so what the dense supervision grounds is what the box points at.
+   */
+  private boxCentreLogits(params: Params, enc: Encoded): tf.Tensor2D {
+    const ptr = pointerLogits(params, enc, 'box', enc.g);
+    if (!this.config.denseBox) return ptr;
+    return tf.add(ptr, tf.reshape(denseLogits(params, enc).coverage, ptr.shape)) as tf.Tensor2D;
+  }
+
   /** `logProbs` plus the encoding it ran (the dense heads of `supervisedLoss` read it). */
   private teacherForced(
     batch: readonly PolicyObservation[] | PreparedBatch,
@@ -261,7 +271,7 @@ export class PointerPolicy {
     const zeros = tf.zeros([B, 1]);
     const lp: tf.Tensor[] = new Array<tf.Tensor>(SLOT_COUNT).fill(zeros);
     if (targets.hasBox) {
-      lp[Slot.boxCentre] = tokenLp(pointerLogits(params, enc, 'box', enc.g), Slot.boxCentre);
+      lp[Slot.boxCentre] = tokenLp(this.boxCentreLogits(params, enc), Slot.boxCentre);
       const ctx = headContext(params, 'box', enc.g, selectPatch(enc, slot(Slot.boxCentre)));
       lp[Slot.boxOffset] = tokenLp(offsetLogits(params, 'box', ctx), Slot.boxOffset);
       const [wL, c2] = widthLogits(params, ctx, slot(Slot.boxOffset));

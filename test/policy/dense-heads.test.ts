@@ -10,6 +10,7 @@ import {
   encodePolicyFile,
   initTf,
   loadPolicyBytes,
+  resolvePolicyConfig,
   serializePolicy,
   tf,
 } from '../../core/policy/index.ts';
@@ -147,6 +148,47 @@ describe('dense heads', () => {
     expect(error(p.densePredictions(observations.slice(0, 1)).coverage)).toBeLessThan(error(before.coverage));
     const plain = await make(0);
     expect(() => plain.densePredictions(observations)).toThrow(/config\.denseClasses 0/);
+  });
+
+  it("with denseBox, add each patch's coverage logit to the box centre's logits", async () => {
+    const plain = await make(C, 13);
+    const boxed = await PointerPolicy.create({ ...TINY, denseClasses: C, denseBox: true }, { seed: 13 });
+    disposables.push(boxed);
+    // A coverage head with zero weights and bias b adds the same b to every patch: the centre
+    // distribution is unchanged. A head that reads h changes it.
+    const setSeg = (p: PointerPolicy, bias: number, scale: number): void =>
+      p.setWeights(
+        p
+          .getWeights()
+          .map((w) =>
+            w.name === 'dense.seg.b'
+              ? { ...w, data: Float32Array.of(bias) }
+              : w.name === 'dense.seg.w'
+                ? { ...w, data: w.data.map((_, i) => scale * Math.sin(i + 1)) }
+                : w,
+          ),
+      );
+    const boxRows: ActionTokens[] = [{ kind: 'box', ids: [2, 1, 3, 4] }];
+    const centreLp = (p: PointerPolicy): number =>
+      tf.tidy(() => p.logProbs(observations.slice(0, 1), boxRows).logprobs.dataSync()[0] as number);
+    setSeg(boxed, 2.5, 0);
+    expect(centreLp(boxed)).toBeCloseTo(centreLp(plain), 5);
+    setSeg(boxed, 0, 1);
+    expect(Math.abs(centreLp(boxed) - centreLp(plain))).toBeGreaterThan(1e-3);
+    // So the box token now trains the coverage head too.
+    boxed.setTrainOptions({ learningRate: 1e-2 });
+    const seg = (): Float32Array =>
+      boxed
+        .getWeights()
+        .find((w) => w.name === 'dense.seg.w')
+        ?.data.slice() as Float32Array;
+    const before = seg();
+    boxed.trainStep(() => boxed.supervisedLoss(observations.slice(0, 1), boxRows));
+    expect(seg()).not.toEqual(before);
+    expect(() => resolvePolicyConfig({ ...TINY, denseBox: true })).toThrow(
+      /config\.denseBox true needs config\.denseClasses/,
+    );
+    expect(() => resolvePolicyConfig({ ...TINY, denseBox: 'yes' as never })).toThrow(ValidationError);
   });
 
   it('round-trip through a checkpoint with the heads and the config key', async () => {
