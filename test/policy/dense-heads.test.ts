@@ -175,6 +175,18 @@ describe('dense heads', () => {
     expect(centreLp(boxed)).toBeCloseTo(centreLp(plain), 5);
     setSeg(boxed, 0, 1);
     expect(Math.abs(centreLp(boxed) - centreLp(plain))).toBeGreaterThan(1e-3);
+    // Sampling reads the same logits: the greedy centre is the most likely one under logProbs.
+    const [greedy] = boxed.greedy(observations.slice(0, 1), 'box');
+    const ids = greedy!.tokens.ids;
+    const lpOf = (centre: number): number =>
+      tf.tidy(
+        () =>
+          boxed
+            .logProbs(observations.slice(0, 1), [{ kind: 'box', ids: [centre, ...ids.slice(1)] }])
+            .logprobs.dataSync()[0] as number,
+      );
+    const best = lpOf(ids[0] as number);
+    for (let c = 0; c < P; c++) expect(lpOf(c)).toBeLessThanOrEqual(best + 1e-6);
     // So the box token now trains the coverage head too.
     boxed.setTrainOptions({ learningRate: 1e-2 });
     const seg = (): Float32Array =>
