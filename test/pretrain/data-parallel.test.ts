@@ -5,6 +5,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { watchTerminate } from '../helpers/watch-terminate.ts';
 import { SamVeteranError } from '../../core/errors/index.ts';
 import { PointerPolicy, initTf, type ActionTokens, type PreparedBatch } from '../../core/policy/index.ts';
 import { DataParallelTrainer } from '../../core/pretrain/data-parallel.ts';
@@ -165,19 +166,12 @@ describe('DataParallelTrainer', () => {
   it('ends its workers by themselves on close (no terminate)', async () => {
     const trainer = await DataParallelTrainer.start(policy, 2);
     const workers = (trainer as unknown as { workers: Worker[] }).workers;
-    let terminated = 0;
-    for (const w of workers) {
-      const terminate = w.terminate.bind(w);
-      w.terminate = () => {
-        terminated++;
-        return terminate();
-      };
-    }
+    const terminated = watchTerminate(workers);
     await trainer.step([{ inputs, targets }], { learningRate: 1e-3, smoothing: 0, probe: false });
     const t0 = performance.now();
     await trainer.close(120_000);
     expect(performance.now() - t0).toBeLessThan(30_000);
-    expect(terminated).toBe(0);
+    expect(terminated.count).toBe(0);
     for (const w of workers) expect(w.threadId).toBe(-1);
     await expect(
       trainer.step([{ inputs, targets }], { learningRate: 1e-3, smoothing: 0, probe: false }),

@@ -1,5 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
+import { watchTerminate } from '../helpers/watch-terminate.ts';
 import { evaluatePolicy, oraclePolicyFor } from '../../core/agent/index.ts';
 import { datasetFromSpec, generateSample, type Sample } from '../../core/data/index.ts';
 import { ValidationError } from '../../core/errors/index.ts';
@@ -95,20 +96,13 @@ describe('WorkerEnvPool (GrabCut in worker threads)', () => {
     const env = new WorkerEnvPool({ workers: 2 });
     const s = generateSample('id-val', 7, { seed: 1 });
     const workers = (env as unknown as { workers: Worker[] }).workers;
-    let terminated = 0;
-    for (const w of workers) {
-      const terminate = w.terminate.bind(w);
-      w.terminate = () => {
-        terminated++;
-        return terminate();
-      };
-    }
+    const terminated = watchTerminate(workers);
     const answer = env.transitionGroup(image(s, 'd'.repeat(64)), [{ box: s.gtBox, points: [] }]);
     const t0 = performance.now();
     await env.close(120_000);
     expect(performance.now() - t0).toBeLessThan(30_000);
     expect((await answer)[0]!.mask.width).toBe(s.image.width);
-    expect(terminated).toBe(0);
+    expect(terminated.count).toBe(0);
     for (const w of workers) expect(w.threadId).toBe(-1);
   }, 60_000);
 
