@@ -13,6 +13,13 @@
  *  4. Learner step time split into compute (GRPO forward/backward + AdamW) and overhead (waiting
  *     for groups, decoding, feeding tasks, publishing weights), from the learner's onStep metrics.
  *
+ * CPUs (BENCH_CPUS): `split` (the default where `taskset` exists and there are ≥ 2 CPUs) pins the
+ * sam-env replicas to the first half of the CPUs and this process and nats-server to the rest, in
+ * both phases, as a deployment gives the env its own GPU nodes: the limit is then what the env's
+ * cores can do, and the ratio says whether actors and learner keep them busy. `shared` lets every
+ * process run on every core (the env's limit is then the whole machine, which the cluster must share
+ * with actors and learner).
+ *
  * The policy is a small freshly created PointerPolicy (no shipped checkpoint needed).
  * Also printed: CPU per transition of every process (from /proc), a load-independent estimate of the
  * ratio. Limits: one (shared) machine; the sam-env processes, nats-server and this process (actors'
@@ -26,6 +33,7 @@ import { performance as perf } from 'node:perf_hooks';
 import { JetStreamBus } from '../core/bus/index.ts';
 import { ActorConfigSchema, LearnerConfigSchema } from '../core/config/index.ts';
 import { datasetFromSpec, type Sample } from '../core/data/index.ts';
+import { ValidationError } from '../core/errors/index.ts';
 import type { EnvImage, EnvPort, ModelInfo, TransitionOutput, TransitionPrompt } from '../core/env/index.ts';
 import { PointerPolicy, ensureTf, type PolicyConfig } from '../core/policy/index.ts';
 import { Rng } from '../core/rng/index.ts';
@@ -33,6 +41,9 @@ import { rgbDigest } from '../core/wire/index.ts';
 import {
   allocateLocalPorts,
   buildLocalTopology,
+  formatCpuList,
+  hasTaskset,
+  pinProcess,
   ProcessSupervisor,
   startNatsServer,
   toProcessSpec,
@@ -59,6 +70,13 @@ const FIRST_CONTACT = ActorConfigSchema.parse({
  * keys (as `cluster up --image-store` does) instead of pixels. The env-alone phase sends pixels either way.
  */
 const IMAGE_STORE = process.env['BENCH_IMAGE_STORE'] === '1';
+type CpuMode = 'split' | 'shared';
+function cpuMode(cores: number): CpuMode {
+  const v = process.env['BENCH_CPUS'];
+  if (v === 'split' || v === 'shared') return v;
+  if (v !== undefined && v !== '') throw new ValidationError('BENCH_CPUS', v, 'must be split or shared');
+  return cores >= 2 && hasTaskset() ? 'split' : 'shared';
+}
 const ENV_ROUNDS = 4;
 const ENV_ROUND_MS = 4_000;
 const CLUSTER_WARMUP_MS = 8_000;
@@ -259,6 +277,12 @@ async function envLimit(
 async function main(): Promise<void> {
   const t00 = performance.now();
   const cores = availableParallelism();
+  const mode = cpuMode(cores);
+  const all = Array.from({ length: cores }, (_, i) => i);
+  const envCpus = mode === 'split' ? all.slice(0, cores >> 1) : all;
+  const serviceCpus = mode === 'split' ? all.slice(cores >> 1) : all;
+  // Before anything starts: nats-server and every thread of this process inherit it.
+  if (mode === 'split') pinProcess(process.pid, serviceCpus, 'BENCH_CPUS');
   const runDir = await mkdtemp(join(tmpdir(), 'bench-cluster-'));
   const supervisor = new ProcessSupervisor({ runDir });
   supervisor.handleSignals();
@@ -271,10 +295,21 @@ async function main(): Promise<void> {
       `cluster bench: ${REPLICAS} sam-env (grabcut) processes, ${ACTORS} actors × ${ACTOR_CONCURRENCY} tasks, ` +
         `group ${GROUP}, ${DATASET}, ${cores} CPUs`,
     );
+    console.log(
+      mode === 'split'
+        ? `CPUs split (BENCH_CPUS=split): sam-env on ${formatCpuList(envCpus)}, this process (actors, learner, ` +
+            `drivers) and nats-server on ${formatCpuList(serviceCpus)}, in both phases`
+        : `CPUs shared (BENCH_CPUS=shared): every process may run on all ${cores} CPUs`,
+    );
     const ports = await allocateLocalPorts({ samEnv: REPLICAS, actors: 0 });
     // The topology's own nats entry is not used (the bench starts nats-server itself), so the
     // replicas get the image store flag here when asked for.
-    const topo = buildLocalTopology({ runDir, ports, env: { LOG_LEVEL: 'warn' } });
+    const topo = buildLocalTopology({
+      runDir,
+      ports,
+      env: { LOG_LEVEL: 'warn' },
+      ...(mode === 'split' ? { cpus: { samEnv: envCpus } } : {}),
+    });
     const nats = await startNatsServer({ supervisor, storeDir: join(runDir, 'nats-store') });
     const imageStoreUrl = `${nats.url}/images`;
     const envSpecs = topo.entries
@@ -511,27 +546,51 @@ async function main(): Promise<void> {
       `    env alone ${f1(envAlone)}; cluster: env ${f1(envInCluster)} + actors/learner ${f1(selfInCluster)} ` +
         `+ nats ${f1(natsInCluster)} = ${f1(clusterPerT)}`,
     );
-    console.log(
-      `    if CPU-bound on ${cores} idle cores: env alone ${f1((1000 * cores) / envAlone)}/s, ` +
-        `cluster ${f1((1000 * cores) / clusterPerT)}/s, ratio ${cpuBound.toFixed(2)}`,
-    );
+    if (mode === 'shared') {
+      console.log(
+        `    if CPU-bound on ${cores} idle cores: env alone ${f1((1000 * cores) / envAlone)}/s, ` +
+          `cluster ${f1((1000 * cores) / clusterPerT)}/s, ratio ${cpuBound.toFixed(2)}`,
+      );
+    }
     const spread = `${f1(Math.min(...env.rates))}–${f1(Math.max(...env.rates))}`;
-    console.log(
-      `\nWhat limits it: wall-clock ratio ${ratio.toFixed(2)}, CPU-based ratio ${cpuBound.toFixed(2)} ` +
-        `(target 0.8). The wall-clock figure compares phases that ran at different times on a shared ` +
-        `machine (env-alone rounds ${spread}/s), so the CPU-based one is the steadier estimate of what ` +
-        `${cores} idle cores would give. Alone, the replicas are bound by GrabCut CPU (${f1(envAlone)} ms per ` +
-        `transition). In the cluster the same ${cores} cores also carry the actors' policy sampling, wire/RLE ` +
-        `coding and synthetic-sample generation (the feeder and every actor generate each task's sample): ` +
-        `${f1(selfInCluster)} ms per transition in this process, plus nats-server ${f1(natsInCluster)} ms. ` +
-        `The learner's GRPO step is ${f1(computeMs)} ms of synchronous compute, which blocks the in-process ` +
-        `actors (no sampling, no sends, so the env idles); with decode/feed/publish (wall time, partly awaiting ` +
-        `the bus) the learner is busy ~${(100 * learnerBusy).toFixed(0)}% of each step and the shared event loop ` +
-        `${(100 * elu).toFixed(0)}%. With GrabCut on ` +
-        `128-px images the env is cheap, so actor + learner CPU is comparable to env CPU and caps the ratio near ` +
-        `${cpuBound.toFixed(2)} on ${cores} cores; ≥ 0.8 needs the env to dominate the cost (a real SAM decoder, ` +
-        `or replicas on their own cores/GPU), with actors and learner in their own processes.`,
-    );
+    if (mode === 'split') {
+      // The env's cores: how busy alone (its ceiling) and in the cluster; the rest: headroom left.
+      const envBusy = (c: Record<string, number>): number => (c['sam-env×2'] ?? 0) / envCpus.length;
+      const servicesBusy =
+        ((clusterCpu['this process'] ?? 0) + (clusterCpu['nats-server'] ?? 0)) / serviceCpus.length;
+      console.log(
+        `    env CPUs ${formatCpuList(envCpus)} busy ${(100 * envBusy(envCpu)).toFixed(0)}% alone, ` +
+          `${(100 * envBusy(clusterCpu)).toFixed(0)}% in the cluster; service CPUs ${formatCpuList(serviceCpus)} ` +
+          `busy ${(100 * servicesBusy).toFixed(0)}% in the cluster`,
+      );
+      console.log(
+        `\nWhat limits it: ratio ${ratio.toFixed(2)} (target 0.8), with the env on its own CPUs as on GPU nodes. ` +
+          `Alone the replicas are bound by GrabCut (${f1(envAlone)} ms of CPU per transition; rounds ${spread}/s). ` +
+          `In the cluster the actors, the learner and nats-server use ${f1(selfInCluster + natsInCluster)} ms of CPU ` +
+          `per transition on the other CPUs (${(100 * servicesBusy).toFixed(0)}% busy), so what the env loses is ` +
+          `idle time between group calls: the learner's ${f1(computeMs)} ms synchronous GRPO step stops the ` +
+          `in-process actors' sampling and sends (this process's event loop busy ${(100 * elu).toFixed(0)}%), and ` +
+          `dynamic sampling's draws wait for the env's answers. BENCH_CPUS=shared measures the same cluster with ` +
+          `every process on every CPU, where actors and learner take CPU from the env.`,
+      );
+    } else {
+      console.log(
+        `\nWhat limits it: wall-clock ratio ${ratio.toFixed(2)}, CPU-based ratio ${cpuBound.toFixed(2)} ` +
+          `(target 0.8). The wall-clock figure compares phases that ran at different times on a shared ` +
+          `machine (env-alone rounds ${spread}/s), so the CPU-based one is the steadier estimate of what ` +
+          `${cores} idle cores would give. Alone, the replicas are bound by GrabCut CPU (${f1(envAlone)} ms per ` +
+          `transition). In the cluster the same ${cores} cores also carry the actors' policy sampling, wire/RLE ` +
+          `coding and synthetic-sample generation (the feeder and every actor generate each task's sample): ` +
+          `${f1(selfInCluster)} ms per transition in this process, plus nats-server ${f1(natsInCluster)} ms. ` +
+          `The learner's GRPO step is ${f1(computeMs)} ms of synchronous compute, which blocks the in-process ` +
+          `actors (no sampling, no sends, so the env idles); with decode/feed/publish (wall time, partly awaiting ` +
+          `the bus) the learner is busy ~${(100 * learnerBusy).toFixed(0)}% of each step and the shared event loop ` +
+          `${(100 * elu).toFixed(0)}%. With GrabCut on ` +
+          `128-px images the env is cheap, so actor + learner CPU is comparable to env CPU and caps the ratio near ` +
+          `${cpuBound.toFixed(2)} on ${cores} cores; BENCH_CPUS=split gives the replicas their own CPUs, as GPU ` +
+          `nodes would.`,
+      );
+    }
     console.log(`total bench time ${((performance.now() - t00) / 1000).toFixed(0)} s`);
   } finally {
     await runCleanups();

@@ -19,6 +19,8 @@ import {
   allocateLocalPorts,
   buildLocalTopology,
   getFreePort,
+  formatCpuList,
+  parseCpuList,
   toProcessSpec,
 } from '../../deploy/local/index.ts';
 import { DEFAULT_WARM_START } from '../train/paths.ts';
@@ -38,6 +40,10 @@ interface ClusterJob {
   readonly init: string;
   readonly model: string;
   readonly imageStore: boolean;
+  /** CPUs the sam-env replicas are pinned to (`--env-cpus`), if any. */
+  readonly envCpus?: readonly number[];
+  /** CPUs of nats-server, the learner and the actors (`--service-cpus`), if any. */
+  readonly serviceCpus?: readonly number[];
 }
 
 /**
@@ -60,6 +66,7 @@ async function clusterJob(
       init: resolve(o['init'] as string),
       model: o['model'] as string,
       imageStore: o['imageStore'] === true,
+      ...cpuFlags(o),
     };
     const run = RunFolder.create(o['runs'] as string, 'cluster');
     const unlock = run.lock();
@@ -93,9 +100,18 @@ async function clusterJob(
     ...(given('steps') ? { steps: o['steps'] as number } : {}),
     ...(given('model') ? { model: o['model'] as string } : {}),
     ...(given('imageStore') ? { imageStore: o['imageStore'] === true } : {}),
+    ...cpuFlags(o),
   };
   run.writeJson(CLUSTER_FILE, job);
   return { run, job, resumed: true, unlock };
+}
+
+/** The CPU pinning flags that were given. */
+function cpuFlags(o: Record<string, unknown>): Pick<ClusterJob, 'envCpus' | 'serviceCpus'> {
+  return {
+    ...(o['envCpus'] !== undefined ? { envCpus: o['envCpus'] as number[] } : {}),
+    ...(o['serviceCpus'] !== undefined ? { serviceCpus: o['serviceCpus'] as number[] } : {}),
+  };
 }
 
 interface ControlInfo {
@@ -122,6 +138,16 @@ export function registerClusterCommand(program: Command): void {
         '(saves bandwidth across machines; costs CPU on one)',
     )
     .option(
+      '--env-cpus <list>',
+      'pin the sam-env replicas to these CPUs (taskset syntax: 0, 0-3, 0,2), giving the env its own cores',
+      (v: string) => parseCpuList('--env-cpus', v),
+    )
+    .option(
+      '--service-cpus <list>',
+      'pin nats-server, the learner and the actors to these CPUs (use with --env-cpus)',
+      (v: string) => parseCpuList('--service-cpus', v),
+    )
+    .option(
       '--resume <run-dir>',
       'start a stopped or killed cluster run again: its NATS store keeps the queued tasks and groups, ' +
         'the learner resumes from its checkpoint (flags given with it override the saved ones, except --init)',
@@ -136,6 +162,10 @@ export function registerClusterCommand(program: Command): void {
         model: job.model,
         env: { LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'info' },
         imageStore: job.imageStore,
+        cpus: {
+          ...(job.envCpus ? { samEnv: job.envCpus } : {}),
+          ...(job.serviceCpus ? { services: job.serviceCpus } : {}),
+        },
       });
       for (const e of topology.entries) {
         if (e.name === 'learner') e.args.push('--steps', String(job.steps), '--init', job.init);
@@ -162,6 +192,10 @@ export function registerClusterCommand(program: Command): void {
       console.log(`logs:        ${run.dir}/logs (one file per process)`);
       console.log(`nats:        ${topology.natsUrl}   sam-env: ${topology.samEnvTargets.join(', ')}`);
       if (topology.imageStoreUrl) console.log(`images:      ${topology.imageStoreUrl} (actors send keys)`);
+      if (job.envCpus || job.serviceCpus) {
+        const show = (c: readonly number[] | undefined): string => (c ? formatCpuList(c) : 'any');
+        console.log(`cpus:        sam-env ${show(job.envCpus)}, services ${show(job.serviceCpus)}`);
+      }
       console.log(`scale with:  npx sam-veteran cluster scale actors N`);
       try {
         const learnerDone = new Promise<number | null>((res) => {

@@ -9,6 +9,7 @@ export type { ProcessSpec, ProcessState, ProcessStatus, RestartPolicy } from './
 export { checkReadiness, describeReadiness, probeHttp, probeTcp } from './readiness.ts';
 export type { Readiness } from './readiness.ts';
 export { getFreePort, getFreePorts } from './free-port.ts';
+export { cpusOf, formatCpuList, hasTaskset, parseCpuList, pinProcess, pinnedSpec } from './cpu-affinity.ts';
 export { startNatsServer } from './nats-process.ts';
 export type { NatsProcess, NatsProcessOptions } from './nats-process.ts';
 export { CLUSTER_NAMES } from './cluster-names.ts';

@@ -11,6 +11,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ValidationError } from '../../core/errors/index.ts';
+import { pinnedSpec } from './cpu-affinity.ts';
 import { getFreePorts } from './free-port.ts';
 import type { ProcessSpec, RestartPolicy } from './managed-process.ts';
 import type { Readiness } from './readiness.ts';
@@ -32,6 +33,8 @@ export interface TopologyEntry {
   restart: RestartPolicy;
   /** Ports this process listens on (named). */
   ports: Record<string, number>;
+  /** CPUs the process is pinned to (started under `taskset -c`); unset: anywhere. */
+  cpus?: readonly number[];
 }
 
 /** Loopback ports for a local cluster. */
@@ -63,6 +66,12 @@ export interface LocalTopologyOptions {
    * CPU (PNG encode and decode; bench:cluster BENCH_IMAGE_STORE=1); it pays across machines.
    */
   imageStore?: boolean;
+  /**
+   * Pin processes to CPUs (Linux, `taskset`): `samEnv` for the replicas, `services` for nats-server,
+   * the learner and the actors. On one machine this gives the env its own cores, as GPU nodes would;
+   * unset: the OS schedules everything everywhere.
+   */
+  cpus?: { readonly samEnv?: readonly number[]; readonly services?: readonly number[] };
 }
 
 /** The default local cluster: nats + 2 sam-env replicas + 2 actors + 1 learner. */
@@ -77,6 +86,8 @@ export interface LocalTopology {
   imageStoreUrl?: string;
   /** In start order: nats, sam-env-*, learner, actor-*. */
   entries: TopologyEntry[];
+  /** CPUs of nats, the learner and the actors (also for actors added by `cluster scale`), if pinned. */
+  serviceCpus?: readonly number[];
 }
 
 export const DEFAULT_LOCAL_COUNTS = { samEnv: 2, actors: 2 } as const;
@@ -126,8 +137,11 @@ export function buildLocalTopology(opts: LocalTopologyOptions): LocalTopology {
     storeDir,
     checkpointDir,
     ...(opts.imageStore === true ? { imageStoreUrl: `${natsUrl}/images` } : {}),
+    ...(opts.cpus?.services ? { serviceCpus: opts.cpus.services } : {}),
     entries: [],
   };
+  const envCpus = opts.cpus?.samEnv ? { cpus: opts.cpus.samEnv } : {};
+  const serviceCpus = opts.cpus?.services ? { cpus: opts.cpus.services } : {};
   const imageStoreArgs = topology.imageStoreUrl ? ['--image-store', topology.imageStoreUrl] : [];
   // Services load the whole SAMV_* tree strictly (unknown keys are errors), so only real keys go
   // into the environment; per-process values travel as CLI flags.
@@ -142,6 +156,7 @@ export function buildLocalTopology(opts: LocalTopologyOptions): LocalTopology {
     readiness: { kind: 'http', url: `${topology.natsMonitorUrl}/healthz` },
     restart: 'none',
     ports: { client: ports.nats, monitor: ports.natsMonitor },
+    ...serviceCpus,
   });
   ports.samEnv.forEach((port, i) => {
     const metrics = ports.samEnvMetrics[i] ?? 0;
@@ -164,6 +179,7 @@ export function buildLocalTopology(opts: LocalTopologyOptions): LocalTopology {
       readiness: { kind: 'tcp', host: HOST, port },
       restart: 'on-failure',
       ports: { grpc: port, metrics },
+      ...envCpus,
     });
   });
   topology.entries.push({
@@ -176,6 +192,7 @@ export function buildLocalTopology(opts: LocalTopologyOptions): LocalTopology {
     // A restarted learner resumes from its last checkpoint (issue 5 acceptance).
     restart: 'on-failure',
     ports: { metrics: ports.learnerMetrics },
+    ...serviceCpus,
   });
   ports.actorMetrics.forEach((metrics, i) => {
     topology.entries.push(actorEntry(topology, i + 1, metrics, opts.env));
@@ -185,7 +202,7 @@ export function buildLocalTopology(opts: LocalTopologyOptions): LocalTopology {
 
 /** The entry of actor number `index` (1-based); used for the initial actors and by `cluster scale`. */
 export function actorEntry(
-  topology: Pick<LocalTopology, 'natsUrl' | 'samEnvTargets' | 'imageStoreUrl'>,
+  topology: Pick<LocalTopology, 'natsUrl' | 'samEnvTargets' | 'imageStoreUrl' | 'serviceCpus'>,
   index: number,
   metricsPort: number,
   extraEnv: Record<string, string> = {},
@@ -211,6 +228,7 @@ export function actorEntry(
     readiness: { kind: 'http', url: `http://${HOST}:${metricsPort}/metrics` },
     restart: 'on-failure',
     ports: { metrics: metricsPort },
+    ...(topology.serviceCpus ? { cpus: topology.serviceCpus } : {}),
   };
 }
 
@@ -224,7 +242,7 @@ export function toProcessSpec(
   opts: { node?: string; cliPath?: string; natsServer?: string; cwd?: string; readyTimeoutMs?: number } = {},
 ): ProcessSpec {
   const isNode = entry.executable === 'node';
-  return {
+  const spec: ProcessSpec = {
     name: entry.name,
     group: entry.group,
     command: isNode ? (opts.node ?? process.execPath) : (opts.natsServer ?? 'nats-server'),
@@ -236,4 +254,5 @@ export function toProcessSpec(
     restart: entry.restart,
     stopTimeoutMs: entry.group === 'nats' ? 10_000 : 15_000,
   };
+  return entry.cpus ? pinnedSpec(spec, entry.cpus, `cpus of ${entry.name}`) : spec;
 }
