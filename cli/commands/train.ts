@@ -59,6 +59,14 @@ export function registerTrainCommand(program: Command): void {
       "weight of a cross-entropy term pulling mask-understanding states' π(stop) towards their case (stop iff GOOD ENOUGH); 0 = off",
       numberOption('--stop-supervision', 'non-negative'),
     )
+    .addOption(
+      new Option(
+        '--stop-supervision-target <target>',
+        "what --stop-supervision pulls π(stop) towards: case (stop iff GOOD ENOUGH) or reference (the warm start's own π(stop): anchors the stop decision)",
+      )
+        .choices(['case', 'reference'])
+        .default('case'),
+    )
     .option(
       '--draw-weights',
       "weight each rollout by dynamic sampling's draw weight (its action type's share of the draws over its share of the group), so groups give the on-policy gradient",
@@ -178,6 +186,7 @@ export function registerTrainCommand(program: Command): void {
               advantageMode: o['advantage'] as 'reinforce++' | 'group',
               drawWeights: o['drawWeights'] === true,
               ...(typeof o['stopSupervision'] === 'number' ? { stopSupervision: o['stopSupervision'] } : {}),
+              stopSupervisionTarget: o['stopSupervisionTarget'] as 'case' | 'reference',
               taskMix: o['taskMix'] as TaskMix,
             },
             actor: {

@@ -38,6 +38,15 @@ export const LearnerConfigSchema = z.strictObject({
    * cases (bench:mask-groups) with the label the warm start was trained on. 0 = off (the paper).
    */
   stopSupervision: z.number().min(0).default(0),
+  /**
+   * What the stop term pulls π(stop) towards:
+   * - `case`: the state's case as the actor settled it (1 if GOOD ENOUGH, else 0).
+   * - `reference`: the frozen warm start's own π(stop) on that state (a soft label, i.e. a binary KL
+   *   anchor on the stop decision alone): keeps the stop behaviour the warm start learned from the
+   *   oracle while GRPO trains the boxes and clicks. The global KL (`klCoef`) weighs the stop token
+   *   like every other token and, even 10× larger, did not hold it.
+   */
+  stopSupervisionTarget: z.enum(['case', 'reference']).default('case'),
   /** ε in the advantage denominators. Default 1e-6. */
   advantageEps: z.number().positive().default(1e-6),
   /** Drop groups sampled with a policy more than this many versions old. Default 2. */

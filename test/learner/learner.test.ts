@@ -529,6 +529,35 @@ describe('Learner steps', () => {
         expect(Math.abs(off.after[i]! - off.before[i]!)).toBeLessThan(Math.abs(moved) / 5);
       }
     }
+
+    // Target `reference`: π(stop) is pulled back to the warm start's, whatever the cases say.
+    const allGood = [true, true, true, true];
+    const batch = batchOf(allGood);
+    const drifted = policy.clone({ frozen: false });
+    const caseCfg = learnerConfig({ checkpointDir: 'unused', learningRate: 3e-3, stopSupervision: 1 });
+    for (let i = 0; i < 5; i++) grpoStep(drifted, reference, batch, caseCfg);
+    const ref = pStop(policy, batch);
+    const away = pStop(drifted, batch);
+    const anchorCfg = learnerConfig({
+      checkpointDir: 'unused',
+      learningRate: 3e-3,
+      stopSupervision: 1,
+      stopSupervisionTarget: 'reference',
+    });
+    // A fresh optimizer: Adam's momentum from the steps above would carry π(stop) on upwards.
+    const anchored = drifted.clone({ frozen: false });
+    const first = grpoStep(anchored, reference, batch, anchorCfg);
+    // Soft-label cross-entropy: −[p_ref log p + (1 − p_ref) log(1 − p)] over the four states.
+    const softCe =
+      away.reduce((a, p, i) => a - (ref[i]! * Math.log(p) + (1 - ref[i]!) * Math.log(1 - p + 1e-6)), 0) /
+      away.length;
+    expect(first.stopSupervisionLoss).toBeCloseTo(softCe, 4);
+    for (let i = 0; i < 4; i++) grpoStep(anchored, reference, batch, anchorCfg);
+    const back = pStop(anchored, batch);
+    for (const [i, p] of back.entries()) {
+      expect(away[i]! - ref[i]!).toBeGreaterThan(0.01);
+      expect(Math.abs(p - ref[i]!)).toBeLessThan(Math.abs(away[i]! - ref[i]!) * 0.8);
+    }
   });
 
   it('drops and counts stale and malformed groups, acking them, and keeps training', async () => {

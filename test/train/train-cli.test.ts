@@ -30,6 +30,12 @@ describe('sam-veteran train options', () => {
     );
   });
 
+  it('names a bad --stop-supervision-target and the targets there are', async () => {
+    expect(await parseError(['--stop-supervision-target', 'oracle'])).toMatch(
+      /--stop-supervision-target <target>.*'oracle' is invalid.*case, reference/,
+    );
+  });
+
   it('names a bad --advantage and the modes there are', async () => {
     expect(await parseError(['--advantage', 'ppo'])).toMatch(
       /--advantage <mode>.*'ppo' is invalid.*reinforce\+\+, group/,

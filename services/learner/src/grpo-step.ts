@@ -35,7 +35,10 @@ export interface GrpoStepResult {
    */
   readonly stopProbGoodEnough: number;
   readonly stopProbNeedsRefinement: number;
-  /** The supervised stop term's cross-entropy (0 when off or no state qualified). */
+  /**
+   * The supervised stop term's cross-entropy (0 when off or no state qualified); against the
+   * reference's π(stop) it includes that distribution's entropy, so it is not 0 at the anchor.
+   */
   readonly stopSupervisionLoss: number;
 }
 
@@ -59,7 +62,14 @@ function stopRows(batch: StepBatch, G: number): number[] {
 
 type StepSettings = Pick<
   LearnerConfig,
-  'groupSize' | 'advantageMode' | 'advantageEps' | 'clipEps' | 'klCoef' | 'drawWeights' | 'stopSupervision'
+  | 'groupSize'
+  | 'advantageMode'
+  | 'advantageEps'
+  | 'clipEps'
+  | 'klCoef'
+  | 'drawWeights'
+  | 'stopSupervision'
+  | 'stopSupervisionTarget'
 >;
 
 export function grpoStep(
@@ -102,11 +112,16 @@ export function grpoStep(
     if (lambda === 0 || rows.length === 0) return loss;
     // −[y log p + (1 − y) log(1 − p)] on each selected row's type token (p = π(stop)); the other
     // rows enter with weight 0 (a mask product: Gather's gradient needs a kernel WASM lacks).
+    // y is the state's case, or the reference's π(stop) (the row's token is a stop, so its
+    // reference log-prob at position 0 is log π_ref(stop)).
     const pick = new Float32Array(n);
     const label = new Float32Array(n);
     for (const r of rows) {
       pick[r] = 1;
-      label[r] = batch.goodEnough[r] as number;
+      label[r] =
+        cfg.stopSupervisionTarget === 'reference'
+          ? Math.exp(logpRef[r * L] as number)
+          : (batch.goodEnough[r] as number);
     }
     const lp = tf.reshape(tf.slice(logprobs, [0, 0], [n, 1]), [n]);
     const y = tf.tensor1d(label);
