@@ -56,8 +56,10 @@ export function registerTrainCommand(program: Command): void {
     )
     .option(
       '--stop-supervision <lambda>',
-      "weight of a cross-entropy term pulling mask-understanding states' π(stop) towards their case (stop iff GOOD ENOUGH); 0 = off",
+      "weight of a cross-entropy term on mask-understanding states' π(stop), towards --stop-supervision-target; " +
+        '0 = off (the paper). Default 1 with target reference: GRPO from the shipped warm start otherwise spends its gain on stopping earlier',
       numberOption('--stop-supervision', 'non-negative'),
+      1,
     )
     .addOption(
       new Option(
@@ -65,7 +67,7 @@ export function registerTrainCommand(program: Command): void {
         "what --stop-supervision pulls π(stop) towards: case (stop iff GOOD ENOUGH) or reference (the warm start's own π(stop): anchors the stop decision)",
       )
         .choices(['case', 'reference'])
-        .default('case'),
+        .default('reference'),
     )
     .option(
       '--draw-weights',
@@ -91,9 +93,9 @@ export function registerTrainCommand(program: Command): void {
     )
     .option(
       '--task-mix <l:m:a>',
-      'relative frequency of localization : mask understanding : auxiliary tasks',
+      'relative frequency of localization : mask understanding : auxiliary tasks (the paper: 1:1:1)',
       taskMix,
-      taskMix('1:1:1'),
+      taskMix('1:1:0'),
     )
     .option(
       '--rewards <json>',
