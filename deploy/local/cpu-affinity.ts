@@ -59,7 +59,9 @@ export function hasTaskset(): boolean {
   return tasksetChecked;
 }
 
-function requireTaskset(field: string, cpus: readonly number[]): void {
+/** A CPU set taskset can pin to: at least one CPU, and taskset on PATH. */
+function checkPinnable(field: string, cpus: readonly number[]): void {
+  if (cpus.length === 0) throw new ValidationError(field, '', 'must name at least one CPU');
   if (!hasTaskset()) {
     throw new ValidationError(
       field,
@@ -74,8 +76,7 @@ function requireTaskset(field: string, cpus: readonly number[]): void {
  * command, so the supervised pid is the command's own and every thread it starts stays on `cpus`.
  */
 export function pinnedSpec(spec: ProcessSpec, cpus: readonly number[], field = 'cpus'): ProcessSpec {
-  if (cpus.length === 0) throw new ValidationError(field, '', 'must name at least one CPU');
-  requireTaskset(field, cpus);
+  checkPinnable(field, cpus);
   return {
     ...spec,
     command: 'taskset',
@@ -85,8 +86,7 @@ export function pinnedSpec(spec: ProcessSpec, cpus: readonly number[], field = '
 
 /** Moves every thread of running process `pid` (and threads it starts later) onto `cpus`. */
 export function pinProcess(pid: number, cpus: readonly number[], field = 'cpus'): void {
-  if (cpus.length === 0) throw new ValidationError(field, '', 'must name at least one CPU');
-  requireTaskset(field, cpus);
+  checkPinnable(field, cpus);
   execFileSync('taskset', ['-a', '-p', '-c', formatCpuList(cpus), String(pid)], { stdio: 'ignore' });
 }
 

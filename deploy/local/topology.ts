@@ -141,7 +141,7 @@ export function buildLocalTopology(opts: LocalTopologyOptions): LocalTopology {
     entries: [],
   };
   const envCpus = opts.cpus?.samEnv ? { cpus: opts.cpus.samEnv } : {};
-  const serviceCpus = opts.cpus?.services ? { cpus: opts.cpus.services } : {};
+  const serviceCpus = topology.serviceCpus ? { cpus: topology.serviceCpus } : {};
   const imageStoreArgs = topology.imageStoreUrl ? ['--image-store', topology.imageStoreUrl] : [];
   // Services load the whole SAMV_* tree strictly (unknown keys are errors), so only real keys go
   // into the environment; per-process values travel as CLI flags.
