@@ -69,6 +69,14 @@ export function registerTrainCommand(program: Command): void {
         .choices(['case', 'reference'])
         .default('reference'),
     )
+    .addOption(
+      new Option(
+        '--step-thread <thread>',
+        "where the learner's forward and backward passes run: worker (a worker thread, while this thread's actors keep sampling) or main",
+      )
+        .choices(['worker', 'main'])
+        .default('worker'),
+    )
     .option(
       '--draw-weights',
       "weight each rollout by dynamic sampling's draw weight (its action type's share of the draws over its share of the group), so groups give the on-policy gradient",
@@ -189,6 +197,7 @@ export function registerTrainCommand(program: Command): void {
               drawWeights: o['drawWeights'] === true,
               ...(typeof o['stopSupervision'] === 'number' ? { stopSupervision: o['stopSupervision'] } : {}),
               stopSupervisionTarget: o['stopSupervisionTarget'] as 'case' | 'reference',
+              stepThread: o['stepThread'] as 'worker' | 'main',
               taskMix: o['taskMix'] as TaskMix,
             },
             actor: {

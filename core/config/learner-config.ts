@@ -69,6 +69,14 @@ export const LearnerConfigSchema = z.strictObject({
    * result; actors sample from the trained weights). 0 = no average. Default 0.99.
    */
   weightAverageDecay: z.number().min(0).lt(1).default(0.99),
+  /**
+   * Where a step's forward and backward passes run: `worker`, a worker thread (the learner's event
+   * loop keeps pumping groups, heartbeats and, in the embedded job, the in-process actors while it
+   * computes; AdamW still runs on the learner's thread, so the weights are the same), or `main`,
+   * the learner's own thread. A worker that fails to start or dies falls back to `main`.
+   * Default worker.
+   */
+  stepThread: z.enum(['worker', 'main']).default('worker'),
   /** Publish new weights every this many steps. Default 1. */
   publishEverySteps: z.number().int().positive().default(1),
   /** Prometheus `/metrics` port; null = none, 0 = any free port. Default null. */

@@ -1,7 +1,15 @@
 /** The learner service: task feeder, GRPO updates, weight broadcast and atomic checkpoints. */
 export { Learner, type LearnerOptions, type LearnerStepMetrics } from './src/learner.ts';
 export { grpoObjective, type GrpoObjective, type GrpoObjectiveInput } from './src/grpo-objective.ts';
-export { grpoStep, type GrpoStepResult } from './src/grpo-step.ts';
+export {
+  grpoGradients,
+  grpoStep,
+  grpoStepResult,
+  type GrpoGradients,
+  type GrpoStepResult,
+  type StepSettings,
+} from './src/grpo-step.ts';
+export { StepThread } from './src/step-thread.ts';
 export { Feeder, type FeederOptions, type SampleSource } from './src/feeder.ts';
 export {
   assembleBatch,

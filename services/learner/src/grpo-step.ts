@@ -6,6 +6,10 @@
  *   3. AdamW on the token-level clipped surrogate + β·k3 KL (grpo-objective.ts).
  * Statistics (clip fraction, ratios, KL) come from core/grpo's reference implementation on the
  * same numbers, so what is logged is what the pure-math tests pin down.
+ *
+ * Steps 1–3's forward and backward passes (`grpoGradients`) are the step's cost and need no
+ * optimizer, so the learner can run them in its step thread (step-thread.ts); `grpoStep` runs the
+ * whole step here.
  */
 import type { LearnerConfig } from '../../../core/config/index.ts';
 import { computeAdvantages, grpoLoss, zeroVarianceGroups } from '../../../core/grpo/index.ts';
@@ -60,7 +64,7 @@ function stopRows(batch: StepBatch, G: number): number[] {
   return rows;
 }
 
-type StepSettings = Pick<
+export type StepSettings = Pick<
   LearnerConfig,
   | 'groupSize'
   | 'advantageMode'
@@ -72,23 +76,36 @@ type StepSettings = Pick<
   | 'stopSupervisionTarget'
 >;
 
-export function grpoStep(
+/** What the step's forward/backward pass gives: the gradient, and what the statistics need. */
+export interface GrpoGradients {
+  /** Gradient of the total loss by parameter name (to `PointerPolicy.applyGradients`). */
+  readonly grads: Map<string, Float32Array>;
+  /** The total loss before the update (surrogate + KL + stop term). */
+  readonly loss: number;
+  /** New-policy token log-probs [n·L] (before the update). */
+  readonly logpNew: Float32Array;
+  /** Reference token log-probs [n·L]. */
+  readonly logpRef: Float32Array;
+  /** 1 where a row has a token at that position [n·L]. */
+  readonly tokenMask: Float32Array;
+  readonly stopSupervisionLoss: number;
+}
+
+/**
+ * The expensive half of a step: reference log-probs and the loss's gradient under `policy`'s
+ * current weights, without updating anything. Runs on the learner's thread or in its step worker
+ * (step-worker.ts); both give the same numbers to the bit.
+ */
+export function grpoGradients(
   policy: PointerPolicy,
   reference: PointerPolicy,
   batch: StepBatch,
   cfg: StepSettings,
-): GrpoStepResult {
+): GrpoGradients {
   const G = cfg.groupSize;
   const n = batch.tokens.length;
   const L = MAX_ACTION_TOKENS;
-  const adv = computeAdvantages(
-    cfg.advantageMode,
-    batch.rewards,
-    G,
-    cfg.advantageEps,
-    cfg.drawWeights ? batch.drawWeights : undefined,
-  );
-  const advantages = Float32Array.from(adv);
+  const advantages = Float32Array.from(advantagesOf(batch, cfg));
   const targets = buildTargets(batch.tokens, policy.codec);
   const refTensor = tf.tidy(() => reference.logProbs(batch.prepared, targets).logprobs);
   const logpRef = (refTensor.dataSync() as Float32Array).slice();
@@ -97,7 +114,7 @@ export function grpoStep(
   const rows = stopRows(batch, G);
   const lambda = cfg.stopSupervision;
   let stopSupervisionLoss = 0;
-  const { gradNorm } = policy.trainStep(() => {
+  const { loss, grads } = policy.computeGradients(() => {
     const { logprobs, mask } = policy.logProbs(batch.prepared, targets);
     logpNew = (logprobs.dataSync() as Float32Array).slice();
     const { loss } = grpoObjective({
@@ -131,6 +148,44 @@ export function grpoStep(
     stopSupervisionLoss = (sup.dataSync() as Float32Array)[0] as number;
     return tf.add(loss, tf.mul(sup, lambda)) as tf.Scalar;
   });
+  return { grads, loss, logpNew, logpRef, tokenMask: targets.mask, stopSupervisionLoss };
+}
+
+function advantagesOf(batch: StepBatch, cfg: StepSettings): number[] | Float64Array {
+  return computeAdvantages(
+    cfg.advantageMode,
+    batch.rewards,
+    cfg.groupSize,
+    cfg.advantageEps,
+    cfg.drawWeights ? batch.drawWeights : undefined,
+  );
+}
+
+/** One GRPO update on this thread: `grpoGradients`, then AdamW on `policy`. */
+export function grpoStep(
+  policy: PointerPolicy,
+  reference: PointerPolicy,
+  batch: StepBatch,
+  cfg: StepSettings,
+): GrpoStepResult {
+  const g = grpoGradients(policy, reference, batch, cfg);
+  const { gradNorm } = policy.applyGradients(g.grads, g.loss);
+  return grpoStepResult(batch, cfg, g, gradNorm);
+}
+
+/** The step's statistics from its gradients' by-products (plain arithmetic, no tensors). */
+export function grpoStepResult(
+  batch: StepBatch,
+  cfg: StepSettings,
+  g: Omit<GrpoGradients, 'grads'>,
+  gradNorm: number,
+): GrpoStepResult {
+  const G = cfg.groupSize;
+  const n = batch.tokens.length;
+  const L = MAX_ACTION_TOKENS;
+  const adv = advantagesOf(batch, cfg);
+  const rows = stopRows(batch, G);
+  const { logpNew, logpRef, stopSupervisionLoss } = g;
   const stopProb = (good: number): number => {
     let sum = 0;
     let k = 0;
@@ -148,7 +203,7 @@ export function grpoStep(
     logpOld: batch.logpOld,
     logpRef,
     advantages: tokenAdv,
-    mask: targets.mask,
+    mask: g.tokenMask,
     eps: cfg.clipEps,
     klCoef: cfg.klCoef,
   });

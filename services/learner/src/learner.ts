@@ -44,10 +44,11 @@ import {
   type RolloutGroup,
   type TaskKind,
 } from '../../../core/wire/index.ts';
-import { assembleBatch, buildGroupInput, type GroupInput } from './batch.ts';
+import { assembleBatch, buildGroupInput, type GroupInput, type StepBatch } from './batch.ts';
 import { CHECKPOINT_FORMAT, latestCheckpoint, writeCheckpoint, type LearnerState } from './checkpoint.ts';
 import { Feeder, type SampleSource } from './feeder.ts';
-import { grpoStep } from './grpo-step.ts';
+import { grpoStep, grpoStepResult, type GrpoStepResult } from './grpo-step.ts';
+import { StepThread } from './step-thread.ts';
 import { WeightAverage } from './weight-average.ts';
 import { LearnerMetrics, type GroupResult, type StepPart } from './metrics.ts';
 
@@ -106,6 +107,8 @@ export class Learner {
   /** Moving average of the weights (config.weightAverageDecay > 0); set in start(). */
   private average: WeightAverage | undefined;
   private readonly reference: PointerPolicy;
+  /** Computes steps' gradients off this thread (config.stepThread 'worker'); set in start(). */
+  private stepThread: StepThread | undefined;
   private readonly runId: string;
   private readonly log: Logger;
   private readonly metrics: LearnerMetrics;
@@ -300,6 +303,13 @@ export class Learner {
       // A fresh run (or a checkpoint without an average): the average starts at the current weights.
       this.average = new WeightAverage(this.config.weightAverageDecay, this.policy.getWeights());
     }
+    if (this.config.stepThread === 'worker') {
+      try {
+        this.stepThread = await StepThread.start(this.policy, this.reference);
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message }, 'step worker did not start; GRPO steps run on this thread');
+      }
+    }
     await this.publishWeights();
     this.sub = this.bus.consumeGroups({ maxInFlight: this.maxUnacked });
     this.pumpDone = this.pump(this.sub);
@@ -360,6 +370,9 @@ export class Learner {
       this.pendingById.clear();
       for (const p of this.parked.values()) for (const m of p.msgs) m.nak();
       this.parked.clear();
+      const thread = this.stepThread;
+      this.stepThread = undefined;
+      await thread?.close();
       this.setPhase('stopped');
     }
   }
@@ -622,9 +635,9 @@ export class Learner {
       batch.map((p) => p.input),
       G,
     );
-    let result: ReturnType<typeof grpoStep> | undefined;
+    let result: GrpoStepResult | undefined;
     try {
-      result = grpoStep(this.policy, this.reference, assembled, this.config);
+      result = await this.computeStep(assembled);
       this.average?.update(this.policy.getWeights());
     } catch (err) {
       // A non-finite loss: these groups would fail again; drop them like invalid ones.
@@ -664,12 +677,35 @@ export class Learner {
     this.report(batch, assembled.rewards, assembled.kinds, staleness, result);
   }
 
+  /**
+   * The update: the gradient from the step thread (at the current weights) and AdamW here, or the
+   * whole step here. A step thread that has died is dropped and the step computed here instead, so
+   * its batch is not lost; an error about the batch itself (a non-finite loss) is rethrown.
+   */
+  private async computeStep(batch: StepBatch): Promise<GrpoStepResult> {
+    const thread = this.stepThread;
+    if (thread) {
+      try {
+        const g = await thread.gradients(this.policy.getWeights(), batch, this.config);
+        const { gradNorm } = this.policy.applyGradients(g.grads, g.loss);
+        return grpoStepResult(batch, this.config, g, gradNorm);
+      } catch (err) {
+        if (!thread.failure) throw err;
+        this.stepThread = undefined;
+        this.count('stepThread.failed');
+        this.log.error({ err: thread.failure.message }, 'step worker lost; GRPO steps continue on this thread');
+        void thread.close();
+      }
+    }
+    return grpoStep(this.policy, this.reference, batch, this.config);
+  }
+
   private report(
     batch: Pending[],
     rewards: Float64Array,
     kinds: TaskKind[],
     staleness: number[],
-    r: NonNullable<ReturnType<typeof grpoStep>>,
+    r: GrpoStepResult,
   ): void {
     const now = performance.now();
     const parts = this.partsSinceStep;
