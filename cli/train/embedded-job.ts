@@ -107,6 +107,8 @@ interface JobFile {
 
 const JOB_FILE = 'job.json';
 const BEFORE_SCORES_FILE = 'eval-before-scores.json';
+/** `{ result: { [split]: number[] }, last: { … } }`: per-sample final IoUs after training. */
+const AFTER_SCORES_FILE = 'eval-after-scores.json';
 
 /** Options a resumed run may change: they do not change its results. */
 export interface ResumeOptions {
@@ -327,14 +329,18 @@ async function runLocked(
 
     opts.onPhase?.('eval-after');
     if (opts.evalN > 0) {
+      // Per-sample final IoUs, so runs can be pooled later (npm run bench:grpo-runs).
+      const afterScores: Record<string, Record<string, number[]>> = { result: {}, last: {} };
       await withEvalEnv(opts, async (evalEnv) => {
         for (const split of EVAL_SPLITS) {
           const r = await evaluate(result, split, evalEnv, opts, log, 'after');
           after[split] = r.summary;
+          (afterScores['result'] as Record<string, number[]>)[split] = finalIous(r);
           change[split] = pairedDifference(finalsBefore.get(split) ?? [], finalIous(r), 1000, opts.seed);
           if (last) {
             const l = await evaluate(last, split, evalEnv, opts, log, 'after, last iterate');
             afterLast[split] = l.summary;
+            (afterScores['last'] as Record<string, number[]>)[split] = finalIous(l);
             changeLast[split] = pairedDifference(
               finalsBefore.get(split) ?? [],
               finalIous(l),
@@ -345,6 +351,7 @@ async function runLocked(
         }
       });
       run.writeJson('eval-after.json', after);
+      run.writeJson(AFTER_SCORES_FILE, afterScores);
       run.writeJson('eval-change.json', change);
       if (last) {
         run.writeJson('eval-after-last-iterate.json', afterLast);
@@ -513,7 +520,7 @@ async function train(
  * smaller pool.
  */
 async function withEvalEnv(
-  opts: EmbeddedJobOptions,
+  opts: Pick<EmbeddedJobOptions, 'evalWorkers'>,
   body: (env: WorkerEnvPool) => Promise<void>,
 ): Promise<void> {
   // Each image is seen in one batch of 64 only: a small embedding cache suffices (the default
@@ -527,6 +534,24 @@ async function withEvalEnv(
   } finally {
     await env.close();
   }
+}
+
+/**
+ * Per-sample final IoUs of `policy` on the first `evalN` samples of an evaluation split, exactly as
+ * a run evaluates its result (greedy, ≤ 3 refinements, GrabCut in worker threads): for pooling the
+ * runs of several seeds (bench/grpo-runs.ts).
+ */
+export async function evaluateFinalIous(
+  policy: PointerPolicy,
+  split: (typeof EVAL_SPLITS)[number],
+  opts: Pick<EmbeddedJobOptions, 'evalN' | 'seed' | 'progress' | 'evalWorkers'>,
+  log: Logger,
+): Promise<number[]> {
+  let finals: number[] = [];
+  await withEvalEnv(opts, async (env) => {
+    finals = finalIous(await evaluate(policy, split, env, opts, log, 'pooled'));
+  });
+  return finals;
 }
 
 /**
@@ -604,7 +629,7 @@ async function evaluate(
   policy: PointerPolicy,
   split: (typeof EVAL_SPLITS)[number],
   env: WorkerEnvPool,
-  opts: EvalOptions,
+  opts: Pick<EvalOptions, 'evalN' | 'seed' | 'progress'>,
   log: Logger,
   when: string,
   n = opts.evalN,

@@ -2,10 +2,17 @@ import { appendFile, copyFile, mkdtemp, readFile, readdir, rm, stat } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resumeEmbeddedJob, runEmbeddedJob } from '../../cli/train/embedded-job.ts';
+import { evaluateFinalIous, resumeEmbeddedJob, runEmbeddedJob } from '../../cli/train/embedded-job.ts';
+import { silentLogger } from '../../core/log/index.ts';
 import { ValidationError } from '../../core/errors/index.ts';
 import { RunFolder } from '../../core/report/index.ts';
-import { PointerPolicy, decodePolicyFile, ensureTf, savePolicyFile } from '../../core/policy/index.ts';
+import {
+  PointerPolicy,
+  decodePolicyFile,
+  ensureTf,
+  loadPolicyBytes,
+  savePolicyFile,
+} from '../../core/policy/index.ts';
 
 let dir: string;
 let init: string;
@@ -63,6 +70,30 @@ describe('embedded training job', () => {
     expect(html).toContain('<img');
     expect((await stat(join(result.runDir, 'eval-after.json'))).size).toBeGreaterThan(0);
     expect((await stat(join(result.runDir, 'eval-change.json'))).size).toBeGreaterThan(0);
+    // Per-sample scores after training (for pooling runs: bench/grpo-runs.ts) match the change, and
+    // evaluating the result again the way that script does for older runs gives them exactly.
+    const scores = JSON.parse(
+      await readFile(join(result.runDir, 'eval-after-scores.json'), 'utf8'),
+    ) as Record<'result' | 'last', Record<string, number[]>>;
+    const beforeScores = JSON.parse(
+      await readFile(join(result.runDir, 'eval-before-scores.json'), 'utf8'),
+    ) as Record<string, number[]>;
+    const meanOf = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+    for (const split of ['id-val', 'ood-val']) {
+      expect(scores.result[split]).toHaveLength(6);
+      expect(scores.last[split]).toHaveLength(6);
+      expect(meanOf(scores.result[split] ?? []) - meanOf(beforeScores[split] ?? [])).toBeCloseTo(
+        result.change[split]?.mean ?? NaN,
+        9,
+      );
+    }
+    const again = await evaluateFinalIous(
+      loadPolicyBytes(new Uint8Array(await readFile(join(result.runDir, 'policy.samv')))),
+      'ood-val',
+      { evalN: 6, seed: base.seed, progress: false },
+      silentLogger,
+    );
+    expect(again).toEqual(scores.result['ood-val']);
     // The evaluation before is kept for later runs of the same warm start (test/train/eval-cache).
     expect((await readdir(join(dir, '.eval-cache'))).filter((f) => f.endsWith('.json'))).toHaveLength(2);
   }, 240_000);

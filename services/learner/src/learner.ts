@@ -307,7 +307,10 @@ export class Learner {
       try {
         this.stepThread = await StepThread.start(this.policy, this.reference);
       } catch (err) {
-        this.log.warn({ err: (err as Error).message }, 'step worker did not start; GRPO steps run on this thread');
+        this.log.warn(
+          { err: (err as Error).message },
+          'step worker did not start; GRPO steps run on this thread',
+        );
       }
     }
     await this.publishWeights();
@@ -693,7 +696,10 @@ export class Learner {
         if (!thread.failure) throw err;
         this.stepThread = undefined;
         this.count('stepThread.failed');
-        this.log.error({ err: thread.failure.message }, 'step worker lost; GRPO steps continue on this thread');
+        this.log.error(
+          { err: thread.failure.message },
+          'step worker lost; GRPO steps continue on this thread',
+        );
         void thread.close();
       }
     }

@@ -63,7 +63,11 @@ export class StepThread {
    * non-finite loss, INVALID_ARGUMENT for a malformed batch) or UNAVAILABLE once the thread has
    * died or been closed; the caller can then compute the step itself.
    */
-  gradients(weights: readonly NamedWeight[], batch: StepBatch, settings: StepSettings): Promise<GrpoGradients> {
+  gradients(
+    weights: readonly NamedWeight[],
+    batch: StepBatch,
+    settings: StepSettings,
+  ): Promise<GrpoGradients> {
     if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
