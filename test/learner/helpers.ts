@@ -21,6 +21,7 @@ import {
   type Task,
 } from '../../core/wire/index.ts';
 import { maskToRle as toRleMask, rgbDigest as imageDigest } from '../../core/wire/index.ts';
+import type { Feeder } from '../../services/learner/index.ts';
 
 /** A tiny architecture (fast steps) that still covers every head. */
 export const TINY = {
@@ -177,4 +178,20 @@ export async function until(
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** Has the feeder issue `n` tasks (one top-up) to a bus that only records them. */
+export async function issueTasks(feeder: Feeder, n: number): Promise<Task[]> {
+  const tasks: Task[] = [];
+  await feeder.topUp(
+    {
+      publishTask: (_: string, b: Uint8Array) => (
+        tasks.push(decodeTask(b)),
+        Promise.resolve({ seq: 1, duplicate: false })
+      ),
+    } as unknown as Bus,
+    1,
+    n,
+  );
+  return tasks;
 }

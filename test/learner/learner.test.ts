@@ -32,7 +32,15 @@ import {
 import { decodeTask, encodeRolloutGroup, type RolloutGroup, type Task } from '../../core/wire/index.ts';
 import { datasetFromSpec, type Sample } from '../../core/data/index.ts';
 import { SampleResolver } from '../../services/actor/index.ts';
-import { DATASET, TestActor, learnerConfig, rolloutGroupFor, tinyPolicy, until } from './helpers.ts';
+import {
+  DATASET,
+  TestActor,
+  issueTasks,
+  learnerConfig,
+  rolloutGroupFor,
+  tinyPolicy,
+  until,
+} from './helpers.ts';
 
 const cleanup: (() => Promise<void> | void)[] = [];
 let dirN = 0;
@@ -64,22 +72,6 @@ function weightsEqual(a: PointerPolicy, b: PointerPolicy): boolean {
     const o = wb[i]?.data;
     return o !== undefined && w.data.length === o.length && w.data.every((v, k) => v === o[k]);
   });
-}
-
-/** Has the feeder issue `n` tasks (one top-up) to a bus that only records them. */
-async function issueTasks(feeder: Feeder, n: number): Promise<Task[]> {
-  const tasks: Task[] = [];
-  await feeder.topUp(
-    {
-      publishTask: (_: string, b: Uint8Array) => (
-        tasks.push(decodeTask(b)),
-        Promise.resolve({ seq: 1, duplicate: false })
-      ),
-    } as unknown as InProcessBus,
-    1,
-    n,
-  );
-  return tasks;
 }
 
 describe('Learner feeder', () => {

@@ -18,10 +18,10 @@ import {
   buildGroupInput,
   grpoStep,
   grpoStepResult,
+  type LearnerStepMetrics,
   type StepBatch,
 } from '../../services/learner/index.ts';
-import { decodeTask, type Task } from '../../core/wire/index.ts';
-import { DATASET, TestActor, learnerConfig, rolloutGroupFor, tinyPolicy } from './helpers.ts';
+import { DATASET, TestActor, issueTasks, learnerConfig, rolloutGroupFor, tinyPolicy } from './helpers.ts';
 
 const cleanup: (() => Promise<void> | void)[] = [];
 
@@ -44,25 +44,44 @@ function bitsEqual(a: PointerPolicy, b: PointerPolicy): boolean {
 
 async function realBatch(policy: PointerPolicy, cfg: ReturnType<typeof learnerConfig>): Promise<StepBatch> {
   const feeder = new Feeder({ runId: 'thread', config: cfg, datasetSpec: DATASET });
-  const tasks: Task[] = [];
-  await feeder.topUp(
-    {
-      publishTask: (_: string, b: Uint8Array) => (
-        tasks.push(decodeTask(b)),
-        Promise.resolve({ seq: 1, duplicate: false })
-      ),
-    } as unknown as InProcessBus,
-    1,
-    4,
-  );
   const inputs = [];
-  for (const t of tasks) {
+  for (const t of await issueTasks(feeder, 4)) {
     const g = await rolloutGroupFor(t, policy, 4, 1);
     const outstanding = feeder.get(t.taskId);
     if (!outstanding) throw new Error('task not outstanding');
     inputs.push(buildGroupInput(g, outstanding, await feeder.sampleOf(outstanding), policy, 4));
   }
   return assembleBatch(inputs, 4);
+}
+
+/** A tiny policy, a batch of its groups, and a step thread holding it (closed after the test). */
+async function threadWithBatch(seed: number) {
+  const cfg = learnerConfig({ checkpointDir: 'unused' });
+  const policy = await tinyPolicy(seed);
+  const batch = await realBatch(policy, cfg);
+  const thread = await StepThread.start(policy, policy.clone({ frozen: true }));
+  cleanup.push(() => thread.close());
+  return { cfg, policy, batch, thread };
+}
+
+/** A learner on a fresh in-process broker with a real test actor, stepThread as given. */
+async function learnerWithActor(stepThread: 'worker' | 'main', onStep?: (m: LearnerStepMetrics) => void) {
+  const name = `step-${stepThread}-${process.pid}`;
+  cleanup.push(() => InProcessBroker.destroy(name));
+  const dir = await mkdtemp(join(tmpdir(), `step-${stepThread}-`));
+  cleanup.push(() => rm(dir, { recursive: true, force: true }));
+  const policy = await tinyPolicy();
+  const learner = new Learner({
+    bus: new InProcessBus({ broker: name }),
+    config: learnerConfig({ checkpointDir: dir, stepThread }),
+    policy,
+    runId: stepThread,
+    ...(onStep ? { onStep } : {}),
+  });
+  const actor = new TestActor(new InProcessBus({ broker: name }), policy.clone(), { groupSize: 4 });
+  actor.start();
+  cleanup.push(() => actor.stop());
+  return learner;
 }
 
 describe('StepThread', () => {
@@ -94,11 +113,7 @@ describe('StepThread', () => {
   });
 
   it('fails a bad request alone, naming the field, and serves the next one', async () => {
-    const cfg = learnerConfig({ checkpointDir: 'unused' });
-    const policy = await tinyPolicy(6);
-    const batch = await realBatch(policy, cfg);
-    const thread = await StepThread.start(policy, policy.clone({ frozen: true }));
-    cleanup.push(() => thread.close());
+    const { cfg, policy, batch, thread } = await threadWithBatch(6);
     const weights = policy.getWeights();
     const bad = weights.map((w, i) => (i === 0 ? { ...w, data: w.data.slice(1) } : w));
     await expect(thread.gradients(bad, batch, cfg)).rejects.toMatchObject({
@@ -117,11 +132,7 @@ describe('StepThread', () => {
   });
 
   it('fails pending and later steps UNAVAILABLE when the worker dies', async () => {
-    const cfg = learnerConfig({ checkpointDir: 'unused' });
-    const policy = await tinyPolicy(7);
-    const batch = await realBatch(policy, cfg);
-    const thread = await StepThread.start(policy, policy.clone({ frozen: true }));
-    cleanup.push(() => thread.close());
+    const { cfg, policy, batch, thread } = await threadWithBatch(7);
     // A message the worker cannot read throws outside its request handler: the thread dies with
     // the request behind it unanswered.
     (thread as unknown as { worker: Worker }).worker.postMessage(null);
@@ -136,30 +147,15 @@ describe('StepThread', () => {
 
 describe('Learner with a step thread', () => {
   it('keeps training on its own thread when the step worker dies, losing no batch', async () => {
-    const name = `step-thread-${process.pid}`;
-    cleanup.push(() => InProcessBroker.destroy(name));
-    const dir = await mkdtemp(join(tmpdir(), 'step-thread-'));
-    cleanup.push(() => rm(dir, { recursive: true, force: true }));
-    const bus = new InProcessBus({ broker: name });
-    const policy = await tinyPolicy();
     const applied: number[] = [];
-    const learner = new Learner({
-      bus,
-      config: learnerConfig({ checkpointDir: dir, stepThread: 'worker' }),
-      policy,
-      runId: 'thread',
-      onStep: (m) => {
-        applied.push(m.groups as number);
-        if (m.step === 1) {
-          // The thread dies between steps, with the next batch possibly already on its way.
-          const thread = (learner as unknown as { stepThread: StepThread }).stepThread;
-          (thread as unknown as { worker: Worker }).worker.postMessage(null);
-        }
-      },
+    const learner = await learnerWithActor('worker', (m) => {
+      applied.push(m.groups as number);
+      if (m.step === 1) {
+        // The thread dies between steps, with the next batch possibly already on its way.
+        const thread = (learner as unknown as { stepThread: StepThread }).stepThread;
+        (thread as unknown as { worker: Worker }).worker.postMessage(null);
+      }
     });
-    const actor = new TestActor(new InProcessBus({ broker: name }), policy.clone(), { groupSize: 4 });
-    actor.start();
-    cleanup.push(() => actor.stop());
     await learner.run(4);
     expect(learner.step).toBe(4);
     expect(learner.stats['stepThread.failed']).toBe(1);
@@ -169,20 +165,7 @@ describe('Learner with a step thread', () => {
   });
 
   it("runs on the learner's thread with stepThread main", async () => {
-    const name = `step-main-${process.pid}`;
-    cleanup.push(() => InProcessBroker.destroy(name));
-    const dir = await mkdtemp(join(tmpdir(), 'step-main-'));
-    cleanup.push(() => rm(dir, { recursive: true, force: true }));
-    const policy = await tinyPolicy();
-    const learner = new Learner({
-      bus: new InProcessBus({ broker: name }),
-      config: learnerConfig({ checkpointDir: dir, stepThread: 'main' }),
-      policy,
-      runId: 'main',
-    });
-    const actor = new TestActor(new InProcessBus({ broker: name }), policy.clone(), { groupSize: 4 });
-    actor.start();
-    cleanup.push(() => actor.stop());
+    const learner = await learnerWithActor('main');
     await learner.run(2);
     expect(learner.step).toBe(2);
     expect((learner as unknown as { stepThread?: StepThread }).stepThread).toBeUndefined();

@@ -88,6 +88,8 @@ export interface GrpoGradients {
   readonly logpRef: Float32Array;
   /** 1 where a row has a token at that position [n·L]. */
   readonly tokenMask: Float32Array;
+  /** Per-rollout advantages [n] the loss used. */
+  readonly advantages: Float64Array;
   readonly stopSupervisionLoss: number;
 }
 
@@ -105,7 +107,16 @@ export function grpoGradients(
   const G = cfg.groupSize;
   const n = batch.tokens.length;
   const L = MAX_ACTION_TOKENS;
-  const advantages = Float32Array.from(advantagesOf(batch, cfg));
+  const adv = Float64Array.from(
+    computeAdvantages(
+      cfg.advantageMode,
+      batch.rewards,
+      G,
+      cfg.advantageEps,
+      cfg.drawWeights ? batch.drawWeights : undefined,
+    ),
+  );
+  const advantages = Float32Array.from(adv);
   const targets = buildTargets(batch.tokens, policy.codec);
   const refTensor = tf.tidy(() => reference.logProbs(batch.prepared, targets).logprobs);
   const logpRef = (refTensor.dataSync() as Float32Array).slice();
@@ -148,17 +159,7 @@ export function grpoGradients(
     stopSupervisionLoss = (sup.dataSync() as Float32Array)[0] as number;
     return tf.add(loss, tf.mul(sup, lambda)) as tf.Scalar;
   });
-  return { grads, loss, logpNew, logpRef, tokenMask: targets.mask, stopSupervisionLoss };
-}
-
-function advantagesOf(batch: StepBatch, cfg: StepSettings): number[] | Float64Array {
-  return computeAdvantages(
-    cfg.advantageMode,
-    batch.rewards,
-    cfg.groupSize,
-    cfg.advantageEps,
-    cfg.drawWeights ? batch.drawWeights : undefined,
-  );
+  return { grads, loss, logpNew, logpRef, tokenMask: targets.mask, advantages: adv, stopSupervisionLoss };
 }
 
 /** One GRPO update on this thread: `grpoGradients`, then AdamW on `policy`. */
@@ -183,7 +184,7 @@ export function grpoStepResult(
   const G = cfg.groupSize;
   const n = batch.tokens.length;
   const L = MAX_ACTION_TOKENS;
-  const adv = advantagesOf(batch, cfg);
+  const adv = g.advantages;
   const rows = stopRows(batch, G);
   const { logpNew, logpRef, stopSupervisionLoss } = g;
   const stopProb = (good: number): number => {

@@ -42,6 +42,7 @@ port.on('message', (req: StepWorkerRequest) => {
           res.result.logpNew.buffer as ArrayBuffer,
           res.result.logpRef.buffer as ArrayBuffer,
           res.result.tokenMask.buffer as ArrayBuffer,
+          res.result.advantages.buffer as ArrayBuffer,
         ]
       : [];
   port.postMessage(res, transfer);
