@@ -93,6 +93,18 @@ export function registerPretrainCommand(program: Command): void {
       DEFAULT_PRETRAIN_POLICY.convStem,
     )
     .option(
+      '--edge-bins <n>',
+      'policy architecture: orientation bins of the oriented edge energy added to each patch token (0 = pixels only)',
+      intOption('--edge-bins'),
+      DEFAULT_PRETRAIN_POLICY.edgeBins,
+    )
+    .option(
+      '--edge-cells <n>',
+      'policy architecture: cells per patch side of the edge histograms',
+      intOption('--edge-cells', 1),
+      DEFAULT_PRETRAIN_POLICY.edgeCells,
+    )
+    .option(
       '--local-layers <n>',
       'policy architecture: 3×3 convolution blocks over the patch grid (0 = none)',
       intOption('--local-layers'),
@@ -166,6 +178,8 @@ export function registerPretrainCommand(program: Command): void {
           crossAttnLayers: o['crossAttn'] as number,
           convStem: o['convStem'] as number,
           localLayers: o['localLayers'] as number,
+          edgeBins: o['edgeBins'] as number,
+          edgeCells: o['edgeCells'] as number,
           localChannels: o['localChannels'] as number,
           globalMaxPool: o['maxPool'] as boolean,
           viewSize: o['viewSize'] as number,

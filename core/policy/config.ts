@@ -25,6 +25,14 @@ export interface PolicyConfig {
    * this key load with 0). Needs patchMargin 0 and patchSize 8.
    */
   readonly convStem: number;
+  /**
+   * Oriented edge energy (edge-features.ts): `edgeBins` orientation bins over [0, π) per cell of
+   * each patch, measured at twice the view's resolution, appended to the patch's pixels before the
+   * embedding. 0 = off (the default; checkpoints without this key load with 0).
+   */
+  readonly edgeBins: number;
+  /** Cells per patch side for the edge histograms (edgeCells² per patch). Default 2. */
+  readonly edgeCells: number;
   /** Model width. Default 64. */
   readonly dModel: number;
   /** Hidden width of the MLP blocks. Default 128. */
@@ -98,6 +106,8 @@ export const DEFAULT_POLICY_CONFIG: PolicyConfig = {
   patchSize: 8,
   patchMargin: 0,
   convStem: 0,
+  edgeBins: 0,
+  edgeCells: 2,
   dModel: 64,
   mlpHidden: 128,
   mixerLayers: 2,
@@ -131,6 +141,8 @@ export function resolvePolicyConfig(partial: Partial<PolicyConfig> = {}): Policy
   posInt('patchSize', 1);
   posInt('patchMargin', 0);
   posInt('convStem', 0);
+  posInt('edgeBins', 0);
+  posInt('edgeCells', 1);
   posInt('dModel', 2);
   posInt('mlpHidden', 1);
   posInt('mixerLayers', 0);
@@ -163,6 +175,16 @@ export function resolvePolicyConfig(partial: Partial<PolicyConfig> = {}): Policy
       `needs patchMargin 0 and patchSize 8 (got ${c.patchMargin} and ${c.patchSize})`,
     );
   }
+  if (c.edgeBins > 0 && (2 * c.patchSize) % c.edgeCells !== 0) {
+    throw new ValidationError(
+      'config.edgeCells',
+      c.edgeCells,
+      `must divide 2·patchSize = ${2 * c.patchSize} (edges are measured at twice the view's resolution)`,
+    );
+  }
+  if (c.edgeBins > 0 && c.convStem > 0) {
+    throw new ValidationError('config.edgeBins', c.edgeBins, 'cannot be combined with config.convStem');
+  }
   if (!(c.minSizeFrac > 0 && c.minSizeFrac < 1)) {
     throw new ValidationError('config.minSizeFrac', c.minSizeFrac, 'must be in (0, 1)');
   }
@@ -180,7 +202,9 @@ export interface PolicyDims {
   readonly patches: number;
   /** Input channels (RGB, plus the mask channel when enabled). */
   readonly channels: number;
-  /** Features per patch token ((patchSize + 2·patchMargin)² · channels). */
+  /** Pixel features per patch token ((patchSize + 2·patchMargin)² · channels). */
+  readonly pixelFeatures: number;
+  /** Features per patch token: its pixels, then its edge histograms (edgeCells² · edgeBins). */
   readonly patchFeatures: number;
   /** Offset-token classes (offsetBins²). */
   readonly offsetClasses: number;
@@ -189,11 +213,13 @@ export interface PolicyDims {
 export function policyDims(c: PolicyConfig): PolicyDims {
   const grid = c.viewSize / c.patchSize;
   const channels = c.maskChannel ? 4 : 3;
+  const pixelFeatures = (c.patchSize + 2 * c.patchMargin) ** 2 * channels;
   return {
     grid,
     patches: grid * grid,
     channels,
-    patchFeatures: (c.patchSize + 2 * c.patchMargin) ** 2 * channels,
+    pixelFeatures,
+    patchFeatures: pixelFeatures + (c.edgeBins > 0 ? c.edgeCells * c.edgeCells * c.edgeBins : 0),
     offsetClasses: c.offsetBins * c.offsetBins,
   };
 }

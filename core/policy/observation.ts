@@ -7,12 +7,15 @@
  * (with `convStem`, pixel (py, px) is at its quadtree position instead: see mortonIndex).
  * With `patchMargin` m > 0 each token holds the (p + 2m)² window around its patch instead.
  * Channels: R, G, B in [−0.5, 0.5], and optionally the mask coverage of the view pixel in
- * [−0.5, 0.5]. The query becomes one-hot rows over the vocabulary (embedding = one-hot · E, which
+ * [−0.5, 0.5]; with `edgeBins` each token then carries its oriented edge energy (edge-features.ts).
+ * The query becomes one-hot rows over the vocabulary (embedding = one-hot · E, which
  * trains on the WASM backend, unlike gather) plus a validity mask.
  */
 import { ValidationError } from '../errors/index.ts';
 import type { BinaryMask } from '../mask/index.ts';
 import type { PolicyConfig, PolicyDims } from './config.ts';
+import { EdgeScratch, edgeFeaturesInto, edgeViewSize } from './edge-features.ts';
+import { cellRanges } from './resample.ts';
 import type { Vocabulary } from './vocabulary.ts';
 import { tokenize } from './vocabulary.ts';
 
@@ -102,23 +105,6 @@ export function validateObservation(obs: PolicyObservation, field: string): void
   }
 }
 
-/** Source index ranges [start, end) of each of `n` output cells over `len` input pixels. */
-function cellRanges(len: number, n: number): Int32Array {
-  const r = new Int32Array(2 * n);
-  for (let i = 0; i < n; i++) {
-    let a = Math.floor((i * len) / n);
-    let b = Math.floor(((i + 1) * len) / n);
-    if (b <= a) {
-      // Upsampling: nearest source pixel of the cell centre.
-      a = Math.min(len - 1, Math.floor(((i + 0.5) * len) / n));
-      b = a + 1;
-    }
-    r[2 * i] = a;
-    r[2 * i + 1] = b;
-  }
-  return r;
-}
-
 export function prepareBatch(
   batch: readonly PolicyObservation[],
   config: PolicyConfig,
@@ -135,6 +121,10 @@ export function prepareBatch(
   const queryMask = new Float32Array(B * T);
   const view = new Float32Array(V * V * C);
   const morton = config.convStem > 0;
+  const edges =
+    config.edgeBins > 0
+      ? new EdgeScratch(edgeViewSize(config), (G * config.edgeCells) ** 2 * config.edgeBins)
+      : undefined;
   batch.forEach((obs, b) => {
     validateObservation(obs, `observations[${b}]`);
     resizeInto(obs, V, C, view);
@@ -172,6 +162,7 @@ export function prepareBatch(
         }
       }
     }
+    if (edges) edgeFeaturesInto(obs, config, patches, base + dims.pixelFeatures, F, edges);
     const ids = tokenize(vocab, obs.query, T);
     ids.forEach((id, t) => {
       queryOneHot[(b * T + t) * vocab.size + id] = 1;

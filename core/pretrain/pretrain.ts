@@ -126,9 +126,11 @@ export const DEFAULT_PRETRAIN: Omit<PretrainOptions, 'onProgress'> = {
  */
 export const DEFAULT_PRETRAIN_POLICY: Pick<
   PolicyConfig,
-  'patchMargin' | 'convStem' | 'localLayers' | 'localChannels' | 'globalMaxPool'
+  'patchMargin' | 'convStem' | 'localLayers' | 'localChannels' | 'globalMaxPool' | 'edgeBins' | 'edgeCells'
 > = {
   patchMargin: 0,
+  edgeBins: 0,
+  edgeCells: 2,
   convStem: 0,
   localLayers: 2,
   localChannels: 16,
