@@ -117,6 +117,10 @@ export function registerPretrainCommand(program: Command): void {
       DEFAULT_PRETRAIN_POLICY.localChannels,
     )
     .option(
+      '--box-position-bias',
+      'policy architecture: the box centre adds a position slope set by the query (for "the leftmost …")',
+    )
+    .option(
       '--no-max-pool',
       'policy architecture: global context from the mean of the patches only (no max pooling)',
     )
@@ -180,6 +184,7 @@ export function registerPretrainCommand(program: Command): void {
           localLayers: o['localLayers'] as number,
           edgeBins: o['edgeBins'] as number,
           edgeCells: o['edgeCells'] as number,
+          boxPositionBias: o['boxPositionBias'] === true,
           localChannels: o['localChannels'] as number,
           globalMaxPool: o['maxPool'] as boolean,
           viewSize: o['viewSize'] as number,

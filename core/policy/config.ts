@@ -93,6 +93,14 @@ export interface PolicyConfig {
    * denseClasses > 0), so the dense grounding reaches the action. Default false.
    */
   readonly denseBox: boolean;
+  /**
+   * The box's centre-patch logits add a linear function of the patch's position whose slope the
+   * global context sets, (g·Wxy)·(x_p, y_p) with x, y in [−1, 1] (Wxy starts at zero): "the leftmost
+   * circle" can then become "a circle, and among circles further left is better" instead of a
+   * comparison the token mixers must learn at every position. Default false (checkpoints without
+   * this key load with false).
+   */
+  readonly boxPositionBias: boolean;
   /** Feed the current mask as a 4th input channel (besides the green overlay). Default true. */
   readonly maskChannel: boolean;
   /** Known words of the query vocabulary (lowercase). Default DEFAULT_WORDS. */
@@ -123,6 +131,7 @@ export const DEFAULT_POLICY_CONFIG: PolicyConfig = {
   globalMaxPool: false,
   denseClasses: 0,
   denseBox: false,
+  boxPositionBias: false,
   maskChannel: true,
   words: DEFAULT_WORDS,
   hashBuckets: 64,
@@ -161,6 +170,9 @@ export function resolvePolicyConfig(partial: Partial<PolicyConfig> = {}): Policy
   }
   if (typeof c.denseBox !== 'boolean') {
     throw new ValidationError('config.denseBox', c.denseBox, 'must be true or false');
+  }
+  if (typeof c.boxPositionBias !== 'boolean') {
+    throw new ValidationError('config.boxPositionBias', c.boxPositionBias, 'must be true or false');
   }
   if (c.denseBox && c.denseClasses === 0) {
     throw new ValidationError('config.denseBox', c.denseBox, 'needs config.denseClasses > 0');

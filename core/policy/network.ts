@@ -263,6 +263,30 @@ export function pointerLogits(params: Params, enc: Encoded, head: PointerHead, g
   return tf.add(local, tf.mul(match, 1 / Math.sqrt(d))) as tf.Tensor2D;
 }
 
+/** Patch-centre coordinates of a G×G grid in [−1, 1]: row 0 x, row 1 y, [2, G²]. */
+const gridCoords = new Map<number, Float32Array>();
+function patchCoords(G: number): Float32Array {
+  let xy = gridCoords.get(G);
+  if (xy) return xy;
+  xy = new Float32Array(2 * G * G);
+  for (let gy = 0; gy < G; gy++) {
+    for (let gx = 0; gx < G; gx++) {
+      xy[gy * G + gx] = ((gx + 0.5) / G) * 2 - 1;
+      xy[G * G + gy * G + gx] = ((gy + 0.5) / G) * 2 - 1;
+    }
+  }
+  gridCoords.set(G, xy);
+  return xy;
+}
+
+/** config.boxPositionBias: (g·Wxy)·(x_p, y_p) over the patches, [B, P]. */
+export function boxPositionBias(params: Params, enc: Encoded): tf.Tensor2D {
+  const P = enc.h.shape[1];
+  const slopes = dense(params, enc.g, 'ptr.box.wxy') as tf.Tensor2D; // [B, 2]
+  const G = Math.round(Math.sqrt(P));
+  return tf.matMul(slopes, tf.tensor2d(patchCoords(G), [2, P]));
+}
+
 /** Feature of the chosen patch: onehot [B, P] · h → [B, d] (zeros for an all-zero row). */
 export function selectPatch(enc: Encoded, oneHot: tf.Tensor2D): tf.Tensor2D {
   const [B, P, d] = enc.h.shape;

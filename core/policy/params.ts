@@ -140,6 +140,7 @@ export function paramSpecs(c: PolicyConfig, dims: PolicyDims, vocabSize: number)
     mat('dense.cls.w', d, c.denseClasses, 'small');
     vec('dense.cls.b', c.denseClasses);
   }
+  if (c.boxPositionBias) mat('ptr.box.wxy', d, 2, 'zeros');
   return specs;
 }
 

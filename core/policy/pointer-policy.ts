@@ -18,6 +18,7 @@ import type { PolicyConfig, PolicyDims } from './config.ts';
 import { policyDims, resolvePolicyConfig } from './config.ts';
 import type { Encoded, Params } from './network.ts';
 import {
+  boxPositionBias,
   denseLogits,
   encode,
   headContext,
@@ -232,11 +233,13 @@ export class PointerPolicy {
   }
 
   /**
-   * Logits of the box's centre patch [B, P]: the box pointer, plus (config.denseBox) the coverage
+   * Logits of the box's centre patch [B, P]: the box pointer, plus (config.boxPositionBias) a
+   * position slope set by the global context, plus (config.denseBox) the coverage
    * head's logit of each patch, so what the dense supervision grounds is what the box points at.
    */
   private boxCentreLogits(params: Params, enc: Encoded): tf.Tensor2D {
-    const ptr = pointerLogits(params, enc, 'box', enc.g);
+    let ptr = pointerLogits(params, enc, 'box', enc.g);
+    if (this.config.boxPositionBias) ptr = tf.add(ptr, boxPositionBias(params, enc));
     if (!this.config.denseBox) return ptr;
     return tf.add(ptr, tf.reshape(denseLogits(params, enc).coverage, ptr.shape)) as tf.Tensor2D;
   }
