@@ -117,8 +117,8 @@ export function registerPretrainCommand(program: Command): void {
       DEFAULT_PRETRAIN_POLICY.localChannels,
     )
     .option(
-      '--box-position-bias',
-      'policy architecture: the box centre adds a position slope set by the query (for "the leftmost …")',
+      '--no-box-position-bias',
+      'policy architecture: no position slope on the box centre (by default the query sets one, for "the leftmost …")',
     )
     .option(
       '--no-max-pool',
@@ -184,7 +184,7 @@ export function registerPretrainCommand(program: Command): void {
           localLayers: o['localLayers'] as number,
           edgeBins: o['edgeBins'] as number,
           edgeCells: o['edgeCells'] as number,
-          boxPositionBias: o['boxPositionBias'] === true,
+          boxPositionBias: o['boxPositionBias'] !== false,
           localChannels: o['localChannels'] as number,
           globalMaxPool: o['maxPool'] as boolean,
           viewSize: o['viewSize'] as number,
