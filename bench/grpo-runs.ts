@@ -126,8 +126,13 @@ for (const dir of dirs) {
   const policyFile = join(dir, which === 'result' ? 'policy.samv' : 'policy-last.samv');
   for (const split of SPLITS) {
     let finals = stored?.[split];
+    // With --n, stored scores count only if they cover the first N samples.
+    if (finals && nFlag !== undefined) finals = finals.length >= nFlag ? finals.slice(0, nFlag) : undefined;
     if (!finals) {
-      console.log(`${dir}: evaluating ${policyFile} on ${split} (no stored per-sample scores)`);
+      const why = stored?.[split]
+        ? `stored scores cover ${stored[split].length} samples`
+        : 'no stored scores';
+      console.log(`${dir}: evaluating ${policyFile} on ${split}, n=${evalN} (${why})`);
       const policy = loadPolicyBytes(new Uint8Array(readFileSync(policyFile)), policyFile);
       finals = await evaluateFinalIous(
         policy,
