@@ -16,7 +16,7 @@
  * strong edge reads about 0.5 and background texture reads 0.
  */
 import type { PolicyConfig } from './config.ts';
-import { cellRanges } from './resample.ts';
+import { resizeInto } from './resample.ts';
 
 /** Gradient magnitude (RGB in [0, 1], central differences) below which a pixel adds nothing. */
 export const EDGE_NOISE_FLOOR = 0.1;
@@ -66,33 +66,7 @@ export function edgeFeaturesInto(
   const { rgb, energy } = s;
   energy.fill(0);
 
-  const { width: W, height: H } = obs;
-  const xs = cellRanges(W, S);
-  const ys = cellRanges(H, S);
-  for (let vy = 0; vy < S; vy++) {
-    const y0 = ys[2 * vy] as number;
-    const y1 = ys[2 * vy + 1] as number;
-    for (let vx = 0; vx < S; vx++) {
-      const x0 = xs[2 * vx] as number;
-      const x1 = xs[2 * vx + 1] as number;
-      let r = 0;
-      let g = 0;
-      let b = 0;
-      for (let y = y0; y < y1; y++) {
-        let i = 3 * (y * W + x0);
-        for (let x = x0; x < x1; x++, i += 3) {
-          r += obs.rgb[i] as number;
-          g += obs.rgb[i + 1] as number;
-          b += obs.rgb[i + 2] as number;
-        }
-      }
-      const k = 1 / (255 * (y1 - y0) * (x1 - x0));
-      const o = 3 * (vy * S + vx);
-      rgb[o] = r * k;
-      rgb[o + 1] = g * k;
-      rgb[o + 2] = b * k;
-    }
-  }
+  resizeInto(obs, S, 3, rgb, 0);
 
   const floor2 = EDGE_NOISE_FLOOR * EDGE_NOISE_FLOOR;
   const binScale = bins / Math.PI;

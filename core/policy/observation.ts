@@ -15,7 +15,7 @@ import { ValidationError } from '../errors/index.ts';
 import type { BinaryMask } from '../mask/index.ts';
 import type { PolicyConfig, PolicyDims } from './config.ts';
 import { EdgeScratch, edgeFeaturesInto, edgeViewSize } from './edge-features.ts';
-import { cellRanges } from './resample.ts';
+import { resizeInto } from './resample.ts';
 import type { Vocabulary } from './vocabulary.ts';
 import { tokenize } from './vocabulary.ts';
 
@@ -127,7 +127,7 @@ export function prepareBatch(
       : undefined;
   batch.forEach((obs, b) => {
     validateObservation(obs, `observations[${b}]`);
-    resizeInto(obs, V, C, view);
+    resizeInto(obs, V, C as 3 | 4, view);
     const base = b * P * F;
     if (m === 0) {
       for (let y = 0; y < V; y++) {
@@ -190,37 +190,3 @@ function mortonIndex(py: number, px: number): number {
 }
 
 /** Area-averaged view of the image (and mask coverage) into `out` [V, V, C], centred to [−0.5, 0.5]. */
-function resizeInto(obs: PolicyObservation, V: number, C: number, out: Float32Array): void {
-  const { width: W, height: H, rgb } = obs;
-  const xs = cellRanges(W, V);
-  const ys = cellRanges(H, V);
-  const mask = obs.mask?.data;
-  for (let vy = 0; vy < V; vy++) {
-    const y0 = ys[2 * vy] as number;
-    const y1 = ys[2 * vy + 1] as number;
-    for (let vx = 0; vx < V; vx++) {
-      const x0 = xs[2 * vx] as number;
-      const x1 = xs[2 * vx + 1] as number;
-      let r = 0;
-      let g = 0;
-      let bl = 0;
-      let m = 0;
-      for (let y = y0; y < y1; y++) {
-        let i = y * W + x0;
-        for (let x = x0; x < x1; x++, i++) {
-          r += rgb[3 * i] as number;
-          g += rgb[3 * i + 1] as number;
-          bl += rgb[3 * i + 2] as number;
-          if (mask) m += mask[i] as number;
-        }
-      }
-      const n = (y1 - y0) * (x1 - x0);
-      const o = (vy * V + vx) * C;
-      const s = 1 / (255 * n);
-      out[o] = r * s - 0.5;
-      out[o + 1] = g * s - 0.5;
-      out[o + 2] = bl * s - 0.5;
-      if (C === 4) out[o + 3] = m / n - 0.5;
-    }
-  }
-}
