@@ -13,6 +13,8 @@ import {
   DEFAULT_PRETRAIN,
   DEFAULT_PRETRAIN_POLICY,
   DENSE_CLASSES,
+  POINT_TARGET_MODES,
+  type PointTargetMode,
   pretrain,
 } from '../../core/pretrain/index.ts';
 import { lossCurvePng } from '../../core/report/index.ts';
@@ -149,6 +151,19 @@ export function registerPretrainCommand(program: Command): void {
       DEFAULT_PRETRAIN.typeWeight,
     )
     .option(
+      '--point-targets <mode>',
+      `targets of the clicks' patch tokens: ${POINT_TARGET_MODES.join(' | ')} (centre: the oracle's click; depth: spread over the clicked region's patches by depth; depth-sampled: also condition the offset on a patch drawn from that spread)`,
+      (v: string) => {
+        if (!(POINT_TARGET_MODES as readonly string[]).includes(v)) {
+          throw new InvalidArgumentError(
+            `--point-targets must be one of ${POINT_TARGET_MODES.join(', ')} (got ${JSON.stringify(v)})`,
+          );
+        }
+        return v;
+      },
+      DEFAULT_PRETRAIN.pointTargets,
+    )
+    .option(
       '--dense-weight <x>',
       'loss weight of per-patch heads (target coverage and shape class of every patch; 0 = no dense heads)',
       numberOption('--dense-weight', 'non-negative'),
@@ -215,6 +230,7 @@ export function registerPretrainCommand(program: Command): void {
           denseWeight: o['denseWeight'] as number,
           trainWorkers: o['trainWorkers'] as number,
           freshWorker: o['freshWorker'] as boolean,
+          pointTargets: o['pointTargets'] as PointTargetMode,
           mix,
           onProgress: (p, done, total, info) => {
             if (p !== phase) {
@@ -240,6 +256,7 @@ export function registerPretrainCommand(program: Command): void {
             wrongBox: o['wrongBox'],
             typeWeight: o['typeWeight'],
             denseWeight: o['denseWeight'],
+            pointTargets: o['pointTargets'],
             mix,
             minutes: (Date.now() - t0) / 60000,
           },

@@ -8,7 +8,7 @@
 import type { BoxAction, PointAction } from '../actions/index.ts';
 import type { Box, ImageSize } from '../geometry/index.ts';
 import { clampTo } from '../geometry/index.ts';
-import type { BinaryMask } from '../mask/index.ts';
+import type { BinaryMask, ErrorRegion } from '../mask/index.ts';
 import { errorRegions, maskArea, modifiedIou } from '../mask/index.ts';
 import type { Rng } from '../rng/index.ts';
 
@@ -44,12 +44,26 @@ export function oracleBox(gtBox: Box): BoxAction {
   return { kind: 'box', box: gtBox };
 }
 
+/** The oracle's refinement and the error regions its clicks are the centres of. */
+export interface OracleDecision {
+  readonly action: PointAction;
+  /** The largest missed region, when the positive click is its centre. */
+  readonly positiveRegion?: ErrorRegion;
+  /** The largest extra region, when the negative click is its centre. */
+  readonly negativeRegion?: ErrorRegion;
+}
+
+const STOP: PointAction = { kind: 'points', positive: null, negative: null };
+
 /** The oracle's refinement for `mask` against `gt`. */
 export function oracleRefinement(mask: BinaryMask, gt: BinaryMask, opts: OracleOptions = {}): PointAction {
+  return oracleDecision(mask, gt, opts).action;
+}
+
+/** `oracleRefinement` with the regions behind its clicks (the warm start's soft click targets read them). */
+export function oracleDecision(mask: BinaryMask, gt: BinaryMask, opts: OracleOptions = {}): OracleDecision {
   const good = opts.goodEnoughIou ?? 0.9;
-  if (modifiedIou(mask, gt, { bandPx: opts.bandPx ?? 2 }) >= good) {
-    return { kind: 'points', positive: null, negative: null };
-  }
+  if (modifiedIou(mask, gt, { bandPx: opts.bandPx ?? 2 }) >= good) return { action: STOP };
   const minArea = Math.max(4, Math.round((opts.minRegionFraction ?? 0.02) * maskArea(gt)));
   const { missed, extra } = errorRegions(mask, gt, { minArea });
   const m = missed[0];
@@ -57,6 +71,10 @@ export function oracleRefinement(mask: BinaryMask, gt: BinaryMask, opts: OracleO
   const ratio = opts.bothRatio ?? 0.35;
   const useM = m !== undefined && (e === undefined || m.area >= ratio * e.area);
   const useE = e !== undefined && (m === undefined || e.area >= ratio * m.area);
-  if (!useM && !useE) return { kind: 'points', positive: null, negative: null };
-  return { kind: 'points', positive: useM ? m.centre : null, negative: useE ? e.centre : null };
+  if (!useM && !useE) return { action: STOP };
+  return {
+    action: { kind: 'points', positive: useM ? m.centre : null, negative: useE ? e.centre : null },
+    ...(useM ? { positiveRegion: m } : {}),
+    ...(useE ? { negativeRegion: e } : {}),
+  };
 }

@@ -30,6 +30,24 @@ export interface ActionTokens {
    * never part of the emitted sequence, ignored by everything but `supervisedLoss`).
    */
   readonly dense?: DensePatchTargets;
+  /**
+   * Soft targets for the point tokens' patches (supervised warm start only, like `dense`): where a
+   * click would do as well as the one in `ids`, as a distribution over the patch grid.
+   */
+  readonly points?: PointPatchTargets;
+}
+
+/**
+ * Per-patch targets of a refinement's clicks: `positive`/`negative` are distributions over the P
+ * patches (sum 1) that replace the one-hot of that point's patch token in the supervised loss;
+ * `positiveOffsets`/`negativeOffsets` give, per patch, the offset token of the best click inside it
+ * (−1 where the patch holds none), so a target may be conditioned on any patch with weight.
+ */
+export interface PointPatchTargets {
+  readonly positive?: Float32Array;
+  readonly negative?: Float32Array;
+  readonly positiveOffsets?: Int16Array;
+  readonly negativeOffsets?: Int16Array;
 }
 
 /** What each patch of an observation shows, for the policy's dense heads (config.denseClasses). */
@@ -187,6 +205,7 @@ export class ActionCodec {
         throw new ValidationError(`tokens.ids[${i}]`, id, `must be an integer in [0, ${n})`);
       }
     });
+    this.validatePoints(tokens);
     if (tokens.dense) {
       const { coverage, classes } = tokens.dense;
       if (!(coverage instanceof Float32Array) || coverage.length !== this.patches) {
@@ -204,6 +223,31 @@ export class ActionCodec {
         );
       }
     }
+  }
+
+  private validatePoints(tokens: ActionTokens): void {
+    const pts = tokens.points;
+    if (!pts) return;
+    const type = tokens.kind === 'refine' ? (tokens.ids[0] as number) : -1;
+    const check = (key: keyof PointPatchTargets, present: boolean, offsets: boolean): void => {
+      const v = pts[key];
+      if (v === undefined) return;
+      if (!present) {
+        throw new ValidationError(`tokens.points.${key}`, 'present', 'the action has no such point');
+      }
+      const ok = offsets ? v instanceof Int16Array : v instanceof Float32Array;
+      if (!ok || v.length !== this.patches) {
+        throw new ValidationError(
+          `tokens.points.${key}`,
+          v.length,
+          `must be a${offsets ? 'n Int16Array' : ' Float32Array'} of ${this.patches} values (one per patch)`,
+        );
+      }
+    };
+    check('positive', typeHasPositive(type), false);
+    check('negative', typeHasNegative(type), false);
+    check('positiveOffsets', typeHasPositive(type), true);
+    check('negativeOffsets', typeHasNegative(type), true);
   }
 
   private encodeAxis(u: number): [number, number] {

@@ -9,6 +9,6 @@ export { drawToken } from './sampling.ts';
 export * from './serialization.ts';
 export { initTf, ensureTf, tf } from './tf-runtime.ts';
 export type { TfBackendName } from './tf-runtime.ts';
-export { SLOT_COUNT, Slot, buildTargets, slotsOf, smoothTargets } from './token-targets.ts';
+export { SLOT_COUNT, Slot, buildTargets, scoreTargets, slotsOf, smoothTargets } from './token-targets.ts';
 export type { TokenTargets } from './token-targets.ts';
 export * from './vocabulary.ts';

@@ -36,7 +36,7 @@ import type { ParamSpec } from './params.ts';
 import { initParam, paramSpecs } from './params.ts';
 import { drawToken, oneHot, range, resolveKinds } from './sampling.ts';
 import type { TokenTargets } from './token-targets.ts';
-import { SLOT_COUNT, Slot, buildTargets, smoothTargets } from './token-targets.ts';
+import { SLOT_COUNT, Slot, buildTargets, scoreTargets } from './token-targets.ts';
 import { assertTfReady, ensureTf, tf } from './tf-runtime.ts';
 import type { Vocabulary } from './vocabulary.ts';
 import { buildVocabulary } from './vocabulary.ts';
@@ -353,11 +353,7 @@ export class PointerPolicy {
       throw new ValidationError('denseWeight', denseWeight, 'must be a non-negative number');
     }
     const t = isTargets(targets) ? targets : buildTargets(targets, this.codec);
-    const { logprobs, mask, enc } = this.teacherForced(
-      batch,
-      t,
-      eps > 0 ? smoothTargets(t, this.codec, eps) : undefined,
-    );
+    const { logprobs, mask, enc } = this.teacherForced(batch, t, scoreTargets(t, this.codec, eps));
     // The mean over real tokens; the refinement type token may count `typeWeight` times (the
     // normaliser stays the token count, so the other tokens keep their scale).
     const weights =

@@ -47,6 +47,11 @@ export interface TokenTargets {
     readonly classCount: number;
     readonly rows: Float32Array;
   };
+  /**
+   * Soft patch targets of the point slots (ActionTokens.points), absent when no row has them:
+   * per slot [B, P] rows (zero where row b has none) and `rows` [B] 1 where row b has them.
+   */
+  readonly soft?: ReadonlyMap<number, { readonly values: Float32Array; readonly rows: Uint8Array }>;
 }
 
 /** Slot of each position of a token sequence. */
@@ -82,7 +87,37 @@ export function buildTargets(tokens: readonly ActionTokens[], codec: ActionCodec
       mask[b * L + j] = 1;
     });
   });
-  return { size: B, oneHots, classes, scatter, mask, hasBox, hasRefine, ...denseOf(tokens, P) };
+  return {
+    size: B,
+    oneHots,
+    classes,
+    scatter,
+    mask,
+    hasBox,
+    hasRefine,
+    ...denseOf(tokens, P),
+    ...softOf(tokens, P),
+  };
+}
+
+function softOf(tokens: readonly ActionTokens[], P: number): Pick<TokenTargets, 'soft'> {
+  if (!tokens.some((t) => t.points)) return {};
+  const soft = new Map<number, { values: Float32Array; rows: Uint8Array }>();
+  const put = (slot: number, b: number, v: Float32Array | undefined): void => {
+    if (!v) return;
+    let e = soft.get(slot);
+    if (!e) {
+      e = { values: new Float32Array(tokens.length * P), rows: new Uint8Array(tokens.length) };
+      soft.set(slot, e);
+    }
+    e.values.set(v, b * P);
+    e.rows[b] = 1;
+  };
+  tokens.forEach((t, b) => {
+    put(Slot.posPatch, b, t.points?.positive);
+    put(Slot.negPatch, b, t.points?.negative);
+  });
+  return soft.size > 0 ? { soft } : {};
 }
 
 function denseOf(tokens: readonly ActionTokens[], P: number): Pick<TokenTargets, 'dense'> {
@@ -110,11 +145,24 @@ function denseOf(tokens: readonly ActionTokens[], P: number): Pick<TokenTargets,
 }
 
 /**
- * Smoothed targets for the supervised warm start: q = (1 − ε)·onehot + ε·K(target), where K is a
- * Gaussian (σ = 1 cell) over the patch grid for patch tokens, over the offset grid for offsets,
- * over bins for sizes, and uniform for the type token. Near misses of ordinal tokens then cost
- * less than far ones, which the plain one-hot cross-entropy cannot express. Teacher forcing still
- * conditions on the hard targets.
+ * The rows the supervised loss scores each slot's log-probs against, or undefined when they are the
+ * one-hot targets themselves (no smoothing, no soft patch targets): see `smoothTargets`.
+ */
+export function scoreTargets(
+  targets: TokenTargets,
+  codec: ActionCodec,
+  epsilon: number,
+): Float32Array[] | undefined {
+  return epsilon > 0 || targets.soft ? smoothTargets(targets, codec, epsilon) : undefined;
+}
+
+/**
+ * Smoothed targets for the supervised warm start: q = (1 − ε)·t + ε·K(target), where t is the
+ * one-hot target, or a point slot's soft patch distribution when the row has one
+ * (ActionTokens.points), and K is a Gaussian (σ = 1 cell) around the hard target over the patch
+ * grid for patch tokens, over the offset grid for offsets, over bins for sizes, and uniform for the
+ * type token. Near misses of ordinal tokens then cost less than far ones, which the plain one-hot
+ * cross-entropy cannot express. Teacher forcing still conditions on the hard targets.
  */
 export function smoothTargets(targets: TokenTargets, codec: ActionCodec, epsilon: number): Float32Array[] {
   const G = codec.grid;
@@ -133,12 +181,15 @@ export function smoothTargets(targets: TokenTargets, codec: ActionCodec, epsilon
   return targets.oneHots.map((oh, s) => {
     const n = targets.classes[s] as number;
     const out = new Float32Array(oh.length);
+    const soft = targets.soft?.get(s);
     for (let b = 0; b < targets.size; b++) {
       const row = oh.subarray(b * n, (b + 1) * n);
       const id = row.indexOf(1);
       if (id < 0) continue;
-      const k = (kernels[s] as (id: number, n: number) => Float32Array)(id, n);
-      for (let i = 0; i < n; i++) out[b * n + i] = epsilon * (k[i] as number) + (i === id ? 1 - epsilon : 0);
+      const t = soft?.rows[b] ? soft.values.subarray(b * n, (b + 1) * n) : row;
+      const k = epsilon > 0 ? (kernels[s] as (id: number, n: number) => Float32Array)(id, n) : undefined;
+      for (let i = 0; i < n; i++)
+        out[b * n + i] = (k ? epsilon * (k[i] as number) : 0) + (1 - epsilon) * (t[i] as number);
     }
     return out;
   });

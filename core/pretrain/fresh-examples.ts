@@ -10,7 +10,7 @@
  * worker, or ahead of time by any amount.
  */
 import type { Worker } from 'node:worker_threads';
-import { observationOf, oracleRefinement } from '../agent/index.ts';
+import { observationOf, oracleDecision } from '../agent/index.ts';
 import { generateSynthetic } from '../data/index.ts';
 import { SamVeteranError } from '../errors/index.ts';
 import { corruptMask } from '../mask/index.ts';
@@ -27,6 +27,7 @@ import {
 } from '../policy/index.ts';
 import { Rng } from '../rng/index.ts';
 import { denseTargetsOf } from './dense-targets.ts';
+import { oracleTargets, type PointTargetMode } from './point-targets.ts';
 import { endWorker, startReadyWorker } from '../threads/index.ts';
 
 /** The box example and the auxiliary example of one fresh training sample. */
@@ -38,7 +39,7 @@ export interface FreshExample {
 /** Turns observations into network inputs and actions into targets for one policy architecture. */
 export interface ExampleEncoder {
   prepare(batch: Parameters<typeof prepareBatch>[0]): PreparedBatch;
-  readonly codec: Pick<ActionCodec, 'encodeAction' | 'grid'>;
+  readonly codec: Pick<ActionCodec, 'encodeAction' | 'encodePoint' | 'grid' | 'patches'>;
   /** Attach dense per-patch targets (the architecture has dense heads). */
   readonly dense: boolean;
 }
@@ -61,7 +62,12 @@ export function exampleEncoder(config: Partial<PolicyConfig>): ExampleEncoder {
 }
 
 /** Example `index` of the fresh stream of `seed` (a training-split sample not in the initial pool). */
-export function freshExample(encoder: ExampleEncoder, index: number, seed: number): FreshExample {
+export function freshExample(
+  encoder: ExampleEncoder,
+  index: number,
+  seed: number,
+  pointTargets: PointTargetMode = 'centre',
+): FreshExample {
   const { sample: s, scene } = generateSynthetic('train', index, { seed });
   const rng = new Rng(`pretrain-fresh:${seed}:${index}`);
   const { mask } = corruptMask(s.gtMask, rng, { cleanProbability: 0.2, operations: [1, 3] });
@@ -73,7 +79,7 @@ export function freshExample(encoder: ExampleEncoder, index: number, seed: numbe
     ],
     aux: [
       encoder.prepare([observationOf(s.image, s.query, mask)]),
-      withDense(encoder.codec.encodeAction(oracleRefinement(mask, s.gtMask), s.image), dense),
+      withDense(oracleTargets(oracleDecision(mask, s.gtMask), s.image, encoder.codec, pointTargets), dense),
     ],
   };
 }
@@ -95,6 +101,7 @@ export interface FreshWorkerInit {
   readonly __entry: string;
   readonly config: PolicyConfig;
   readonly seed: number;
+  readonly pointTargets: PointTargetMode;
   /** Int32 flag set to 1 by close(): requests still queued are skipped. */
   readonly stop: SharedArrayBuffer;
 }
@@ -112,6 +119,8 @@ export interface FreshStreamOptions {
   readonly ahead?: number;
   /** Make the examples on this thread instead (same examples; for tests and one-core machines). */
   readonly inThread?: boolean;
+  /** Targets of the auxiliary examples' clicks (point-targets.ts). Default `centre`. */
+  readonly pointTargets?: PointTargetMode;
 }
 
 /**
@@ -156,7 +165,12 @@ export class FreshExampleStream {
   static async start(opts: FreshStreamOptions): Promise<FreshExampleStream> {
     const stop = new SharedArrayBuffer(4);
     if (opts.inThread) return new FreshExampleStream(opts, undefined, new Int32Array(stop));
-    const init: Omit<FreshWorkerInit, '__entry'> = { config: opts.config, seed: opts.seed, stop };
+    const init: Omit<FreshWorkerInit, '__entry'> = {
+      config: opts.config,
+      seed: opts.seed,
+      pointTargets: opts.pointTargets ?? 'centre',
+      stop,
+    };
     const worker = await startReadyWorker(ENTRY, init).catch((err: unknown) => {
       throw new SamVeteranError('UNAVAILABLE', 'the fresh-example worker failed to start', { cause: err });
     });
@@ -169,7 +183,9 @@ export class FreshExampleStream {
   next(): Promise<FreshExample> {
     if (this.failure) return Promise.reject(this.failure);
     const index = this.nextOut++;
-    if (this.encoder) return Promise.resolve(freshExample(this.encoder, index, this.opts.seed));
+    if (this.encoder) {
+      return Promise.resolve(freshExample(this.encoder, index, this.opts.seed, this.opts.pointTargets));
+    }
     const ready = this.ready.get(index);
     this.topUp();
     if (ready) {

@@ -24,7 +24,7 @@ port.on('message', (req: FreshRequest) => {
   if (Atomics.load(stop, 0) === 1) return;
   try {
     const examples = Array.from({ length: req.count }, (_, k) =>
-      freshExample(encoder, req.from + k, init.seed),
+      freshExample(encoder, req.from + k, init.seed, init.pointTargets),
     );
     const transfer = examples.flatMap((e) => [...preparedBuffers(e.box[0]), ...preparedBuffers(e.aux[0])]);
     port.postMessage({ type: 'examples', from: req.from, examples } satisfies FreshResponse, transfer);

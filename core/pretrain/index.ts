@@ -1,2 +1,3 @@
 export * from './pretrain.ts';
 export { DENSE_CLASSES, denseTargetsOf } from './dense-targets.ts';
+export * from './point-targets.ts';

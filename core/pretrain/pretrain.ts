@@ -10,7 +10,7 @@
  * training loop runs only the network.
  */
 import type { EnvPort } from '../env/index.ts';
-import { jitterBox, observationOf, oracleRefinement, toEnvImage } from '../agent/index.ts';
+import { jitterBox, observationOf, oracleDecision, toEnvImage } from '../agent/index.ts';
 import type { BoxAction, PointAction } from '../actions/index.ts';
 import { generateSynthetic, objectMaskData, type Sample } from '../data/index.ts';
 import type { Box } from '../geometry/index.ts';
@@ -30,6 +30,7 @@ import { DataParallelTrainer, type BatchPart } from './data-parallel.ts';
 import { denseTargetsOf } from './dense-targets.ts';
 import { FreshExampleStream, withDense } from './fresh-examples.ts';
 import { concatPrepared } from './prepared.ts';
+import { oracleTargets, resampleClickPatches, type PointTargetMode } from './point-targets.ts';
 
 export { concatPrepared };
 
@@ -85,6 +86,12 @@ export interface PretrainOptions {
    * (fresh-examples.ts). The examples, and so the weights, are the same either way. Default true.
    */
   readonly freshWorker: boolean;
+  /**
+   * Targets of the clicks' patch tokens (point-targets.ts): `centre` the oracle's click alone;
+   * `depth` spread over the patches the clicked region covers by depth; `depth-sampled` also
+   * conditions the offset on a patch drawn from that spread each time. Default `centre`.
+   */
+  readonly pointTargets: PointTargetMode;
   readonly onProgress?: (phase: string, done: number, total: number, info?: Record<string, number>) => void;
 }
 
@@ -112,6 +119,7 @@ export const DEFAULT_PRETRAIN: Omit<PretrainOptions, 'onProgress'> = {
   refreshPerStep: 12,
   trainWorkers: 2,
   freshWorker: true,
+  pointTargets: 'centre',
 };
 
 /**
@@ -209,11 +217,16 @@ export async function buildPools(
 
   let stops = 0;
   const startIous: number[] = [];
-  const addRefine = (pool: typeof refine, j: number, mask: BinaryMask, action: PointAction): void => {
+  const addRefine = (pool: typeof refine, j: number, mask: BinaryMask): PointAction => {
     const s = samples[j] as Sample;
+    const decision = oracleDecision(mask, s.gtMask);
     pool.inputs.push(policy.prepare([observationOf(s.image, s.query, mask)]));
-    pool.targets.push(withDense(policy.codec.encodeAction(action, s.image), denses[j]));
+    pool.targets.push(
+      withDense(oracleTargets(decision, s.image, policy.codec, opts.pointTargets), denses[j]),
+    );
+    const action = decision.action;
     if (action.positive === null && action.negative === null) stops++;
+    return action;
   };
 
   // Refinement states: the env's mask of a jittered GT box, then one oracle step further, so the
@@ -240,8 +253,7 @@ export async function buildPools(
     const seconds = await Promise.all(
       firsts.map(async ({ j, s, box: b, out }) => {
         if (!out) return undefined;
-        const act = oracleRefinement(out.mask, s.gtMask);
-        addRefine(refine, j, out.mask, act);
+        const act = addRefine(refine, j, out.mask);
         if (act.positive === null && act.negative === null) return undefined;
         const points = [
           ...(act.positive ? [{ point: act.positive, label: 1 as const }] : []),
@@ -258,7 +270,7 @@ export async function buildPools(
         return next ? { j, s, mask: next.mask } : undefined;
       }),
     );
-    for (const n of seconds) if (n) addRefine(refine, n.j, n.mask, oracleRefinement(n.mask, n.s.gtMask));
+    for (const n of seconds) if (n) addRefine(refine, n.j, n.mask);
     opts.onProgress?.(
       'refinement examples',
       Math.min(refine.inputs.length, opts.refineExamples),
@@ -270,7 +282,7 @@ export async function buildPools(
     const j = (i * 7919) % samples.length;
     const s = samples[j] as Sample;
     const { mask } = corruptMask(s.gtMask, rng, { cleanProbability: 0.2, operations: [1, 3] });
-    addRefine(aux, j, mask, oracleRefinement(mask, s.gtMask));
+    addRefine(aux, j, mask);
     if (i % 100 === 0) opts.onProgress?.('auxiliary examples', i, opts.auxExamples);
   }
   return {
@@ -307,7 +319,8 @@ export async function pretrain(
     for (let k = 0; k < n; k++) {
       const j = rng.int(pool.inputs.length);
       inputs.push(pool.inputs[j] as PreparedBatch);
-      targets.push(pool.targets[j] as ActionTokens);
+      const t = pool.targets[j] as ActionTokens;
+      targets.push(opts.pointTargets === 'depth-sampled' ? resampleClickPatches(t, rng) : t);
     }
     return { inputs, targets };
   };
@@ -322,6 +335,7 @@ export async function pretrain(
           chunk: opts.refreshPerStep,
           ahead: 8 * opts.refreshPerStep,
           inThread: !opts.freshWorker,
+          pointTargets: opts.pointTargets,
         })
       : undefined;
   const trainer =
