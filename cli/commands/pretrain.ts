@@ -8,7 +8,13 @@ import { dirname, join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { evaluatePolicy, formatSummary, greedyPolicy } from '../../core/agent/index.ts';
 import { datasetFromSpec } from '../../core/data/index.ts';
-import { DEFAULT_POLICY_CONFIG, PointerPolicy, ensureTf, savePolicyFile } from '../../core/policy/index.ts';
+import {
+  DEFAULT_POLICY_CONFIG,
+  PointerPolicy,
+  ensureTf,
+  savePolicyFile,
+  type PolicyConfig,
+} from '../../core/policy/index.ts';
 import {
   DEFAULT_PRETRAIN,
   DEFAULT_PRETRAIN_POLICY,
@@ -123,6 +129,17 @@ export function registerPretrainCommand(program: Command): void {
       'policy architecture: no position slope on the box centre (by default the query sets one, for "the leftmost …")',
     )
     .option(
+      '--detint <what>',
+      "policy architecture: what reads the image under the mask's green tint instead of the overlay: none | edges (the edge features) | all (the pixel view too)",
+      (v: string) => {
+        if (!['none', 'edges', 'all'].includes(v)) {
+          throw new InvalidArgumentError(`--detint must be none, edges or all (got ${JSON.stringify(v)})`);
+        }
+        return v;
+      },
+      DEFAULT_POLICY_CONFIG.detint,
+    )
+    .option(
       '--no-max-pool',
       'policy architecture: global context from the mean of the patches only (no max pooling)',
     )
@@ -200,6 +217,7 @@ export function registerPretrainCommand(program: Command): void {
           edgeBins: o['edgeBins'] as number,
           edgeCells: o['edgeCells'] as number,
           boxPositionBias: o['boxPositionBias'] !== false,
+          detint: o['detint'] as PolicyConfig['detint'],
           localChannels: o['localChannels'] as number,
           globalMaxPool: o['maxPool'] as boolean,
           viewSize: o['viewSize'] as number,

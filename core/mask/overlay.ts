@@ -38,7 +38,10 @@ export interface OverlayOptions {
   pointRadius?: number;
 }
 
-const POSITIVE: Rgb = [0, 255, 0];
+/** Default overlay colour and opacity of the mask layer (what `overlayRgb` draws without options). */
+export const OVERLAY_COLOR: Rgb = [0, 255, 0];
+export const OVERLAY_ALPHA = 0.45;
+const POSITIVE: Rgb = OVERLAY_COLOR;
 const NEGATIVE: Rgb = [255, 0, 0];
 const WHITE: Rgb = [255, 255, 255];
 
@@ -51,7 +54,7 @@ function render(image: RgbImage, mask: BinaryMask | null, opts: OverlayOptions, 
   if (!(rgb instanceof Uint8Array) || rgb.length !== w * h * 3) {
     throw new ValidationError('image.rgb', rgb, `must be a Uint8Array of ${w}x${h}x3 = ${w * h * 3} bytes`);
   }
-  const alpha = opts.alpha ?? 0.45;
+  const alpha = opts.alpha ?? OVERLAY_ALPHA;
   if (!(alpha >= 0 && alpha <= 1)) throw new ValidationError('alpha', alpha, 'must be in [0, 1]');
   const color = opts.color ?? POSITIVE;
   const out = new Uint8Array(w * h * channels);
@@ -158,4 +161,46 @@ export async function overlayPng(
   return sharp(rgba, { raw: { width: image.width, height: image.height, channels: 4 } })
     .png()
     .toBuffer();
+}
+
+/**
+ * The image under a default overlay (`overlayRgb(image, mask)`, no prompts), recovered from the
+ * overlay and the mask: inside the mask out = (1 − α)·image + α·colour is inverted (to within a
+ * level of rounding); the outline pixels, drawn solid, take the colour of a neighbour outside the
+ * mask (at the image border, where there may be none, they stay as drawn). `into` is reused when
+ * given.
+ */
+export function detintOverlay(
+  overlay: Uint8Array,
+  mask: { readonly width: number; readonly height: number; readonly data: Uint8Array },
+  into?: Uint8Array,
+): Uint8Array {
+  const { width: w, height: h, data: md } = mask;
+  const out = into && into.length === overlay.length ? into : new Uint8Array(overlay.length);
+  out.set(overlay);
+  const keep = 1 - OVERLAY_ALPHA;
+  const [cr, cg, cb] = OVERLAY_COLOR;
+  const clamp = (v: number): number => (v < 0 ? 0 : v > 255 ? 255 : Math.round(v));
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const i = y * w + x;
+      if (md[i] === 0) continue;
+      const o = 3 * i;
+      const left = x > 0 && !md[i - 1];
+      const right = x < w - 1 && !md[i + 1];
+      const up = y > 0 && !md[i - w];
+      const down = y < h - 1 && !md[i + w];
+      if (left || right || up || down) {
+        const j = 3 * (left ? i - 1 : right ? i + 1 : up ? i - w : i + w);
+        out[o] = overlay[j]!;
+        out[o + 1] = overlay[j + 1]!;
+        out[o + 2] = overlay[j + 2]!;
+      } else if (x > 0 && y > 0 && x < w - 1 && y < h - 1) {
+        out[o] = clamp((overlay[o]! - OVERLAY_ALPHA * cr) / keep);
+        out[o + 1] = clamp((overlay[o + 1]! - OVERLAY_ALPHA * cg) / keep);
+        out[o + 2] = clamp((overlay[o + 2]! - OVERLAY_ALPHA * cb) / keep);
+      }
+    }
+  }
+  return out;
 }

@@ -103,6 +103,14 @@ export interface PolicyConfig {
   readonly boxPositionBias: boolean;
   /** Feed the current mask as a 4th input channel (besides the green overlay). Default true. */
   readonly maskChannel: boolean;
+  /**
+   * What the input front end reads under the mask: 'none' the overlay as drawn; 'edges' the edge
+   * features read the image recovered from the overlay and the mask (the tint inverted, the outline
+   * replaced by its outside neighbour), so an object's edges inside the mask keep their full
+   * contrast and the outline adds none; 'all' the pixel view does too (the mask then reaches the
+   * network through the mask channel alone). Default 'none' (checkpoints without this key load with it).
+   */
+  readonly detint: 'none' | 'edges' | 'all';
   /** Known words of the query vocabulary (lowercase). Default DEFAULT_WORDS. */
   readonly words: readonly string[];
   /** Hash buckets for out-of-vocabulary words. Default 64. */
@@ -133,6 +141,7 @@ export const DEFAULT_POLICY_CONFIG: PolicyConfig = {
   denseBox: false,
   boxPositionBias: false,
   maskChannel: true,
+  detint: 'none',
   words: DEFAULT_WORDS,
   hashBuckets: 64,
 };
@@ -170,6 +179,15 @@ export function resolvePolicyConfig(partial: Partial<PolicyConfig> = {}): Policy
   }
   if (typeof c.denseBox !== 'boolean') {
     throw new ValidationError('config.denseBox', c.denseBox, 'must be true or false');
+  }
+  if (!['none', 'edges', 'all'].includes(c.detint)) {
+    throw new ValidationError('config.detint', c.detint, "must be 'none', 'edges' or 'all'");
+  }
+  if (c.detint === 'all' && !c.maskChannel) {
+    throw new ValidationError('config.detint', c.detint, 'needs config.maskChannel (the mask would be invisible)');
+  }
+  if (c.detint === 'edges' && c.edgeBins === 0) {
+    throw new ValidationError('config.detint', c.detint, 'needs config.edgeBins > 0');
   }
   if (typeof c.boxPositionBias !== 'boolean') {
     throw new ValidationError('config.boxPositionBias', c.boxPositionBias, 'must be true or false');

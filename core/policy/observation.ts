@@ -12,7 +12,7 @@
  * trains on the WASM backend, unlike gather) plus a validity mask.
  */
 import { ValidationError } from '../errors/index.ts';
-import type { BinaryMask } from '../mask/index.ts';
+import { detintOverlay, type BinaryMask } from '../mask/index.ts';
 import type { PolicyConfig, PolicyDims } from './config.ts';
 import { EdgeScratch, edgeFeaturesInto, edgeViewSize } from './edge-features.ts';
 import { resizeInto } from './resample.ts';
@@ -125,8 +125,15 @@ export function prepareBatch(
     config.edgeBins > 0
       ? new EdgeScratch(edgeViewSize(config), (G * config.edgeCells) ** 2 * config.edgeBins)
       : undefined;
-  batch.forEach((obs, b) => {
-    validateObservation(obs, `observations[${b}]`);
+  let clear: Uint8Array | undefined;
+  batch.forEach((obs0, b) => {
+    validateObservation(obs0, `observations[${b}]`);
+    // The image under the overlay, for the parts of the front end config.detint names.
+    const detinted =
+      config.detint !== 'none' && obs0.mask
+        ? { ...obs0, rgb: (clear = detintOverlay(obs0.rgb, obs0.mask, clear)) }
+        : obs0;
+    const obs = config.detint === 'all' ? detinted : obs0;
     resizeInto(obs, V, C as 3 | 4, view);
     const base = b * P * F;
     if (m === 0) {
@@ -162,7 +169,7 @@ export function prepareBatch(
         }
       }
     }
-    if (edges) edgeFeaturesInto(obs, config, patches, base + dims.pixelFeatures, F, edges);
+    if (edges) edgeFeaturesInto(detinted, config, patches, base + dims.pixelFeatures, F, edges);
     const ids = tokenize(vocab, obs.query, T);
     ids.forEach((id, t) => {
       queryOneHot[(b * T + t) * vocab.size + id] = 1;
