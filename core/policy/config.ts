@@ -184,7 +184,11 @@ export function resolvePolicyConfig(partial: Partial<PolicyConfig> = {}): Policy
     throw new ValidationError('config.detint', c.detint, "must be 'none', 'edges' or 'all'");
   }
   if (c.detint === 'all' && !c.maskChannel) {
-    throw new ValidationError('config.detint', c.detint, 'needs config.maskChannel (the mask would be invisible)');
+    throw new ValidationError(
+      'config.detint',
+      c.detint,
+      'needs config.maskChannel (the mask would be invisible)',
+    );
   }
   if (c.detint === 'edges' && c.edgeBins === 0) {
     throw new ValidationError('config.detint', c.detint, 'needs config.edgeBins > 0');
