@@ -70,22 +70,32 @@ export function edgeFeaturesInto(
 
   const floor2 = EDGE_NOISE_FLOOR * EDGE_NOISE_FLOOR;
   const binScale = bins / Math.PI;
+  const row = 3 * S;
   for (let y = 1; y < S - 1; y++) {
     const cellRow = Math.floor(y / cellSide) * gridCells;
-    for (let x = 1; x < S - 1; x++) {
-      let gx = 0;
-      let gy = 0;
-      let best = 0;
-      const o = 3 * (y * S + x);
-      for (let ch = 0; ch < 3; ch++) {
-        const dx = (rgb[o + 3 + ch] as number) - (rgb[o - 3 + ch] as number);
-        const dy = (rgb[o + 3 * S + ch] as number) - (rgb[o - 3 * S + ch] as number);
-        const m2 = dx * dx + dy * dy;
-        if (m2 > best) {
-          best = m2;
-          gx = dx;
-          gy = dy;
-        }
+    for (let x = 1, o = 3 * (y * S + 1); x < S - 1; x++, o += 3) {
+      // The channel with the strongest gradient (the first of equals), unrolled.
+      const dxr = (rgb[o + 3] as number) - (rgb[o - 3] as number);
+      const dyr = (rgb[o + row] as number) - (rgb[o - row] as number);
+      const dxg = (rgb[o + 4] as number) - (rgb[o - 2] as number);
+      const dyg = (rgb[o + row + 1] as number) - (rgb[o - row + 1] as number);
+      const dxb = (rgb[o + 5] as number) - (rgb[o - 1] as number);
+      const dyb = (rgb[o + row + 2] as number) - (rgb[o - row + 2] as number);
+      const mr = dxr * dxr + dyr * dyr;
+      const mg = dxg * dxg + dyg * dyg;
+      const mb = dxb * dxb + dyb * dyb;
+      let best = mr;
+      let gx = dxr;
+      let gy = dyr;
+      if (mg > best) {
+        best = mg;
+        gx = dxg;
+        gy = dyg;
+      }
+      if (mb > best) {
+        best = mb;
+        gx = dxb;
+        gy = dyb;
       }
       if (best <= floor2) continue;
       const weight = Math.sqrt(best) - EDGE_NOISE_FLOOR;
