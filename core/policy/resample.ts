@@ -17,22 +17,19 @@ function cellRanges(len: number, n: number): Int32Array {
   return r;
 }
 
+/** An image (RGB bytes, row-major) and, optionally, a mask of the same size. */
+export interface ResizeSource {
+  readonly width: number;
+  readonly height: number;
+  readonly rgb: Uint8Array;
+  readonly mask?: { readonly data: Uint8Array } | null;
+}
+
 /**
  * Area-averages the image (and, with C = 4, the mask coverage) into a V×V view, HWC, each value in
  * [−centre, 1 − centre]: the policy's view uses centre 0.5, the edge view 0 (plain [0, 1]).
  */
-export function resizeInto(
-  obs: {
-    readonly width: number;
-    readonly height: number;
-    readonly rgb: Uint8Array;
-    readonly mask?: { readonly data: Uint8Array } | null;
-  },
-  V: number,
-  C: 3 | 4,
-  out: Float32Array,
-  centre = 0.5,
-): void {
+export function resizeInto(obs: ResizeSource, V: number, C: 3 | 4, out: Float32Array, centre = 0.5): void {
   const { width: W, height: H, rgb } = obs;
   if (W % V === 0 && H % V === 0) {
     resizeByBlocks(obs, V, C, out, centre);
@@ -79,18 +76,7 @@ let rowSums = new Int32Array(0);
  * same arithmetic as the general path (integer sums, then sum·1/(255·n) − centre), so the same
  * values to the bit, reading the image row by row (~4× faster on 256 px images).
  */
-function resizeByBlocks(
-  obs: {
-    readonly width: number;
-    readonly height: number;
-    readonly rgb: Uint8Array;
-    readonly mask?: { readonly data: Uint8Array } | null;
-  },
-  V: number,
-  C: 3 | 4,
-  out: Float32Array,
-  centre: number,
-): void {
+function resizeByBlocks(obs: ResizeSource, V: number, C: 3 | 4, out: Float32Array, centre: number): void {
   const { width: W, rgb } = obs;
   const kx = W / V;
   const ky = obs.height / V;
