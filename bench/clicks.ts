@@ -1,0 +1,210 @@
+/**
+ * Where a policy's first click goes (`npm run bench:clicks -- --policy <file> …`): on N samples of a
+ * synthetic split, the policy's greedy box goes through the embedded GrabCut environment, then on
+ * that mask both the policy's greedy refinement and the oracle's are applied (one step each, the
+ * same state), and the IoU after each is compared with the IoU before. It says how much of the gap
+ * between the agent's clicks and the oracle's is the choice to click and how much is the place.
+ *
+ *   --policy <file>   checkpoint (repeatable; default the shipped warm start)
+ *   --split <name>    synthetic split (default id-val)
+ *   --n <n>           samples (default 300)
+ *   --workers <n>     GrabCut worker threads (default 2)
+ *
+ * Prints per policy: the mean IoU after the box, after its click, after the oracle's click; on the
+ * states where both click negative only, the share of its negative clicks in the oracle's patch
+ * and its and the oracle's gain there and elsewhere, the share on no extra region (error regions as
+ * the oracle sees them), the median distance to the oracle's point; the same for positive clicks.
+ * Limits: GrabCut (~10–20 ms a call, three calls per sample) dominates; 300 samples take ~1 min.
+ */
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import type { BoxAction, PointAction } from '../core/actions/index.ts';
+import {
+  episodeInputOf,
+  observationOf,
+  oracleDecision,
+  toEnvImage,
+  type EpisodeInput,
+} from '../core/agent/index.ts';
+import { datasetFromSpec, isSyntheticSplit } from '../core/data/index.ts';
+import type { PromptPoint, TransitionOutput } from '../core/env/index.ts';
+import type { Point } from '../core/geometry/index.ts';
+import {
+  errorRegions,
+  iouFromCounts,
+  maskArea,
+  maskIntersectionUnion,
+  type BinaryMask,
+} from '../core/mask/index.ts';
+import { ensureTf, loadPolicyBytes, type PointerPolicy } from '../core/policy/index.ts';
+import { WorkerEnvPool } from '../services/sam-env/index.ts';
+import { DEFAULT_WARM_START } from '../cli/train/paths.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    policy: { type: 'string', multiple: true },
+    split: { type: 'string', default: 'id-val' },
+    n: { type: 'string', default: '300' },
+    workers: { type: 'string', default: '2' },
+  },
+});
+const n = Number(args.n);
+if (!Number.isInteger(n) || n < 1) throw new Error(`--n "${args.n}" must be a positive integer`);
+const workers = Number(args.workers);
+if (!Number.isInteger(workers) || workers < 1)
+  throw new Error(`--workers "${args.workers}" must be a positive integer`);
+const split = args.split as string;
+if (!isSyntheticSplit(split)) throw new Error(`--split "${split}" must be train, id-val or ood-val`);
+const files = args.policy ?? [DEFAULT_WARM_START];
+
+interface Row {
+  readonly before: number;
+  readonly policy: number;
+  readonly oracle: number;
+  readonly policyType: string;
+  readonly oracleType: string;
+  /** Per click kind the policy and the oracle both chose: same patch?, on any region of that kind?, distance. */
+  readonly neg?: { samePatch: boolean; onRegion: boolean; distance: number };
+  readonly pos?: { samePatch: boolean; onRegion: boolean; distance: number };
+}
+
+const typeOf = (a: PointAction): string =>
+  a.positive && a.negative ? 'both' : a.positive ? 'positive' : a.negative ? 'negative' : 'stop';
+const clicks = (a: PointAction): PromptPoint[] => [
+  ...(a.positive ? [{ point: a.positive, label: 1 as const }] : []),
+  ...(a.negative ? [{ point: a.negative, label: 0 as const }] : []),
+];
+
+async function rowsFor(
+  policy: PointerPolicy,
+  inputs: readonly EpisodeInput[],
+  env: WorkerEnvPool,
+): Promise<Row[]> {
+  const rows: Row[] = [];
+  const iou = (m: BinaryMask, input: EpisodeInput): number => {
+    const { intersection, union } = maskIntersectionUnion(m, input.gtMask, input.ignore);
+    return iouFromCounts(intersection, union);
+  };
+  for (let start = 0; start < inputs.length; start += 32) {
+    const batch = inputs.slice(start, start + 32);
+    const boxes = policy
+      .greedy(
+        batch.map((s) => observationOf(s.image, s.query, null)),
+        'box',
+      )
+      .map((a) => (a.action as BoxAction).box);
+    const firsts = await Promise.all(
+      batch.map((s, i) =>
+        env
+          .transitionGroup(toEnvImage(s.image, s.digest), [{ box: boxes[i] as BoxAction['box'], points: [] }])
+          .then((o) => o[0] as TransitionOutput),
+      ),
+    );
+    const acts = policy
+      .greedy(
+        batch.map((s, i) => observationOf(s.image, s.query, (firsts[i] as TransitionOutput).mask)),
+        'refine',
+      )
+      .map((a) => a.action as PointAction);
+    const step = async (s: EpisodeInput, i: number, a: PointAction): Promise<number> => {
+      const first = firsts[i] as TransitionOutput;
+      if (clicks(a).length === 0) return iou(first.mask, s);
+      const [out] = await env.transitionGroup(toEnvImage(s.image, s.digest), [
+        {
+          box: boxes[i] as BoxAction['box'],
+          points: clicks(a),
+          prevMask: first.mask,
+          ...(first.lowResLogits ? { prevLogits: first.lowResLogits } : {}),
+        },
+      ]);
+      return iou((out as TransitionOutput).mask, s);
+    };
+    const done = await Promise.all(
+      batch.map(async (s, i) => {
+        const mask = (firsts[i] as TransitionOutput).mask;
+        const p = acts[i] as PointAction;
+        const o = oracleDecision(mask, s.gtMask).action;
+        const [after, oracleAfter] = await Promise.all([step(s, i, p), step(s, i, o)]);
+        const { missed, extra } = errorRegions(mask, s.gtMask, {
+          minArea: Math.max(4, Math.round(0.02 * maskArea(s.gtMask))),
+        });
+        const compare = (mine: Point | null, theirs: Point | null, regions: typeof extra): Row['neg'] =>
+          mine && theirs
+            ? {
+                samePatch:
+                  policy.codec.encodePoint(mine, s.image)[0] === policy.codec.encodePoint(theirs, s.image)[0],
+                onRegion: regions.some((r) => r.contains(mine)),
+                distance: Math.hypot(mine[0] - theirs[0], mine[1] - theirs[1]),
+              }
+            : undefined;
+        const neg = compare(p.negative, o.negative, extra);
+        const pos = compare(p.positive, o.positive, missed);
+        return {
+          before: iou(mask, s),
+          policy: after,
+          oracle: oracleAfter,
+          policyType: typeOf(p),
+          oracleType: typeOf(o),
+          ...(neg ? { neg } : {}),
+          ...(pos ? { pos } : {}),
+        } satisfies Row;
+      }),
+    );
+    rows.push(...done);
+  }
+  return rows;
+}
+
+const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+const median = (xs: readonly number[]): number =>
+  [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+const f3 = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : '–');
+const pct = (k: number, of: number): string => (of > 0 ? `${((100 * k) / of).toFixed(0)}%` : '–');
+
+function report(name: string, rows: readonly Row[]): void {
+  console.log(`\n${name}: ${rows.length} states (its greedy box's GrabCut mask)`);
+  console.log(
+    `  IoU after the box ${f3(mean(rows.map((r) => r.before)))} → its click ${f3(mean(rows.map((r) => r.policy)))}, the oracle's ${f3(mean(rows.map((r) => r.oracle)))}`,
+  );
+  const agree = rows.filter((r) => r.policyType === r.oracleType).length;
+  const stopsWrong = rows.filter((r) => r.policyType === 'stop' && r.oracleType !== 'stop').length;
+  console.log(
+    `  action type as the oracle's: ${pct(agree, rows.length)}; stops where the oracle clicks: ${stopsWrong}`,
+  );
+  for (const kind of ['neg', 'pos'] as const) {
+    const both = rows.filter((r) => r[kind] !== undefined);
+    const label = kind === 'neg' ? 'negative' : 'positive';
+    if (both.length === 0) {
+      console.log(`  ${label} clicks: none where both click ${label}`);
+      continue;
+    }
+    const same = both.filter((r) => r[kind]?.samePatch);
+    const other = both.filter((r) => !r[kind]?.samePatch);
+    const gain = (rs: readonly Row[], who: 'policy' | 'oracle'): string =>
+      f3(mean(rs.map((r) => r[who] - r.before)));
+    console.log(
+      `  ${label} clicks, ${both.length} states where both click ${label}: in the oracle's patch ${pct(same.length, both.length)} ` +
+        `(gain ${gain(same, 'policy')} vs the oracle's ${gain(same, 'oracle')}), elsewhere gain ${gain(other, 'policy')} vs ${gain(other, 'oracle')}; ` +
+        `on no ${kind === 'neg' ? 'extra' : 'missed'} region ${pct(both.filter((r) => !r[kind]?.onRegion).length, both.length)}; ` +
+        `median distance to the oracle's point ${median(both.map((r) => r[kind]?.distance ?? NaN)).toFixed(1)} px`,
+    );
+  }
+}
+
+await ensureTf();
+const dataset = await datasetFromSpec(`synthetic:${split}?n=${n}`);
+const inputs: EpisodeInput[] = [];
+for (let i = 0; i < n; i++) inputs.push(episodeInputOf(await dataset.get(i)));
+const env = new WorkerEnvPool({ workers });
+try {
+  for (const file of files) {
+    const policy = loadPolicyBytes(new Uint8Array(await readFile(file)), file);
+    try {
+      report(file, await rowsFor(policy, inputs, env));
+    } finally {
+      policy.dispose();
+    }
+  }
+} finally {
+  await env.close();
+}
