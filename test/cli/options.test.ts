@@ -53,5 +53,11 @@ describe('sam-veteran pretrain options', () => {
     expect(await pretrainError(['--wrong-box', '2'])).toContain('--wrong-box "2" must be a number in [0, 1]');
     expect(await pretrainError(['--lr', '0'])).toContain('--lr "0" must be a positive number');
     expect(await pretrainError(['--view-size', '2'])).toContain('--view-size "2" must be an integer >= 4');
+    expect(await pretrainError(['--point-targets', 'foo'])).toContain(
+      '--point-targets must be one of centre, depth, depth-sampled (got "foo")',
+    );
+    expect(await pretrainError(['--detint', 'bar'])).toContain(
+      '--detint must be none, edges or all (got "bar")',
+    );
   });
 });
