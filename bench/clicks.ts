@@ -18,24 +18,19 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import type { BoxAction, PointAction } from '../core/actions/index.ts';
+import { pointActionType, type BoxAction, type PointAction } from '../core/actions/index.ts';
 import {
   episodeInputOf,
   observationOf,
   oracleDecision,
+  oracleErrorRegions,
   toEnvImage,
   type EpisodeInput,
 } from '../core/agent/index.ts';
 import { datasetFromSpec, isSyntheticSplit } from '../core/data/index.ts';
 import type { PromptPoint, TransitionOutput } from '../core/env/index.ts';
 import type { Point } from '../core/geometry/index.ts';
-import {
-  errorRegions,
-  iouFromCounts,
-  maskArea,
-  maskIntersectionUnion,
-  type BinaryMask,
-} from '../core/mask/index.ts';
+import { iouFromCounts, maskIntersectionUnion, type BinaryMask } from '../core/mask/index.ts';
 import { ensureTf, loadPolicyBytes, type PointerPolicy } from '../core/policy/index.ts';
 import { WorkerEnvPool } from '../services/sam-env/index.ts';
 import { DEFAULT_WARM_START } from '../cli/train/paths.ts';
@@ -68,8 +63,6 @@ interface Row {
   readonly pos?: { samePatch: boolean; onRegion: boolean; distance: number };
 }
 
-const typeOf = (a: PointAction): string =>
-  a.positive && a.negative ? 'both' : a.positive ? 'positive' : a.negative ? 'negative' : 'stop';
 const clicks = (a: PointAction): PromptPoint[] => [
   ...(a.positive ? [{ point: a.positive, label: 1 as const }] : []),
   ...(a.negative ? [{ point: a.negative, label: 0 as const }] : []),
@@ -125,9 +118,7 @@ async function rowsFor(
         const p = acts[i] as PointAction;
         const o = oracleDecision(mask, s.gtMask).action;
         const [after, oracleAfter] = await Promise.all([step(s, i, p), step(s, i, o)]);
-        const { missed, extra } = errorRegions(mask, s.gtMask, {
-          minArea: Math.max(4, Math.round(0.02 * maskArea(s.gtMask))),
-        });
+        const { missed, extra } = oracleErrorRegions(mask, s.gtMask);
         const compare = (mine: Point | null, theirs: Point | null, regions: typeof extra): Row['neg'] =>
           mine && theirs
             ? {
@@ -143,8 +134,8 @@ async function rowsFor(
           before: iou(mask, s),
           policy: after,
           oracle: oracleAfter,
-          policyType: typeOf(p),
-          oracleType: typeOf(o),
+          policyType: pointActionType(p),
+          oracleType: pointActionType(o),
           ...(neg ? { neg } : {}),
           ...(pos ? { pos } : {}),
         } satisfies Row;

@@ -8,7 +8,7 @@
 import type { BoxAction, PointAction } from '../actions/index.ts';
 import type { Box, ImageSize } from '../geometry/index.ts';
 import { clampTo } from '../geometry/index.ts';
-import type { BinaryMask, ErrorRegion } from '../mask/index.ts';
+import type { BinaryMask, ErrorRegion, ErrorRegions } from '../mask/index.ts';
 import { errorRegions, maskArea, modifiedIou } from '../mask/index.ts';
 import type { Rng } from '../rng/index.ts';
 
@@ -60,12 +60,17 @@ export function oracleRefinement(mask: BinaryMask, gt: BinaryMask, opts: OracleO
   return oracleDecision(mask, gt, opts).action;
 }
 
+/** The error regions as the oracle sees them (those below its minimum area dropped), largest first. */
+export function oracleErrorRegions(mask: BinaryMask, gt: BinaryMask, opts: OracleOptions = {}): ErrorRegions {
+  const minArea = Math.max(4, Math.round((opts.minRegionFraction ?? 0.02) * maskArea(gt)));
+  return errorRegions(mask, gt, { minArea });
+}
+
 /** `oracleRefinement` with the regions behind its clicks (the warm start's soft click targets read them). */
 export function oracleDecision(mask: BinaryMask, gt: BinaryMask, opts: OracleOptions = {}): OracleDecision {
   const good = opts.goodEnoughIou ?? 0.9;
   if (modifiedIou(mask, gt, { bandPx: opts.bandPx ?? 2 }) >= good) return { action: STOP };
-  const minArea = Math.max(4, Math.round((opts.minRegionFraction ?? 0.02) * maskArea(gt)));
-  const { missed, extra } = errorRegions(mask, gt, { minArea });
+  const { missed, extra } = oracleErrorRegions(mask, gt, opts);
   const m = missed[0];
   const e = extra[0];
   const ratio = opts.bothRatio ?? 0.35;
