@@ -8,10 +8,12 @@ import { dirname, join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { evaluatePolicy, formatSummary, greedyPolicy } from '../../core/agent/index.ts';
 import { datasetFromSpec } from '../../core/data/index.ts';
+import { ValidationError } from '../../core/errors/index.ts';
 import {
   DEFAULT_POLICY_CONFIG,
   PointerPolicy,
   ensureTf,
+  loadPolicyFile,
   savePolicyFile,
   type PolicyConfig,
 } from '../../core/policy/index.ts';
@@ -38,6 +40,23 @@ function parseMix(v: string): [number, number] {
   }
   return [box, refine];
 }
+
+/** Options that shape the network (commander key → flag); a run from `--init` takes the checkpoint's. */
+const ARCHITECTURE_OPTIONS: Readonly<Record<string, string>> = {
+  patchMargin: '--patch-margin',
+  crossAttn: '--cross-attn',
+  convStem: '--conv-stem',
+  edgeBins: '--edge-bins',
+  edgeCells: '--edge-cells',
+  localLayers: '--local-layers',
+  localChannels: '--local-channels',
+  boxPositionBias: '--no-box-position-bias',
+  detint: '--detint',
+  maxPool: '--no-max-pool',
+  viewSize: '--view-size',
+  patchSize: '--patch-size',
+  denseBox: '--dense-box',
+};
 
 export function registerPretrainCommand(program: Command): void {
   program
@@ -190,6 +209,16 @@ export function registerPretrainCommand(program: Command): void {
       '--dense-box',
       'policy architecture: the box centre also reads the dense coverage head (needs --dense-weight > 0)',
     )
+    .option(
+      '--init <checkpoint>',
+      'start from this checkpoint (its architecture and weights; the architecture options cannot be given) instead of a fresh network',
+    )
+    .option(
+      '--dagger <fraction>',
+      'fraction of the refinement states visited by the policy itself (its greedy box and clicks, labelled by the oracle); for --init',
+      numberOption('--dagger', 'probability'),
+      DEFAULT_PRETRAIN.daggerFraction,
+    )
     .option('--seed <n>', 'seed', intOption('--seed'), DEFAULT_PRETRAIN.seed)
     .option('--workers <n>', 'GrabCut worker threads', intOption('--workers', 1), 2)
     .option(
@@ -203,101 +232,127 @@ export function registerPretrainCommand(program: Command): void {
       'make the fresh examples of each step on the training thread (same weights; for one-core machines)',
     )
     .option('--eval-n <n>', 'samples per split evaluated at the end (0 skips)', intOption('--eval-n'), 200)
-    .action(async (o: Record<string, number | string | boolean | readonly [number, number]>) => {
-      await ensureTf();
-      const seed = o['seed'] as number;
-      const mix = o['mix'] as readonly [number, number];
-      const policy = await PointerPolicy.create(
-        {
-          ...DEFAULT_PRETRAIN_POLICY,
-          patchMargin: o['patchMargin'] as number,
-          crossAttnLayers: o['crossAttn'] as number,
-          convStem: o['convStem'] as number,
-          localLayers: o['localLayers'] as number,
-          edgeBins: o['edgeBins'] as number,
-          edgeCells: o['edgeCells'] as number,
-          boxPositionBias: o['boxPositionBias'] !== false,
-          detint: o['detint'] as PolicyConfig['detint'],
-          localChannels: o['localChannels'] as number,
-          globalMaxPool: o['maxPool'] as boolean,
-          viewSize: o['viewSize'] as number,
-          patchSize: o['patchSize'] as number,
-          denseClasses: (o['denseWeight'] as number) > 0 ? DENSE_CLASSES : 0,
-          denseBox: o['denseBox'] === true,
-        },
-        { seed },
-      );
-      const env = new WorkerEnvPool({ workers: o['workers'] as number });
-      const out = o['out'] as string;
-      let bar: Progress | undefined;
-      let phase = '';
-      const t0 = Date.now();
-      try {
-        const records = await pretrain(policy, env, {
-          ...DEFAULT_PRETRAIN,
-          seed,
-          steps: o['steps'] as number,
-          batchSize: o['batch'] as number,
-          samples: o['samples'] as number,
-          refineExamples: o['refineExamples'] as number,
-          auxExamples: o['auxExamples'] as number,
-          learningRate: o['lr'] as number,
-          refreshPerStep: o['refresh'] as number,
-          wrongBoxFraction: o['wrongBox'] as number,
-          typeWeight: o['typeWeight'] as number,
-          denseWeight: o['denseWeight'] as number,
-          trainWorkers: o['trainWorkers'] as number,
-          freshWorker: o['freshWorker'] as boolean,
-          pointTargets: o['pointTargets'] as PointTargetMode,
-          mix,
-          onProgress: (p, done, total, info) => {
-            if (p !== phase) {
-              bar?.stop();
-              phase = p;
-              bar = createProgress({ label: `pretrain ${p}`, fields: ['loss'] });
-              bar.start(total, done);
-            }
-            const loss = info?.['loss'];
-            bar?.update(done, { loss: loss !== undefined ? `loss ${loss.toFixed(3)}` : '' });
-          },
-        });
-        bar?.stop();
-        await mkdir(dirname(out), { recursive: true });
-        await savePolicyFile(policy, out, {
-          pretrain: {
-            seed,
-            steps: records.length,
-            batch: o['batch'],
-            lr: o['lr'],
-            refresh: o['refresh'],
-            trainWorkers: o['trainWorkers'],
-            wrongBox: o['wrongBox'],
-            typeWeight: o['typeWeight'],
-            denseWeight: o['denseWeight'],
-            pointTargets: o['pointTargets'],
-            mix,
-            minutes: (Date.now() - t0) / 60000,
-          },
-        });
-        const base = out.replace(/\.samv$/, '');
-        await writeFile(`${base}.loss.jsonl`, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
-        await lossCurvePng(records, ['loss', 'loss.box', 'loss.refine', 'loss.aux'], `${base}.loss.png`);
-        console.log(`checkpoint: ${out} (${((Date.now() - t0) / 60000).toFixed(1)} min)`);
-        console.log(`loss curve: ${base}.loss.png`);
-        const n = o['evalN'] as number;
-        if (n > 0) {
-          for (const split of ['id-val', 'ood-val']) {
-            const dataset = await datasetFromSpec(`synthetic:${split}?n=${n}`);
-            const r = await evaluatePolicy({ policy: greedyPolicy(policy), dataset, env, n, batch: 64 });
-            console.log(formatSummary(split, r.summary));
-            await writeFile(
-              join(dirname(out), `warm-start.eval.${split}.json`),
-              JSON.stringify(r.summary, null, 2),
+    .action(
+      async (o: Record<string, number | string | boolean | readonly [number, number]>, cmd: Command) => {
+        const seed = o['seed'] as number;
+        const mix = o['mix'] as readonly [number, number];
+        const init = o['init'] as string | undefined;
+        if (init !== undefined) {
+          const given = Object.keys(ARCHITECTURE_OPTIONS).find((k) => cmd.getOptionValueSource(k) === 'cli');
+          if (given !== undefined) {
+            throw new ValidationError(
+              ARCHITECTURE_OPTIONS[given] as string,
+              o[given],
+              `cannot be given with --init: the network is the checkpoint's (${init})`,
             );
           }
         }
-      } finally {
-        await env.close();
-      }
-    });
+        await ensureTf();
+        const policy =
+          init !== undefined
+            ? await loadPolicyFile(init)
+            : await PointerPolicy.create(
+                {
+                  ...DEFAULT_PRETRAIN_POLICY,
+                  patchMargin: o['patchMargin'] as number,
+                  crossAttnLayers: o['crossAttn'] as number,
+                  convStem: o['convStem'] as number,
+                  localLayers: o['localLayers'] as number,
+                  edgeBins: o['edgeBins'] as number,
+                  edgeCells: o['edgeCells'] as number,
+                  boxPositionBias: o['boxPositionBias'] !== false,
+                  detint: o['detint'] as PolicyConfig['detint'],
+                  localChannels: o['localChannels'] as number,
+                  globalMaxPool: o['maxPool'] as boolean,
+                  viewSize: o['viewSize'] as number,
+                  patchSize: o['patchSize'] as number,
+                  denseClasses: (o['denseWeight'] as number) > 0 ? DENSE_CLASSES : 0,
+                  denseBox: o['denseBox'] === true,
+                },
+                { seed },
+              );
+        if ((o['denseWeight'] as number) > 0 && policy.config.denseClasses === 0) {
+          throw new ValidationError(
+            '--dense-weight',
+            o['denseWeight'],
+            `needs dense heads, which ${init} has none of`,
+          );
+        }
+        const env = new WorkerEnvPool({ workers: o['workers'] as number });
+        const out = o['out'] as string;
+        let bar: Progress | undefined;
+        let phase = '';
+        const t0 = Date.now();
+        try {
+          const records = await pretrain(policy, env, {
+            ...DEFAULT_PRETRAIN,
+            seed,
+            steps: o['steps'] as number,
+            batchSize: o['batch'] as number,
+            samples: o['samples'] as number,
+            refineExamples: o['refineExamples'] as number,
+            auxExamples: o['auxExamples'] as number,
+            learningRate: o['lr'] as number,
+            refreshPerStep: o['refresh'] as number,
+            wrongBoxFraction: o['wrongBox'] as number,
+            daggerFraction: o['dagger'] as number,
+            typeWeight: o['typeWeight'] as number,
+            denseWeight: o['denseWeight'] as number,
+            trainWorkers: o['trainWorkers'] as number,
+            freshWorker: o['freshWorker'] as boolean,
+            pointTargets: o['pointTargets'] as PointTargetMode,
+            mix,
+            onProgress: (p, done, total, info) => {
+              if (p !== phase) {
+                bar?.stop();
+                phase = p;
+                bar = createProgress({ label: `pretrain ${p}`, fields: ['loss'] });
+                bar.start(total, done);
+              }
+              const loss = info?.['loss'];
+              bar?.update(done, { loss: loss !== undefined ? `loss ${loss.toFixed(3)}` : '' });
+            },
+          });
+          bar?.stop();
+          await mkdir(dirname(out), { recursive: true });
+          await savePolicyFile(policy, out, {
+            pretrain: {
+              seed,
+              steps: records.length,
+              batch: o['batch'],
+              lr: o['lr'],
+              refresh: o['refresh'],
+              trainWorkers: o['trainWorkers'],
+              wrongBox: o['wrongBox'],
+              ...(init !== undefined ? { init } : {}),
+              dagger: o['dagger'],
+              typeWeight: o['typeWeight'],
+              denseWeight: o['denseWeight'],
+              pointTargets: o['pointTargets'],
+              mix,
+              minutes: (Date.now() - t0) / 60000,
+            },
+          });
+          const base = out.replace(/\.samv$/, '');
+          await writeFile(`${base}.loss.jsonl`, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+          await lossCurvePng(records, ['loss', 'loss.box', 'loss.refine', 'loss.aux'], `${base}.loss.png`);
+          console.log(`checkpoint: ${out} (${((Date.now() - t0) / 60000).toFixed(1)} min)`);
+          console.log(`loss curve: ${base}.loss.png`);
+          const n = o['evalN'] as number;
+          if (n > 0) {
+            for (const split of ['id-val', 'ood-val']) {
+              const dataset = await datasetFromSpec(`synthetic:${split}?n=${n}`);
+              const r = await evaluatePolicy({ policy: greedyPolicy(policy), dataset, env, n, batch: 64 });
+              console.log(formatSummary(split, r.summary));
+              await writeFile(
+                join(dirname(out), `warm-start.eval.${split}.json`),
+                JSON.stringify(r.summary, null, 2),
+              );
+            }
+          }
+        } finally {
+          await env.close();
+        }
+      },
+    );
 }

@@ -10,7 +10,15 @@
  * training loop runs only the network.
  */
 import type { EnvPort } from '../env/index.ts';
-import { jitterBox, observationOf, oracleDecision, toEnvImage } from '../agent/index.ts';
+import {
+  episodeInputOf,
+  greedyPolicy,
+  jitterBox,
+  observationOf,
+  oracleDecision,
+  runEpisodes,
+  toEnvImage,
+} from '../agent/index.ts';
 import type { BoxAction, PointAction } from '../actions/index.ts';
 import { generateSynthetic, objectMaskData, type Sample } from '../data/index.ts';
 import type { Box } from '../geometry/index.ts';
@@ -49,6 +57,14 @@ export interface PretrainOptions {
    * learning where the target is, which is the box's grounding problem again.
    */
   readonly wrongBoxFraction: number;
+  /**
+   * Fraction of the refinement states visited by the policy itself (DAgger, Ross et al. 2011): its
+   * greedy box and clicks on training samples, each state it decided on labelled by the oracle, so
+   * the pool holds the masks the policy's own mistakes lead to (a wrong object, a click that cut the
+   * target) and not only those of jittered GT boxes. The policy acts as it is when the pools are
+   * built, so this is for a run that starts from a checkpoint (`pretrain --init`). Default 0.
+   */
+  readonly daggerFraction: number;
   /** Auxiliary states from corrupted GT masks. Default 2000. */
   readonly auxExamples: number;
   /**
@@ -108,6 +124,7 @@ export const DEFAULT_PRETRAIN: Omit<PretrainOptions, 'onProgress'> = {
   samples: 4000,
   refineExamples: 8000,
   wrongBoxFraction: 0,
+  daggerFraction: 0,
   auxExamples: 2000,
   denseWeight: 0,
   steps: 3200,
@@ -183,6 +200,8 @@ function digestOf(s: Sample): string {
   return rgbDigest(s.image.rgb);
 }
 
+const DAGGER_BATCH = 64;
+
 /** Builds the three example pools. The refinement pool calls the environment. */
 export async function buildPools(
   policy: PointerPolicy,
@@ -228,6 +247,26 @@ export async function buildPools(
     if (action.positive === null && action.negative === null) stops++;
     return action;
   };
+
+  // States the policy visits itself (DAgger): the oracle labels every mask it decided on.
+  const nDagger = Math.round(opts.refineExamples * opts.daggerFraction);
+  for (let i = 0; refine.inputs.length < nDagger; i += DAGGER_BATCH) {
+    const group = Array.from({ length: DAGGER_BATCH }, (_, k) => (i + k) % samples.length);
+    const episodes = await runEpisodes(
+      group.map((j) => episodeInputOf(samples[j] as Sample)),
+      greedyPolicy(policy),
+      env,
+    );
+    episodes.forEach((e, k) => {
+      // The last step's mask was never decided on (a stop repeats the previous mask).
+      for (const step of e.steps.slice(0, -1)) {
+        if (refine.inputs.length >= nDagger) return;
+        if (step.index === 0) startIous.push(step.iou);
+        addRefine(refine, group[k] as number, step.mask);
+      }
+    });
+    opts.onProgress?.('policy-visited refinement examples', refine.inputs.length, nDagger);
+  }
 
   // Refinement states: the env's mask of a jittered GT box, then one oracle step further, so the
   // pool holds first and later refinement states like an episode does.

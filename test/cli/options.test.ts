@@ -59,5 +59,18 @@ describe('sam-veteran pretrain options', () => {
     expect(await pretrainError(['--detint', 'bar'])).toContain(
       '--detint must be none, edges or all (got "bar")',
     );
+    expect(await pretrainError(['--dagger', '1.5'])).toContain('--dagger "1.5" must be a number in [0, 1]');
+  });
+
+  it('take the network from --init and refuse architecture options beside it', async () => {
+    expect(await pretrainError(['--init', 'a.samv', '--edge-bins', '4'])).toContain(
+      '--edge-bins 4 cannot be given with --init',
+    );
+    expect(await pretrainError(['--init', 'a.samv', '--no-max-pool'])).toContain(
+      '--no-max-pool false cannot be given',
+    );
+    expect(await pretrainError(['--init', '/nonexistent/a.samv', '--steps', '1'])).toContain(
+      'policy checkpoint "/nonexistent/a.samv" cannot be read',
+    );
   });
 });

@@ -5,6 +5,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PointerPolicy, initTf, typeHasPositive } from '../../core/policy/index.ts';
 import { DEFAULT_PRETRAIN, buildPools, pretrain, type PretrainOptions } from '../../core/pretrain/index.ts';
+import {
+  episodeInputOf,
+  greedyPolicy,
+  observationOf,
+  oracleDecision,
+  runEpisodes,
+} from '../../core/agent/index.ts';
+import { generateSynthetic } from '../../core/data/index.ts';
 import { WorkerEnvPool } from '../../services/sam-env/index.ts';
 import { TINY } from '../policy/fixtures.ts';
 
@@ -87,6 +95,42 @@ describe('pretrain', () => {
     const positive = (p: typeof fromGt): number =>
       p.refine.targets.filter((t) => typeHasPositive(t.ids[0] as number)).length / p.refine.targets.length;
     expect(positive(fromOthers)).toBeGreaterThan(positive(fromGt));
+    policy.dispose();
+  }, 120_000);
+
+  it('labels the states the policy visits itself with the oracle (DAgger)', async () => {
+    const policy = await PointerPolicy.create(CONFIG, { seed: 2 });
+    const opts = { ...OPTS, refineExamples: 24, daggerFraction: 0.5 };
+    const pools = await buildPools(policy, env, opts);
+    expect(pools.refine.inputs.length).toBeGreaterThanOrEqual(24);
+    // The first 12 states are the masks the policy's own greedy episodes decided on, in order: rerun
+    // those episodes and compare the prepared inputs and the oracle's labels.
+    const samples = Array.from(
+      { length: 64 },
+      (_, i) => generateSynthetic('train', i % opts.samples, { seed: opts.seed }).sample,
+    );
+    const episodes = await runEpisodes(samples.map(episodeInputOf), greedyPolicy(policy), env);
+    const visited = episodes
+      .flatMap((e, j) => e.steps.slice(0, -1).map((st) => ({ j, mask: st.mask })))
+      .slice(0, 12);
+    expect(visited.length).toBe(12);
+    visited.forEach(({ j, mask }, k) => {
+      const s = samples[j]!;
+      const prepared = policy.prepare([observationOf(s.image, s.query, mask)]);
+      expect(
+        Buffer.from(pools.refine.inputs[k]!.patches.buffer).equals(Buffer.from(prepared.patches.buffer)),
+      ).toBe(true);
+      expect(pools.refine.targets[k]!.ids).toEqual(
+        policy.codec.encodeAction(oracleDecision(mask, s.gtMask).action, s.image).ids,
+      );
+    });
+    // Without DAgger the pool starts from jittered GT boxes instead: different states.
+    const plain = await buildPools(policy, env, { ...opts, daggerFraction: 0 });
+    expect(
+      Buffer.from(plain.refine.inputs[0]!.patches.buffer).equals(
+        Buffer.from(pools.refine.inputs[0]!.patches.buffer),
+      ),
+    ).toBe(false);
     policy.dispose();
   }, 120_000);
 });
