@@ -52,6 +52,14 @@ const split = args.split as string;
 if (!isSyntheticSplit(split)) throw new Error(`--split "${split}" must be train, id-val or ood-val`);
 const files = args.policy ?? [DEFAULT_WARM_START];
 
+interface Placement {
+  readonly samePatch: boolean;
+  readonly onRegion: boolean;
+  /** A negative click outside the current mask, a positive one inside it: it can change nothing. */
+  readonly pointless: boolean;
+  readonly distance: number;
+}
+
 interface Row {
   readonly before: number;
   readonly policy: number;
@@ -59,8 +67,8 @@ interface Row {
   readonly policyType: string;
   readonly oracleType: string;
   /** Per click kind the policy and the oracle both chose: same patch?, on any region of that kind?, distance. */
-  readonly neg?: { samePatch: boolean; onRegion: boolean; distance: number };
-  readonly pos?: { samePatch: boolean; onRegion: boolean; distance: number };
+  readonly neg?: Placement;
+  readonly pos?: Placement;
 }
 
 const clicks = (a: PointAction): PromptPoint[] => [
@@ -119,17 +127,25 @@ async function rowsFor(
         const o = oracleDecision(mask, s.gtMask).action;
         const [after, oracleAfter] = await Promise.all([step(s, i, p), step(s, i, o)]);
         const { missed, extra } = oracleErrorRegions(mask, s.gtMask);
-        const compare = (mine: Point | null, theirs: Point | null, regions: typeof extra): Row['neg'] =>
+        const inMask = (q: Point): boolean =>
+          mask.get(Math.min(mask.width - 1, Math.floor(q[0])), Math.min(mask.height - 1, Math.floor(q[1]))) > 0;
+        const compare = (
+          mine: Point | null,
+          theirs: Point | null,
+          regions: typeof extra,
+          label: 0 | 1,
+        ): Placement | undefined =>
           mine && theirs
             ? {
                 samePatch:
                   policy.codec.encodePoint(mine, s.image)[0] === policy.codec.encodePoint(theirs, s.image)[0],
                 onRegion: regions.some((r) => r.contains(mine)),
+                pointless: inMask(mine) !== (label === 0),
                 distance: Math.hypot(mine[0] - theirs[0], mine[1] - theirs[1]),
               }
             : undefined;
-        const neg = compare(p.negative, o.negative, extra);
-        const pos = compare(p.positive, o.positive, missed);
+        const neg = compare(p.negative, o.negative, extra, 0);
+        const pos = compare(p.positive, o.positive, missed, 1);
         return {
           before: iou(mask, s),
           policy: after,
@@ -176,7 +192,8 @@ function report(name: string, rows: readonly Row[]): void {
     console.log(
       `  ${label} clicks, ${both.length} states where both click ${label}: in the oracle's patch ${pct(same.length, both.length)} ` +
         `(gain ${gain(same, 'policy')} vs the oracle's ${gain(same, 'oracle')}), elsewhere gain ${gain(other, 'policy')} vs ${gain(other, 'oracle')}; ` +
-        `on no ${kind === 'neg' ? 'extra' : 'missed'} region ${pct(both.filter((r) => !r[kind]?.onRegion).length, both.length)}; ` +
+        `on no ${kind === 'neg' ? 'extra' : 'missed'} region ${pct(both.filter((r) => !r[kind]?.onRegion).length, both.length)} ` +
+        `(${kind === 'neg' ? 'outside' : 'inside'} the mask ${pct(both.filter((r) => r[kind]?.pointless).length, both.length)}); ` +
         `median distance to the oracle's point ${median(both.map((r) => r[kind]?.distance ?? NaN)).toFixed(1)} px`,
     );
   }
