@@ -23,6 +23,7 @@ import {
   DENSE_CLASSES,
   POINT_TARGET_MODES,
   type PointTargetMode,
+  type PretrainOptions,
   pretrain,
 } from '../../core/pretrain/index.ts';
 import { lossCurvePng } from '../../core/report/index.ts';
@@ -57,6 +58,16 @@ const ARCHITECTURE_OPTIONS: Readonly<Record<string, string>> = {
   patchSize: '--patch-size',
   denseBox: '--dense-box',
 };
+
+/** `--tail 600:0.3,0.6` → the last 600 steps with mix [0.3, 0.6]. */
+function parseTail(v: string): { steps: number; mix: [number, number] } {
+  const [n, mix, ...rest] = v.split(':');
+  const steps = Number(n);
+  if (rest.length > 0 || mix === undefined || !Number.isInteger(steps) || steps < 1) {
+    throw new InvalidArgumentError('expected "steps:box,refine", e.g. 600:0.3,0.6');
+  }
+  return { steps, mix: parseMix(mix) };
+}
 
 export function registerPretrainCommand(program: Command): void {
   program
@@ -100,6 +111,11 @@ export function registerPretrainCommand(program: Command): void {
       'fractions of each batch for box and refinement examples (the rest auxiliary)',
       parseMix,
       DEFAULT_PRETRAIN.mix,
+    )
+    .option(
+      '--tail <steps:box,refine>',
+      'the last steps draw their batches with another mix, e.g. 600:0.3,0.6',
+      parseTail,
     )
     .option(
       '--patch-margin <px>',

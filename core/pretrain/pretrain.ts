@@ -32,6 +32,7 @@ import {
   type PreparedBatch,
   type SupervisedLossOptions,
 } from '../policy/index.ts';
+import { ValidationError } from '../errors/index.ts';
 import { Rng } from '../rng/index.ts';
 import { rgbDigest } from '../wire/index.ts';
 import { DataParallelTrainer, type BatchPart } from './data-parallel.ts';
@@ -79,6 +80,11 @@ export interface PretrainOptions {
   readonly learningRate: number;
   /** Fractions of each batch: box, refine; the rest auxiliary. */
   readonly mix: readonly [box: number, refine: number];
+  /**
+   * The last `steps` steps draw their batches with `mix` instead (e.g. more refinement at the end,
+   * when the box has mostly been learnt). Default none.
+   */
+  readonly tail?: { readonly steps: number; readonly mix: readonly [box: number, refine: number] };
   /** Label smoothing over neighbouring bins (policy.supervisedLoss). Default 0.1. */
   readonly smoothing: number;
   /**
@@ -340,13 +346,21 @@ export async function pretrain(
   env: EnvPort,
   opts: PretrainOptions,
 ): Promise<PretrainRecord[]> {
+  if (opts.tail && opts.tail.steps > opts.steps) {
+    throw new ValidationError('tail.steps', opts.tail.steps, `exceeds the run's ${opts.steps} steps`);
+  }
   const pools = await buildPools(policy, env, opts);
   policy.setTrainOptions({ learningRate: opts.learningRate });
   const rng = new Rng(`pretrain-batches:${opts.seed}`);
   const records: PretrainRecord[] = [];
-  const nBox = Math.round(opts.batchSize * opts.mix[0]);
-  const nRefine = Math.round(opts.batchSize * opts.mix[1]);
-  const nAux = Math.max(0, opts.batchSize - nBox - nRefine);
+  const counts = (mix: readonly [number, number]): [box: number, refine: number, aux: number] => {
+    const nBox = Math.round(opts.batchSize * mix[0]);
+    const nRefine = Math.round(opts.batchSize * mix[1]);
+    return [nBox, nRefine, Math.max(0, opts.batchSize - nBox - nRefine)];
+  };
+  const mainCounts = counts(opts.mix);
+  const tailCounts = opts.tail ? counts(opts.tail.mix) : mainCounts;
+  const tailFrom = opts.steps - (opts.tail?.steps ?? 0) + 1;
   const lossOptions: SupervisedLossOptions = {
     smoothing: opts.smoothing,
     typeWeight: opts.typeWeight,
@@ -417,6 +431,7 @@ export async function pretrain(
       }
       // Cosine decay to 10% of the base rate.
       const lr = opts.learningRate * (0.1 + 0.9 * 0.5 * (1 + Math.cos((Math.PI * (step - 1)) / opts.steps)));
+      const [nBox, nRefine, nAux] = step >= tailFrom ? tailCounts : mainCounts;
       const parts: BatchPart[] = [draw(pools.box, nBox), draw(pools.refine, nRefine), draw(pools.aux, nAux)];
       // Per-task losses are tracked on a cheap cadence (forward only).
       const probe = step % 25 === 1 || step === opts.steps;

@@ -60,6 +60,8 @@ describe('sam-veteran pretrain options', () => {
       '--detint must be none, edges or all (got "bar")',
     );
     expect(await pretrainError(['--dagger', '1.5'])).toContain('--dagger "1.5" must be a number in [0, 1]');
+    expect(await pretrainError(['--tail', '600'])).toContain('expected "steps:box,refine", e.g. 600:0.3,0.6');
+    expect(await pretrainError(['--tail', '600:0.8,0.4'])).toContain('two fractions in [0, 1] with sum <= 1');
   });
 
   it('take the network from --init and refuse architecture options beside it', async () => {

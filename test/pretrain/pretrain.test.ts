@@ -133,4 +133,27 @@ describe('pretrain', () => {
     ).toBe(false);
     policy.dispose();
   }, 120_000);
+
+  it('draws the last steps with the tail mix', async () => {
+    const weightsAfter = async (o: Partial<PretrainOptions>): Promise<Float32Array[]> => {
+      const policy = await PointerPolicy.create(CONFIG, { seed: 1 });
+      await pretrain(policy, env, { ...OPTS, trainWorkers: 1, ...o });
+      const w = policy.getWeights().map((x) => x.data);
+      policy.dispose();
+      return w;
+    };
+    const same = (a: Float32Array[], b: Float32Array[]): boolean =>
+      a.every((w, i) => Buffer.from(w.buffer).equals(Buffer.from(b[i]!.buffer)));
+    const refineHeavy = [0.25, 0.625] as const;
+    const plain = await weightsAfter({ mix: refineHeavy });
+    // A tail as long as the run is the run with the tail's mix, to the bit.
+    expect(same(await weightsAfter({ tail: { steps: OPTS.steps, mix: refineHeavy } }), plain)).toBe(true);
+    // A shorter tail changes the batches of its steps only: neither run's weights.
+    const half = await weightsAfter({ tail: { steps: OPTS.steps / 2, mix: refineHeavy } });
+    expect(same(half, plain)).toBe(false);
+    expect(same(half, await weightsAfter({}))).toBe(false);
+    await expect(weightsAfter({ tail: { steps: OPTS.steps + 1, mix: refineHeavy } })).rejects.toThrow(
+      `tail.steps ${OPTS.steps + 1} exceeds the run's ${OPTS.steps} steps`,
+    );
+  }, 120_000);
 });
