@@ -107,6 +107,12 @@ export function registerPretrainCommand(program: Command): void {
       DEFAULT_PRETRAIN.refreshPerStep,
     )
     .option(
+      '--refine-refresh <n>',
+      'fresh samples per step whose GrabCut refinement states replace random ones of the refinement pool',
+      intOption('--refine-refresh'),
+      DEFAULT_PRETRAIN.refineRefreshPerStep,
+    )
+    .option(
       '--mix <box,refine>',
       'fractions of each batch for box and refinement examples (the rest auxiliary)',
       parseMix,
@@ -310,6 +316,7 @@ export function registerPretrainCommand(program: Command): void {
             auxExamples: o['auxExamples'] as number,
             learningRate: o['lr'] as number,
             refreshPerStep: o['refresh'] as number,
+            refineRefreshPerStep: o['refineRefresh'] as number,
             wrongBoxFraction: o['wrongBox'] as number,
             daggerFraction: o['dagger'] as number,
             typeWeight: o['typeWeight'] as number,
@@ -338,6 +345,7 @@ export function registerPretrainCommand(program: Command): void {
               batch: o['batch'],
               lr: o['lr'],
               refresh: o['refresh'],
+              refineRefresh: o['refineRefresh'],
               trainWorkers: o['trainWorkers'],
               wrongBox: o['wrongBox'],
               ...(init !== undefined ? { init } : {}),

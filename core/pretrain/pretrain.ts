@@ -9,7 +9,7 @@
  * Examples are prepared once into network inputs (pools), then sampled into mixed batches, so the
  * training loop runs only the network.
  */
-import type { EnvPort } from '../env/index.ts';
+import type { EnvPort, TransitionOutput } from '../env/index.ts';
 import {
   episodeInputOf,
   greedyPolicy,
@@ -98,6 +98,13 @@ export interface PretrainOptions {
    */
   readonly refreshPerStep: number;
   /**
+   * Fresh samples per step whose refinement states (GrabCut's mask of a jittered GT box, and the
+   * mask after the oracle's click) replace random states of the refinement pool, so the refinement
+   * examples are not the same few thousand states for the whole run. Made while the step computes
+   * (GrabCut in the environment's threads) and put in the pool at the next step. Default 0.
+   */
+  readonly refineRefreshPerStep: number;
+  /**
    * Worker threads that share each step's gradient computation (data-parallel, weights kept
    * identical; data-parallel.ts). 1 trains in this thread. Results depend on the count (the mean
    * of per-worker gradients rounds differently from one full-batch gradient).
@@ -140,6 +147,7 @@ export const DEFAULT_PRETRAIN: Omit<PretrainOptions, 'onProgress'> = {
   smoothing: 0.1,
   typeWeight: 4,
   refreshPerStep: 12,
+  refineRefreshPerStep: 0,
   trainWorkers: 2,
   freshWorker: true,
   pointTargets: 'centre',
@@ -207,6 +215,70 @@ function digestOf(s: Sample): string {
 }
 
 const DAGGER_BATCH = 64;
+
+/** The environment's answer to a box alone (the first state of a refinement episode). */
+async function boxTransition(env: EnvPort, s: Sample, box: Box): Promise<TransitionOutput | undefined> {
+  const [out] = await env.transitionGroup(toEnvImage(s.image, digestOf(s)), [{ box, points: [] }]);
+  return out;
+}
+
+/** The environment's answer to the oracle's click `act` on `out` (nothing when the oracle stops). */
+async function clickTransition(
+  env: EnvPort,
+  s: Sample,
+  box: Box,
+  out: TransitionOutput,
+  act: PointAction,
+): Promise<TransitionOutput | undefined> {
+  if (act.positive === null && act.negative === null) return undefined;
+  const points = [
+    ...(act.positive ? [{ point: act.positive, label: 1 as const }] : []),
+    ...(act.negative ? [{ point: act.negative, label: 0 as const }] : []),
+  ];
+  const [next] = await env.transitionGroup(toEnvImage(s.image, digestOf(s)), [
+    { box, points, prevMask: out.mask, ...(out.lowResLogits ? { prevLogits: out.lowResLogits } : {}) },
+  ]);
+  return next;
+}
+
+/** Steps between starting a refinement refresh and putting its states in the pool. */
+const REFINE_REFRESH_LAG = 4;
+
+/** Sample indices of the refinement refresh start here (apart from the pools' and the fresh stream's). */
+export const REFINE_REFRESH_START = 10_000_000;
+
+/**
+ * The refinement states of fresh training sample `index` (refinement refresh): GrabCut's mask of its
+ * jittered GT box and, unless the oracle stops there, the mask after the oracle's click, each with
+ * the oracle's action. Depends only on (seed, index).
+ */
+export async function freshRefinementStates(
+  policy: PointerPolicy,
+  env: EnvPort,
+  seed: number,
+  index: number,
+  pointTargets: PointTargetMode,
+): Promise<[PreparedBatch, ActionTokens][]> {
+  const { sample: s, scene } = generateSynthetic('train', index, { seed });
+  const rng = new Rng(`pretrain-refine:${seed}:${index}`);
+  const box = jitterBox(s.gtBox, s.image, rng, rng.uniform(0.03, 0.3));
+  const dense =
+    policy.config.denseClasses > 0 ? denseTargetsOf(scene, s.gtMask, policy.codec.grid) : undefined;
+  const states: [PreparedBatch, ActionTokens][] = [];
+  const add = (mask: BinaryMask): PointAction => {
+    const decision = oracleDecision(mask, s.gtMask);
+    states.push([
+      policy.prepare([observationOf(s.image, s.query, mask)]),
+      withDense(oracleTargets(decision, s.image, policy.codec, pointTargets), dense),
+    ]);
+    return decision.action;
+  };
+  const first = await boxTransition(env, s, box);
+  if (!first) return states;
+  const next = await clickTransition(env, s, box, first, add(first.mask));
+  if (next) add(next.mask);
+  return states;
+}
 
 /** Builds the three example pools. The refinement pool calls the environment. */
 export async function buildPools(
@@ -290,7 +362,7 @@ export async function buildPools(
             ? (rng.pick(wrong) as Box)
             : s.gtBox;
         const b = jitterBox(from, s.image, rng, rng.uniform(0.03, 0.3));
-        const [out] = await env.transitionGroup(toEnvImage(s.image, digestOf(s)), [{ box: b, points: [] }]);
+        const out = await boxTransition(env, s, b);
         if (out) startIous.push(maskIou(out.mask, s.gtMask));
         return { j, s, box: b, out };
       }),
@@ -298,20 +370,7 @@ export async function buildPools(
     const seconds = await Promise.all(
       firsts.map(async ({ j, s, box: b, out }) => {
         if (!out) return undefined;
-        const act = addRefine(refine, j, out.mask);
-        if (act.positive === null && act.negative === null) return undefined;
-        const points = [
-          ...(act.positive ? [{ point: act.positive, label: 1 as const }] : []),
-          ...(act.negative ? [{ point: act.negative, label: 0 as const }] : []),
-        ];
-        const [next] = await env.transitionGroup(toEnvImage(s.image, digestOf(s)), [
-          {
-            box: b,
-            points,
-            prevMask: out.mask,
-            ...(out.lowResLogits ? { prevLogits: out.lowResLogits } : {}),
-          },
-        ]);
+        const next = await clickTransition(env, s, b, out, addRefine(refine, j, out.mask));
         return next ? { j, s, mask: next.mask } : undefined;
       }),
     );
@@ -378,6 +437,18 @@ export async function pretrain(
     return { inputs, targets };
   };
   let ema: [number, number, number] = [NaN, NaN, NaN];
+  const refreshRefine = async (step: number): Promise<[PreparedBatch, ActionTokens][] | undefined> => {
+    const k = opts.refineRefreshPerStep;
+    if (k <= 0 || step + REFINE_REFRESH_LAG > opts.steps) return undefined;
+    const first = REFINE_REFRESH_START + (step - 1) * k;
+    const made = await Promise.all(
+      Array.from({ length: k }, (_, i) =>
+        freshRefinementStates(policy, env, opts.seed, first + i, opts.pointTargets),
+      ),
+    );
+    return made.flat();
+  };
+  const refreshing: Promise<[PreparedBatch, ActionTokens][] | undefined>[] = [];
   // Fresh examples come in index order from a worker thread (or this one), made ahead of use.
   const fresh =
     opts.refreshPerStep > 0
@@ -429,6 +500,16 @@ export async function pretrain(
         pools.aux.inputs[ja] = e.aux[0];
         pools.aux.targets[ja] = e.aux[1];
       }
+      // The refinement states started REFINE_REFRESH_LAG steps ago replace random states of the pool
+      // (the lag hides GrabCut's latency: two calls in a row per sample, on cores the step shares).
+      refreshing.push(refreshRefine(step));
+      if (refreshing.length > REFINE_REFRESH_LAG) {
+        for (const [input, target] of (await refreshing.shift()) ?? []) {
+          const j = rng.int(pools.refine.inputs.length);
+          pools.refine.inputs[j] = input;
+          pools.refine.targets[j] = target;
+        }
+      }
       // Cosine decay to 10% of the base rate.
       const lr = opts.learningRate * (0.1 + 0.9 * 0.5 * (1 + Math.cos((Math.PI * (step - 1)) / opts.steps)));
       const [nBox, nRefine, nAux] = step >= tailFrom ? tailCounts : mainCounts;
@@ -471,6 +552,7 @@ export async function pretrain(
   } finally {
     // A step still in flight when something above threw is abandoned with the workers.
     inflight?.result.catch(() => undefined);
+    await Promise.all(refreshing.map((r) => r.catch(() => undefined)));
     await trainer?.close();
     await fresh?.close();
   }

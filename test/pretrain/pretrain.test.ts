@@ -3,8 +3,15 @@
  * worker thread for the refinement pool, in this thread and over two data-parallel workers.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PointerPolicy, initTf, typeHasPositive } from '../../core/policy/index.ts';
-import { DEFAULT_PRETRAIN, buildPools, pretrain, type PretrainOptions } from '../../core/pretrain/index.ts';
+import { PointerPolicy, TYPE_STOP, initTf, typeHasPositive } from '../../core/policy/index.ts';
+import {
+  DEFAULT_PRETRAIN,
+  REFINE_REFRESH_START,
+  buildPools,
+  freshRefinementStates,
+  pretrain,
+  type PretrainOptions,
+} from '../../core/pretrain/index.ts';
 import {
   episodeInputOf,
   greedyPolicy,
@@ -156,4 +163,34 @@ describe('pretrain', () => {
       `tail.steps ${OPTS.steps + 1} exceeds the run's ${OPTS.steps} steps`,
     );
   }, 120_000);
+
+  it('refreshes the refinement pool with GrabCut states of fresh samples, reproducibly', async () => {
+    const policy = await PointerPolicy.create(CONFIG, { seed: 1 });
+    // One fresh sample's states depend on (seed, index) only; a second state follows a click.
+    for (const index of [REFINE_REFRESH_START, REFINE_REFRESH_START + 1, REFINE_REFRESH_START + 2]) {
+      const a = await freshRefinementStates(policy, env, 3, index, 'centre');
+      const b = await freshRefinementStates(policy, env, 3, index, 'centre');
+      expect(a.length === 1 || a.length === 2).toBe(true);
+      expect(b.map(([, t]) => t.ids)).toEqual(a.map(([, t]) => t.ids));
+      a.forEach(([input], k) =>
+        expect(Buffer.from(input.patches.buffer).equals(Buffer.from(b[k]![0].patches.buffer))).toBe(true),
+      );
+      // Only a click leads to a second state.
+      expect(a.length === 2).toBe(a[0]![1].ids[0] !== TYPE_STOP);
+    }
+    policy.dispose();
+    const weightsAfter = async (refineRefreshPerStep: number): Promise<Float32Array[]> => {
+      const p = await PointerPolicy.create(CONFIG, { seed: 1 });
+      await pretrain(p, env, { ...OPTS, steps: 10, trainWorkers: 1, refineRefreshPerStep });
+      const w = p.getWeights().map((x) => x.data);
+      p.dispose();
+      return w;
+    };
+    const same = (x: Float32Array[], y: Float32Array[]): boolean =>
+      x.every((w, i) => Buffer.from(w.buffer).equals(Buffer.from(y[i]!.buffer)));
+    const refreshed = await weightsAfter(2);
+    // GrabCut's answers arrive in any order; the pool changes at fixed steps, so the run is the same.
+    expect(same(await weightsAfter(2), refreshed)).toBe(true);
+    expect(same(await weightsAfter(0), refreshed)).toBe(false);
+  }, 180_000);
 });
