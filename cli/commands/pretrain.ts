@@ -325,6 +325,9 @@ export function registerPretrainCommand(program: Command): void {
             freshWorker: o['freshWorker'] as boolean,
             pointTargets: o['pointTargets'] as PointTargetMode,
             mix,
+            ...(o['tail'] !== undefined
+              ? { tail: o['tail'] as unknown as NonNullable<PretrainOptions['tail']> }
+              : {}),
             onProgress: (p, done, total, info) => {
               if (p !== phase) {
                 bar?.stop();
@@ -354,6 +357,7 @@ export function registerPretrainCommand(program: Command): void {
               denseWeight: o['denseWeight'],
               pointTargets: o['pointTargets'],
               mix,
+              ...(o['tail'] !== undefined ? { tail: o['tail'] } : {}),
               minutes: (Date.now() - t0) / 60000,
             },
           });
