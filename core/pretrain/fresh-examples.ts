@@ -11,9 +11,10 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { observationOf, oracleDecision } from '../agent/index.ts';
-import { generateSynthetic } from '../data/index.ts';
+import type { PointAction } from '../actions/index.ts';
+import { generateSynthetic, type Sample } from '../data/index.ts';
 import { SamVeteranError } from '../errors/index.ts';
-import { corruptMask } from '../mask/index.ts';
+import { corruptMask, type BinaryMask } from '../mask/index.ts';
 import {
   ActionCodec,
   buildVocabulary,
@@ -49,6 +50,25 @@ export function withDense(tokens: ActionTokens, dense: DensePatchTargets | undef
   return dense ? { ...tokens, dense } : tokens;
 }
 
+/**
+ * A refinement example: the observation of `mask` over the sample's image, the oracle's action on it
+ * as targets (with the sample's dense targets, if any), and that action.
+ */
+export function oracleExample(
+  encoder: Pick<ExampleEncoder, 'prepare' | 'codec'>,
+  s: Pick<Sample, 'image' | 'query' | 'gtMask'>,
+  mask: BinaryMask,
+  dense: DensePatchTargets | undefined,
+  pointTargets: PointTargetMode,
+): { input: PreparedBatch; target: ActionTokens; action: PointAction } {
+  const decision = oracleDecision(mask, s.gtMask);
+  return {
+    input: encoder.prepare([observationOf(s.image, s.query, mask)]),
+    target: withDense(oracleTargets(decision, s.image, encoder.codec, pointTargets), dense),
+    action: decision.action,
+  };
+}
+
 /** An encoder from the architecture alone (no TensorFlow.js, no weights): what a worker needs. */
 export function exampleEncoder(config: Partial<PolicyConfig>): ExampleEncoder {
   const c = resolvePolicyConfig(config);
@@ -72,15 +92,13 @@ export function freshExample(
   const rng = new Rng(`pretrain-fresh:${seed}:${index}`);
   const { mask } = corruptMask(s.gtMask, rng, { cleanProbability: 0.2, operations: [1, 3] });
   const dense = encoder.dense ? denseTargetsOf(scene, s.gtMask, encoder.codec.grid) : undefined;
+  const aux = oracleExample(encoder, s, mask, dense, pointTargets);
   return {
     box: [
       encoder.prepare([observationOf(s.image, s.query, null)]),
       withDense(encoder.codec.encodeAction({ kind: 'box', box: s.gtBox }, s.image), dense),
     ],
-    aux: [
-      encoder.prepare([observationOf(s.image, s.query, mask)]),
-      withDense(oracleTargets(oracleDecision(mask, s.gtMask), s.image, encoder.codec, pointTargets), dense),
-    ],
+    aux: [aux.input, aux.target],
   };
 }
 

@@ -15,7 +15,6 @@ import {
   greedyPolicy,
   jitterBox,
   observationOf,
-  oracleDecision,
   runEpisodes,
   toEnvImage,
 } from '../agent/index.ts';
@@ -37,9 +36,9 @@ import { Rng } from '../rng/index.ts';
 import { rgbDigest } from '../wire/index.ts';
 import { DataParallelTrainer, type BatchPart } from './data-parallel.ts';
 import { denseTargetsOf } from './dense-targets.ts';
-import { FreshExampleStream, withDense } from './fresh-examples.ts';
+import { FreshExampleStream, oracleExample, withDense } from './fresh-examples.ts';
 import { concatPrepared } from './prepared.ts';
-import { oracleTargets, resampleClickPatches, type PointTargetMode } from './point-targets.ts';
+import { resampleClickPatches, type PointTargetMode } from './point-targets.ts';
 
 export { concatPrepared };
 
@@ -100,8 +99,9 @@ export interface PretrainOptions {
   /**
    * Fresh samples per step whose refinement states (GrabCut's mask of a jittered GT box, and the
    * mask after the oracle's click) replace random states of the refinement pool, so the refinement
-   * examples are not the same few thousand states for the whole run. Made while the step computes
-   * (GrabCut in the environment's threads) and put in the pool at the next step. Default 0.
+   * examples are not the same few thousand states for the whole run. Made while the steps compute
+   * (GrabCut in the environment's threads) and put in the pool 4 steps later (REFINE_REFRESH_LAG).
+   * Default 0: measured, it slows every step far more than its states are worth.
    */
   readonly refineRefreshPerStep: number;
   /**
@@ -266,12 +266,9 @@ export async function freshRefinementStates(
     policy.config.denseClasses > 0 ? denseTargetsOf(scene, s.gtMask, policy.codec.grid) : undefined;
   const states: [PreparedBatch, ActionTokens][] = [];
   const add = (mask: BinaryMask): PointAction => {
-    const decision = oracleDecision(mask, s.gtMask);
-    states.push([
-      policy.prepare([observationOf(s.image, s.query, mask)]),
-      withDense(oracleTargets(decision, s.image, policy.codec, pointTargets), dense),
-    ]);
-    return decision.action;
+    const e = oracleExample(policy, s, mask, dense, pointTargets);
+    states.push([e.input, e.target]);
+    return e.action;
   };
   const first = await boxTransition(env, s, box);
   if (!first) return states;
@@ -315,13 +312,15 @@ export async function buildPools(
   let stops = 0;
   const startIous: number[] = [];
   const addRefine = (pool: typeof refine, j: number, mask: BinaryMask): PointAction => {
-    const s = samples[j] as Sample;
-    const decision = oracleDecision(mask, s.gtMask);
-    pool.inputs.push(policy.prepare([observationOf(s.image, s.query, mask)]));
-    pool.targets.push(
-      withDense(oracleTargets(decision, s.image, policy.codec, opts.pointTargets), denses[j]),
+    const { input, target, action } = oracleExample(
+      policy,
+      samples[j] as Sample,
+      mask,
+      denses[j],
+      opts.pointTargets,
     );
-    const action = decision.action;
+    pool.inputs.push(input);
+    pool.targets.push(target);
     if (action.positive === null && action.negative === null) stops++;
     return action;
   };
