@@ -12,6 +12,32 @@ import { registerPolicyGradients } from './tf-gradients.ts';
 
 export { tf };
 
+/**
+ * The WebAssembly backend's Identity kernel copies its input, and tfjs-core's engine clones (Identity)
+ * every tensor a gradient saves for the backward pass: ~560 copies per training step of the warm
+ * start's network, 9% of its time (`npm run bench:kernels`). Tensors are immutable (a variable's
+ * assign swaps its data id), so the clone can share the input's buffer under the backend's reference
+ * count, as the backend's own Reshape does and the CPU backend's Identity does: same values, no copy.
+ */
+function shareIdentityOnWasm(): void {
+  const kernel = tf.getKernel('Identity', 'wasm');
+  if (!kernel || (kernel as { shared?: boolean }).shared) return;
+  tf.unregisterKernel('Identity', 'wasm');
+  tf.registerKernel({
+    kernelName: 'Identity',
+    backendName: 'wasm',
+    shared: true,
+    kernelFunc: (args) => {
+      const x = (args.inputs as { x: tf.TensorInfo }).x;
+      // Strings are not kept on the WASM heap; let the backend's kernel handle them.
+      if (x.dtype === 'string') return kernel.kernelFunc(args);
+      (args.backend as unknown as { incRef(id: tf.DataId): void }).incRef(x.dataId);
+      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+    },
+  } as tf.KernelConfig);
+}
+shareIdentityOnWasm();
+
 export type TfBackendName = 'wasm' | 'cpu';
 
 let ready: Promise<TfBackendName> | undefined;

@@ -1,0 +1,83 @@
+/**
+ * The two places where the policy changes how TensorFlow.js computes on its WebAssembly backend
+ * without changing a number: the Identity kernel shares its input's buffer (tf-runtime.ts), and the
+ * gradient of a batched product over a length-1 axis is a broadcast multiply (tf-gradients.ts).
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initTf, tf } from '../../core/policy/index.ts';
+import { Rng } from '../../core/rng/index.ts';
+
+beforeAll(async () => {
+  await initTf('wasm');
+});
+
+function random(shape: number[], seed: number): tf.Tensor {
+  const rng = new Rng(seed);
+  const n = shape.reduce((a, b) => a * b, 1);
+  return tf.tensor(Float32Array.from({ length: n }, () => rng.normal(0, 1)), shape);
+}
+
+describe('Identity on the WASM backend', () => {
+  it('shares the buffer: a clone makes no new data buffer and outlives its source', () => {
+    const x = random([64, 33], 1);
+    const before = Array.from(x.dataSync());
+    const buffers = tf.memory().numDataBuffers;
+    const ids = tf.backend().numDataIds();
+    const c = tf.clone(x);
+    expect(c.dataId).toBe(x.dataId);
+    expect(tf.memory().numDataBuffers).toBe(buffers);
+    expect(tf.backend().numDataIds()).toBe(ids);
+    x.dispose();
+    expect(c.isDisposed).toBe(false);
+    expect(Array.from(c.dataSync())).toEqual(before);
+    c.dispose();
+    expect(tf.backend().numDataIds()).toBe(ids - 1);
+  });
+
+  it('keeps a clone of a variable when the variable is assigned (what a gradient saves)', () => {
+    const w = tf.variable(random([8, 4], 2));
+    const first = Array.from(w.dataSync());
+    const saved = tf.clone(w);
+    w.assign(tf.fill([8, 4], 3));
+    expect(Array.from(saved.dataSync())).toEqual(first);
+    expect(Array.from(w.dataSync())).toEqual(new Array(32).fill(3));
+    saved.dispose();
+    expect(Array.from(w.dataSync())).toEqual(new Array(32).fill(3));
+    w.dispose();
+  });
+
+  it('leaves no tensor behind after a gradient computation', () => {
+    const w = tf.variable(random([16, 16], 4));
+    const x = random([32, 16], 5);
+    const tensors = tf.memory().numTensors;
+    const ids = tf.backend().numDataIds();
+    for (let i = 0; i < 3; i++) {
+      const { value, grads } = tf.variableGrads(() => tf.sum(tf.relu(tf.matMul(x, w))), [w]);
+      tf.dispose([value, ...Object.values(grads)]);
+    }
+    expect(tf.memory().numTensors).toBe(tensors);
+    expect(tf.backend().numDataIds()).toBe(ids);
+    tf.dispose([w, x]);
+  });
+});
+
+describe('gradient of a batched product over a length-1 axis', () => {
+  it('equals the product itself, to the bit', () => {
+    // c = a·h with a one row per batch [B,1,P]: dh = aᵀ·dc is an outer product per batch.
+    const a = random([6, 1, 10], 6);
+    const h = random([6, 10, 7], 7);
+    const dc = random([6, 1, 7], 8);
+    const dh = tf.grad((hi: tf.Tensor) => tf.sum(tf.mul(tf.matMul(a as tf.Tensor3D, hi as tf.Tensor3D), dc)))(h);
+    const direct = tf.matMul(a as tf.Tensor3D, dc as tf.Tensor3D, true, false);
+    expect(dh.shape).toEqual([6, 10, 7]);
+    expect(Array.from(dh.dataSync())).toEqual(Array.from(direct.dataSync()));
+    // Transposed operands take the same path: c = a·hᵀ with h [B,7,10].
+    const ht = tf.transpose(h, [0, 2, 1]);
+    const dht = tf.grad((hi: tf.Tensor) =>
+      tf.sum(tf.mul(tf.matMul(a as tf.Tensor3D, hi as tf.Tensor3D, false, true), dc)),
+    )(ht);
+    expect(dht.shape).toEqual([6, 7, 10]);
+    expect(Array.from(dht.dataSync())).toEqual(Array.from(tf.transpose(direct, [0, 2, 1]).dataSync()));
+    tf.dispose([a, h, dc, dh, direct, ht, dht]);
+  });
+});
