@@ -459,7 +459,7 @@ export class PointerPolicy {
         }
         byParam.set(name, tf.tensor(data, v.shape));
       }
-      return this.applyStep(optimizer, byParam, loss);
+      return this.applyStep(optimizer, byParam, loss, grads);
     } finally {
       for (const g of byParam.values()) g.dispose();
     }
@@ -481,6 +481,7 @@ export class PointerPolicy {
     optimizer: AdamW,
     byParam: Map<string, tf.Tensor>,
     loss: number,
+    values?: ReadonlyMap<string, Float32Array>,
   ): { loss: number; gradNorm: number } {
     const opts = this.trainOptions;
     const result = tf.tidy(() => {
@@ -488,9 +489,7 @@ export class PointerPolicy {
       const gradNorm = sq.length > 0 ? Math.sqrt((tf.addN(sq).dataSync() as Float32Array)[0] as number) : 0;
       if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) return { loss, gradNorm, skipped: true };
       const scale = opts.maxGradNorm > 0 && gradNorm > opts.maxGradNorm ? opts.maxGradNorm / gradNorm : 1;
-      const scaled = new Map(byParam);
-      if (scale !== 1) for (const [name, g] of scaled) scaled.set(name, tf.mul(g, scale));
-      optimizer.step(scaled, opts);
+      optimizer.step(values ?? tensorData(byParam), opts, scale);
       return { loss, gradNorm, skipped: false };
     });
     if (result.skipped) {
@@ -734,4 +733,11 @@ function isPrepared(v: readonly PolicyObservation[] | PreparedBatch): v is Prepa
 
 function isTargets(v: readonly ActionTokens[] | TokenTargets): v is TokenTargets {
   return !Array.isArray(v) && (v as TokenTargets).scatter instanceof Float32Array;
+}
+
+/** The values of each gradient tensor (what AdamW's step reads). */
+function tensorData(grads: ReadonlyMap<string, tf.Tensor>): Map<string, Float32Array> {
+  const out = new Map<string, Float32Array>();
+  for (const [name, g] of grads) out.set(name, g.dataSync() as Float32Array);
+  return out;
 }

@@ -24,8 +24,7 @@ function shareIdentityOnWasm(): void {
   if (!kernel || (kernel as { shared?: boolean }).shared) return;
   tf.unregisterKernel('Identity', 'wasm');
   tf.registerKernel({
-    kernelName: 'Identity',
-    backendName: 'wasm',
+    ...kernel,
     shared: true,
     kernelFunc: (args) => {
       const x = (args.inputs as { x: tf.TensorInfo }).x;
@@ -36,7 +35,62 @@ function shareIdentityOnWasm(): void {
     },
   } as tf.KernelConfig);
 }
+
+/**
+ * The WebAssembly backend caches one XNNPACK operator per right-hand operand of a plain product,
+ * keyed by that operand's buffer alone (tfjs-backend-wasm's batch_mat_mul_impl.cc: the key is the
+ * buffer id, the bias id and the activation, not the shape), with the operand packed into it. Two
+ * products whose right operands are different reshapes of one buffer therefore get the first one's
+ * packed matrix: wrong numbers, or NaN. Reshape views share buffers, and so do the clones above, so
+ * this guard remembers the [K, N] each buffer was first multiplied as and gives any product that
+ * views it differently a copy of its own (a new buffer, packed afresh, freed at once).
+ */
+function guardMatMulCacheOnWasm(): void {
+  const kernel = tf.getKernel('BatchMatMul', 'wasm');
+  if (!kernel || (kernel as { guarded?: boolean }).guarded) return;
+  const seen = new WeakMap<object, string>();
+  tf.unregisterKernel('BatchMatMul', 'wasm');
+  tf.registerKernel({
+    ...kernel, // its setupFunc binds the WASM function the kernel calls
+    guarded: true,
+    kernelFunc: (args) => {
+      const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+      const attrs = args.attrs as { transposeA?: boolean; transposeB?: boolean };
+      const k = b.shape[b.shape.length - 2] as number;
+      const n = b.shape[b.shape.length - 1] as number;
+      const aRows = a.shape[a.shape.length - 2] as number;
+      const aCols = a.shape[a.shape.length - 1] as number;
+      const cached =
+        !attrs.transposeA &&
+        !attrs.transposeB &&
+        tf.util.sizeFromShape(b.shape) === k * n &&
+        tf.util.sizeFromShape(a.shape) === aRows * aCols;
+      if (!cached) return kernel.kernelFunc(args);
+      const view = `${k}x${n}`;
+      const first = seen.get(b.dataId);
+      if (first === undefined) seen.set(b.dataId, view);
+      if (first === undefined || first === view) return kernel.kernelFunc(args);
+      const backend = args.backend as unknown as WasmBackendInternals;
+      const copy = backend.makeOutput(b.shape, b.dtype);
+      backend.typedArrayFromHeap(copy).set(backend.typedArrayFromHeap(b));
+      try {
+        return kernel.kernelFunc({ ...args, inputs: { a, b: copy } } as typeof args);
+      } finally {
+        backend.disposeData(copy.dataId);
+      }
+    },
+  } as tf.KernelConfig);
+}
+
+/** The few BackendWasm methods the kernels above use (not in tfjs-core's KernelBackend type). */
+interface WasmBackendInternals {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
+  disposeData(id: tf.DataId): boolean;
+}
+
 shareIdentityOnWasm();
+guardMatMulCacheOnWasm();
 
 export type TfBackendName = 'wasm' | 'cpu';
 

@@ -1,6 +1,7 @@
 /**
- * The two places where the policy changes how TensorFlow.js computes on its WebAssembly backend
- * without changing a number: the Identity kernel shares its input's buffer (tf-runtime.ts), and the
+ * Where the policy changes how TensorFlow.js computes on its WebAssembly backend: the Identity kernel
+ * shares its input's buffer (tf-runtime.ts), products whose right operands are different reshapes of
+ * one buffer get the right numbers (the backend's operator cache is keyed by buffer alone), and the
  * gradient of a batched product over a length-1 axis is a broadcast multiply (tf-gradients.ts).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -58,6 +59,54 @@ describe('Identity on the WASM backend', () => {
     expect(tf.memory().numTensors).toBe(tensors);
     expect(tf.backend().numDataIds()).toBe(ids);
     tf.dispose([w, x]);
+  });
+});
+
+describe('products whose right operands view one buffer in different shapes', () => {
+  const values = (n: number, k: number): Float32Array => Float32Array.from({ length: n }, (_, i) => Math.sin(k * i));
+
+  it('multiply by each view, not by the first view packed', () => {
+    const p = tf.tensor(values(64 * 32, 1), [64, 32]);
+    const a = tf.tensor(values(5 * 256, 2), [5, 256]);
+    const c = tf.tensor(values(5 * 64, 3), [5, 64]);
+    const first = tf.matMul(a, tf.reshape(p, [256, 8]));
+    const second = tf.matMul(c, tf.reshape(p, [64, 32]));
+    // The same products with operands of their own (fresh buffers): the same numbers, to the bit.
+    const own1 = tf.matMul(a, tf.tensor(values(64 * 32, 1), [256, 8]));
+    const own2 = tf.matMul(c, tf.tensor(values(64 * 32, 1), [64, 32]));
+    expect(Array.from(first.dataSync())).toEqual(Array.from(own1.dataSync()));
+    expect(Array.from(second.dataSync())).toEqual(Array.from(own2.dataSync()));
+    // And the view first seen still uses its cached operator afterwards.
+    expect(Array.from(tf.matMul(a, tf.reshape(p, [256, 8])).dataSync())).toEqual(Array.from(own1.dataSync()));
+  });
+
+  it('give the right gradient when one input feeds two products in two shapes', async () => {
+    const grads = (): Float32Array[] => {
+      const p = tf.tensor(values(64 * 32, 1), [64, 32]);
+      const w = tf.variable(tf.tensor(values(32 * 4, 4), [32, 4]));
+      const w2 = tf.variable(tf.tensor(values(8 * 4, 5), [8, 4]));
+      const { value, grads: g } = tf.variableGrads(
+        () =>
+          tf.add(
+            tf.sum(tf.square(tf.matMul(tf.reshape(p, [64, 32]), w))),
+            tf.sum(tf.square(tf.matMul(tf.reshape(p, [256, 8]), w2))),
+          ),
+        [w, w2],
+      );
+      const out = [w, w2].map((v) => (g[v.name] as tf.Tensor).dataSync() as Float32Array);
+      tf.dispose([p, w, w2, value, ...Object.values(g)]);
+      return out;
+    };
+    const onWasm = grads();
+    await initTf('cpu');
+    const onCpu = grads();
+    await initTf('wasm');
+    onCpu.forEach((ref, i) => {
+      const got = onWasm[i] as Float32Array;
+      const scale = Math.max(...ref.map(Math.abs));
+      const worst = Math.max(...ref.map((v, j) => Math.abs(v - (got[j] as number))));
+      expect(worst / scale).toBeLessThan(1e-5);
+    });
   });
 });
 
