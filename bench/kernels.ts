@@ -4,7 +4,8 @@
  * default architecture, or a checkpoint's) on synthetic training samples, half box examples and half
  * refinement examples (corrupted GT masks with the oracle's action), profiled with tf.profile.
  *
- * Prints the step's median wall time without the profiler (the baseline, 9 runs), the profiled run's
+ * Prints the step's median wall time without the profiler (the baseline, 9 runs), the median time of
+ * applying a gradient (clipping and AdamW, the other half of a data-parallel worker's step), the profiled run's
  * kernel time as a ratio of it, the kernels by total time (calls, ms), and the matrix products by
  * shape with their rate in GFLOP/s (2·M·K·N per call), so a slow shape stands out against the fast ones
  * of the same run. Limits: one thread; the WASM backend's per-kernel timer includes its dispatch cost,
@@ -62,6 +63,15 @@ for (let i = 0; i < 9; i++) {
   times.push(performance.now() - t);
 }
 const wall = [...times].sort((a, b) => a - b)[4] as number;
+// The other half of a data-parallel step on each worker: clip and apply a gradient (AdamW).
+const { grads: sampleGrads } = policy.computeGradients(loss);
+const applyTimes: number[] = [];
+for (let i = 0; i < 12; i++) {
+  const t = performance.now();
+  policy.applyGradients(sampleGrads);
+  applyTimes.push(performance.now() - t);
+}
+const applyMs = applyTimes.slice(3).sort((a, b) => a - b)[4] as number;
 const info = await tf.profile(() => step());
 
 type Row = { ms: number; calls: number };
@@ -89,6 +99,7 @@ for (const k of info.kernels) {
   }
 }
 console.log(`batch ${batch}: computeGradients median ${wall.toFixed(1)} ms (9 runs, no profiler)`);
+console.log(`applyGradients (clip + AdamW, ${sampleGrads.size} weights) median ${applyMs.toFixed(1)} ms (9 runs)`);
 console.log(
   `profiled: ${info.kernels.length} kernels, ${total.toFixed(1)} ms of kernel time = ${(total / wall).toFixed(2)} of the median step`,
 );
