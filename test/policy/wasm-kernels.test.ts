@@ -5,8 +5,9 @@
  * gradient of a batched product over a length-1 axis is a broadcast multiply (tf-gradients.ts).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initTf, tf } from '../../core/policy/index.ts';
+import { PointerPolicy, initTf, tf, type ActionTokens } from '../../core/policy/index.ts';
 import { Rng } from '../../core/rng/index.ts';
+import { TINY, makeFixture } from './fixtures.ts';
 
 beforeAll(async () => {
   await initTf('wasm');
@@ -129,4 +130,67 @@ describe('gradient of a batched product over a length-1 axis', () => {
     expect(Array.from(dht.dataSync())).toEqual(Array.from(tf.transpose(direct, [0, 2, 1]).dataSync()));
     tf.dispose([a, h, dc, dh, direct, ht, dht]);
   });
+});
+
+describe('the policy on WASM', () => {
+  // Every optional block on across two architectures (the stem and the edge features exclude each
+  // other): the stem feeds the patches to two products in two shapes, the case the operator-cache
+  // guard exists for. A batch with boxes and both kinds of click.
+  const architectures = {
+    'stem, local, mixer, max pool': { ...TINY, convStem: 4, localLayers: 1, mixerLayers: 1, globalMaxPool: true },
+    'edges, local, position bias (the warm start’s kind)': {
+      ...TINY,
+      edgeBins: 4,
+      edgeCells: 2,
+      localLayers: 2,
+      globalMaxPool: true,
+      boxPositionBias: true,
+    },
+  };
+  for (const [label, config] of Object.entries(architectures)) {
+    it(`computes the gradients the plain-JS backend computes: ${label}`, async () => {
+      const grads = async (): Promise<Map<string, Float32Array>> => {
+        const policy = await PointerPolicy.create(config, { seed: 11 });
+        const fixtures = Array.from({ length: 6 }, (_, i) => makeFixture(40 + i, 96, 80, i % 2 === 1));
+        const targets: ActionTokens[] = fixtures.map((f, i) =>
+          i % 2 === 0
+            ? policy.codec.encodeAction({ kind: 'box', box: f.box }, f.observation)
+            : policy.codec.encodeAction(
+                i % 4 === 1
+                  ? { kind: 'points', positive: [f.box[0] + 4, f.box[1] + 4], negative: null }
+                  : { kind: 'points', positive: [f.box[0] + 2, f.box[1] + 3], negative: [2, 2] },
+                f.observation,
+              ),
+        );
+        const prep = policy.prepare(fixtures.map((f) => f.observation));
+        const { grads: g } = policy.computeGradients(() =>
+          policy.supervisedLoss(prep, targets, { smoothing: 0.1, typeWeight: 4 }),
+        );
+        policy.dispose();
+        return g;
+      };
+      await initTf('cpu');
+      const reference = await grads();
+      await initTf('wasm');
+      const got = await grads();
+      expect([...got.keys()]).toEqual([...reference.keys()]);
+      let total = 0;
+      for (const g of reference.values()) for (const v of g) total += v * v;
+      const checked: string[] = [];
+      for (const [name, ref] of reference) {
+        const mine = got.get(name) as Float32Array;
+        let num = 0;
+        let den = 0;
+        for (let i = 0; i < ref.length; i++) {
+          num += ((ref[i] as number) - (mine[i] as number)) ** 2;
+          den += (ref[i] as number) ** 2;
+        }
+        // Gradients that are zero up to rounding (e.g. a bias before a normalisation) are not compared.
+        if (den < 1e-12 * total) continue;
+        checked.push(name);
+        expect(Math.sqrt(num / den), name).toBeLessThan(1e-4);
+      }
+      expect(checked.length).toBeGreaterThan(0.8 * reference.size);
+    });
+  }
 });
