@@ -99,7 +99,9 @@ for (const k of info.kernels) {
   }
 }
 console.log(`batch ${batch}: computeGradients median ${wall.toFixed(1)} ms (9 runs, no profiler)`);
-console.log(`applyGradients (clip + AdamW, ${sampleGrads.size} weights) median ${applyMs.toFixed(1)} ms (9 runs)`);
+console.log(
+  `applyGradients (clip + AdamW, ${sampleGrads.size} weights) median ${applyMs.toFixed(1)} ms (9 runs)`,
+);
 console.log(
   `profiled: ${info.kernels.length} kernels, ${total.toFixed(1)} ms of kernel time = ${(total / wall).toFixed(2)} of the median step`,
 );

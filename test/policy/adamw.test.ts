@@ -12,7 +12,13 @@ const SPECS: ParamSpec[] = [
   { name: 'w', shape: [64, 50], init: 'zeros', decay: true },
   { name: 'b', shape: [50], init: 'zeros', decay: false },
 ];
-const SETTINGS: AdamWSettings = { learningRate: 3e-3, weightDecay: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
+const SETTINGS: AdamWSettings = {
+  learningRate: 3e-3,
+  weightDecay: 0.01,
+  beta1: 0.9,
+  beta2: 0.999,
+  epsilon: 1e-8,
+};
 
 function gradients(step: number): Map<string, Float32Array> {
   const rng = new Rng(`adamw-test:${step}`);
@@ -20,7 +26,10 @@ function gradients(step: number): Map<string, Float32Array> {
   for (const s of SPECS) {
     const n = s.shape.reduce((a, b) => a * b, 1);
     // Magnitudes from 1e-30 to 10: squares of the smallest underflow float32.
-    out.set(s.name, Float32Array.from({ length: n }, () => rng.normal(0, 1) * 10 ** rng.uniform(-30, 1)));
+    out.set(
+      s.name,
+      Float32Array.from({ length: n }, () => rng.normal(0, 1) * 10 ** rng.uniform(-30, 1)),
+    );
   }
   return out;
 }
@@ -46,11 +55,17 @@ class TensorAdamW {
         if (scale !== 1) g = tf.mul(g, scale);
         const w = this.params.get(spec.name) as tf.Variable;
         const m2 = tf.add(tf.mul(this.m.get(spec.name) as tf.Tensor, s.beta1), tf.mul(g, 1 - s.beta1));
-        const v2 = tf.add(tf.mul(this.v.get(spec.name) as tf.Tensor, s.beta2), tf.mul(tf.square(g), 1 - s.beta2));
+        const v2 = tf.add(
+          tf.mul(this.v.get(spec.name) as tf.Tensor, s.beta2),
+          tf.mul(tf.square(g), 1 - s.beta2),
+        );
         tf.dispose([this.m.get(spec.name) as tf.Tensor, this.v.get(spec.name) as tf.Tensor]);
         this.m.set(spec.name, tf.keep(m2));
         this.v.set(spec.name, tf.keep(v2));
-        const update = tf.div(tf.mul(m2, s.learningRate / c1), tf.add(tf.sqrt(tf.mul(v2, 1 / c2)), s.epsilon));
+        const update = tf.div(
+          tf.mul(m2, s.learningRate / c1),
+          tf.add(tf.sqrt(tf.mul(v2, 1 / c2)), s.epsilon),
+        );
         const decayed = spec.decay ? tf.mul(w, 1 - s.learningRate * s.weightDecay) : w;
         w.assign(tf.sub(decayed, update));
       }
@@ -115,7 +130,12 @@ describe('AdamW', () => {
     const before = Array.from((vars.get('b') as tf.Variable).dataSync());
     opt.step(new Map([['w', gradients(0).get('w') as Float32Array]]), SETTINGS);
     expect(Array.from((vars.get('b') as tf.Variable).dataSync())).toEqual(before);
-    expect(opt.getState().moments.find((m) => m.name === 'b/v')?.data.every((x) => x === 0)).toBe(true);
+    expect(
+      opt
+        .getState()
+        .moments.find((m) => m.name === 'b/v')
+        ?.data.every((x) => x === 0),
+    ).toBe(true);
     opt.dispose();
     for (const v of vars.values()) v.dispose();
   });

@@ -16,7 +16,10 @@ beforeAll(async () => {
 function random(shape: number[], seed: number): tf.Tensor {
   const rng = new Rng(seed);
   const n = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(Float32Array.from({ length: n }, () => rng.normal(0, 1)), shape);
+  return tf.tensor(
+    Float32Array.from({ length: n }, () => rng.normal(0, 1)),
+    shape,
+  );
 }
 
 describe('Identity on the WASM backend', () => {
@@ -64,7 +67,8 @@ describe('Identity on the WASM backend', () => {
 });
 
 describe('products whose right operands view one buffer in different shapes', () => {
-  const values = (n: number, k: number): Float32Array => Float32Array.from({ length: n }, (_, i) => Math.sin(k * i));
+  const values = (n: number, k: number): Float32Array =>
+    Float32Array.from({ length: n }, (_, i) => Math.sin(k * i));
 
   it('multiply by each view, not by the first view packed', () => {
     const p = tf.tensor(values(64 * 32, 1), [64, 32]);
@@ -117,7 +121,9 @@ describe('gradient of a batched product over a length-1 axis', () => {
     const a = random([6, 1, 10], 6);
     const h = random([6, 10, 7], 7);
     const dc = random([6, 1, 7], 8);
-    const dh = tf.grad((hi: tf.Tensor) => tf.sum(tf.mul(tf.matMul(a as tf.Tensor3D, hi as tf.Tensor3D), dc)))(h);
+    const dh = tf.grad((hi: tf.Tensor) => tf.sum(tf.mul(tf.matMul(a as tf.Tensor3D, hi as tf.Tensor3D), dc)))(
+      h,
+    );
     const direct = tf.matMul(a as tf.Tensor3D, dc as tf.Tensor3D, true, false);
     expect(dh.shape).toEqual([6, 10, 7]);
     expect(Array.from(dh.dataSync())).toEqual(Array.from(direct.dataSync()));
@@ -137,7 +143,13 @@ describe('the policy on WASM', () => {
   // other): the stem feeds the patches to two products in two shapes, the case the operator-cache
   // guard exists for. A batch with boxes and both kinds of click.
   const architectures = {
-    'stem, local, mixer, max pool': { ...TINY, convStem: 4, localLayers: 1, mixerLayers: 1, globalMaxPool: true },
+    'stem, local, mixer, max pool': {
+      ...TINY,
+      convStem: 4,
+      localLayers: 1,
+      mixerLayers: 1,
+      globalMaxPool: true,
+    },
     'edges, local, position bias (the warm start’s kind)': {
       ...TINY,
       edgeBins: 4,
