@@ -76,6 +76,7 @@ export class AdamW {
     const ic2 = f(1 / c2);
     const eps = f(s.epsilon);
     const k = f(scale);
+    const keep = f(1 - s.learningRate * s.weightDecay);
     const updated: [tf.Variable, Float32Array][] = [];
     for (const spec of this.specs) {
       const g = grads.get(spec.name);
@@ -86,7 +87,6 @@ export class AdamW {
       const w = variable.dataSync() as Float32Array;
       const out = new Float32Array(w.length);
       const decay = spec.decay && s.weightDecay !== 0;
-      const keep = f(1 - s.learningRate * s.weightDecay);
       for (let i = 0; i < out.length; i++) {
         const gi = scale === 1 ? (g[i] as number) : f((g[i] as number) * k);
         const mi = f(f((m[i] as number) * b1) + f(gi * ob1));

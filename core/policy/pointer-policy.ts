@@ -415,7 +415,7 @@ export class PointerPolicy {
         const g = grads[v.name];
         if (g) byParam.set(name, g);
       }
-      return this.applyStep(optimizer, byParam, loss);
+      return this.applyStep(optimizer, byParam, tensorData(byParam), loss);
     } finally {
       value.dispose();
       for (const g of Object.values(grads)) g.dispose();
@@ -459,7 +459,7 @@ export class PointerPolicy {
         }
         byParam.set(name, tf.tensor(data, v.shape));
       }
-      return this.applyStep(optimizer, byParam, loss, grads);
+      return this.applyStep(optimizer, byParam, grads, loss);
     } finally {
       for (const g of byParam.values()) g.dispose();
     }
@@ -476,12 +476,16 @@ export class PointerPolicy {
     return this.optimizer;
   }
 
-  /** Global-norm clipping and the AdamW update; throws (without updating) on a non-finite loss or norm. */
+  /**
+   * Global-norm clipping and the AdamW update; throws (without updating) on a non-finite loss or norm.
+   * `byParam` and `values` are the same gradients as tensors (the norm is summed by the backend, as
+   * it always was) and as arrays (what AdamW reads).
+   */
   private applyStep(
     optimizer: AdamW,
     byParam: Map<string, tf.Tensor>,
+    values: ReadonlyMap<string, Float32Array>,
     loss: number,
-    values?: ReadonlyMap<string, Float32Array>,
   ): { loss: number; gradNorm: number } {
     const opts = this.trainOptions;
     const result = tf.tidy(() => {
@@ -489,7 +493,7 @@ export class PointerPolicy {
       const gradNorm = sq.length > 0 ? Math.sqrt((tf.addN(sq).dataSync() as Float32Array)[0] as number) : 0;
       if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) return { loss, gradNorm, skipped: true };
       const scale = opts.maxGradNorm > 0 && gradNorm > opts.maxGradNorm ? opts.maxGradNorm / gradNorm : 1;
-      optimizer.step(values ?? tensorData(byParam), opts, scale);
+      optimizer.step(values, opts, scale);
       return { loss, gradNorm, skipped: false };
     });
     if (result.skipped) {

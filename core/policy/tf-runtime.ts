@@ -30,7 +30,7 @@ function shareIdentityOnWasm(): void {
       const x = (args.inputs as { x: tf.TensorInfo }).x;
       // Strings are not kept on the WASM heap; let the backend's kernel handle them.
       if (x.dtype === 'string') return kernel.kernelFunc(args);
-      (args.backend as unknown as { incRef(id: tf.DataId): void }).incRef(x.dataId);
+      (args.backend as unknown as WasmBackendInternals).incRef(x.dataId);
       return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
     },
   } as tf.KernelConfig);
@@ -84,6 +84,7 @@ function guardMatMulCacheOnWasm(): void {
 
 /** The few BackendWasm methods the kernels above use (not in tfjs-core's KernelBackend type). */
 interface WasmBackendInternals {
+  incRef(id: tf.DataId): void;
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
   disposeData(id: tf.DataId): boolean;
