@@ -51,6 +51,7 @@ const ARCHITECTURE_OPTIONS: Readonly<Record<string, string>> = {
   edgeCells: '--edge-cells',
   localLayers: '--local-layers',
   localChannels: '--local-channels',
+  directionChannels: '--direction-channels',
   boxPositionBias: '--no-box-position-bias',
   detint: '--detint',
   maxPool: '--no-max-pool',
@@ -164,6 +165,12 @@ export function registerPretrainCommand(program: Command): void {
       'policy architecture: bottleneck channels of each local block',
       intOption('--local-channels', 1),
       DEFAULT_PRETRAIN_POLICY.localChannels,
+    )
+    .option(
+      '--direction-channels <n>',
+      'policy architecture: presence channels summed over what lies beyond each patch, per side (0 = none)',
+      intOption('--direction-channels'),
+      DEFAULT_PRETRAIN_POLICY.directionChannels,
     )
     .option(
       '--no-box-position-bias',
@@ -285,6 +292,7 @@ export function registerPretrainCommand(program: Command): void {
                   boxPositionBias: o['boxPositionBias'] !== false,
                   detint: o['detint'] as PolicyConfig['detint'],
                   localChannels: o['localChannels'] as number,
+                  directionChannels: o['directionChannels'] as number,
                   globalMaxPool: o['maxPool'] as boolean,
                   viewSize: o['viewSize'] as number,
                   patchSize: o['patchSize'] as number,

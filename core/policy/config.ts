@@ -56,6 +56,15 @@ export interface PolicyConfig {
   readonly localLayers: number;
   /** Bottleneck channels of a local block. Default 16. */
   readonly localChannels: number;
+  /**
+   * Directional context (network.ts, `directionBlock`): C per-patch presence channels, each summed
+   * over the patches to the left, right, above and below of every patch in three distance bands
+   * (1, 2–3 and 4+ grid steps), so a patch knows whether a matching object lies beyond it on each
+   * side ("the leftmost circle": a circle with no circle further left). The directional pooling of
+   * CornerNet (Law & Deng 2018), as sums through one constant matrix. Placed after the local
+   * blocks. 0 = off (the default; checkpoints without this key load with 0).
+   */
+  readonly directionChannels: number;
   /** Hidden width of the token-mixing MLP. Default 64. */
   readonly mixHidden: number;
   /**
@@ -130,6 +139,7 @@ export const DEFAULT_POLICY_CONFIG: PolicyConfig = {
   crossAttnLayers: 0,
   localLayers: 0,
   localChannels: 16,
+  directionChannels: 0,
   mixHidden: 64,
   attnLayers: 0,
   maxQueryTokens: 16,
@@ -167,6 +177,7 @@ export function resolvePolicyConfig(partial: Partial<PolicyConfig> = {}): Policy
   posInt('crossAttnLayers', 0);
   posInt('localLayers', 0);
   posInt('localChannels', 1);
+  posInt('directionChannels', 0);
   posInt('mixHidden', 1);
   posInt('attnLayers', 0);
   posInt('maxQueryTokens', 1);

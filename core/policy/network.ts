@@ -9,6 +9,7 @@
  *   x  = x + MLP(LN(x))
  *   per cross block: x += Attn(LN(x) → query tokens)                      word-level grounding
  *   per local block: x += Conv3×3(relu(LN(x)·Win))                       neighbourhood, shared weights
+ *   direction block: x += log(1 + σ(LN(x)·Wz)ᵀ·M)·Wout                    what lies beyond, per side
  *   per mixer block: x = FiLM(x); x += TokenMix(LN(x)); x += MLP(LN(x))   spatial context
  *   per attention block: x += Attn(LN(x) → LN([x; query tokens])); x += MLP(LN(x))
  *   h  = LN(x[:, :P]);    g = relu([mean_p h; q]·Wg [+ max_p h·Wm] + bg)  patch / global  [B,P,d] [B,d]
@@ -19,6 +20,7 @@
  * the offset token and the height head the width token (autoregression by added embeddings).
  */
 import type { PolicyConfig } from './config.ts';
+import { DIRECTION_BANDS } from './params.ts';
 import { tf } from './tf-runtime.ts';
 
 export type Params = ReadonlyMap<string, tf.Tensor>;
@@ -186,6 +188,62 @@ export function localBlock(params: Params, x: tf.Tensor3D, c: PolicyConfig, pref
   ) as tf.Tensor3D;
 }
 
+/** Distance bands of the directional context, in grid steps (the last is open-ended). */
+const BANDS: readonly (readonly [number, number])[] = [
+  [1, 1],
+  [2, 3],
+  [4, Infinity],
+];
+
+/**
+ * The directional context's constant 0/1 matrix [P, 12P] of a G×G grid: column (side·3 + band)·P + p
+ * selects the patches q lying `band` grid steps beyond p on `side` (left, right, above, below: the
+ * whole half-plane's columns or rows at that distance, any row or column).
+ */
+const directionMatrices = new Map<number, Float32Array>();
+export function directionMasks(G: number): Float32Array {
+  let m = directionMatrices.get(G);
+  if (m) return m;
+  const P = G * G;
+  m = new Float32Array(P * DIRECTION_BANDS * P);
+  for (let p = 0; p < P; p++) {
+    const [py, px] = [Math.floor(p / G), p % G];
+    for (let q = 0; q < P; q++) {
+      const [qy, qx] = [Math.floor(q / G), q % G];
+      const beyond = [px - qx, qx - px, py - qy, qy - py]; // left, right, above, below
+      beyond.forEach((k, side) => {
+        BANDS.forEach(([lo, hi], band) => {
+          if (k >= lo && k <= hi)
+            (m as Float32Array)[q * DIRECTION_BANDS * P + (side * 3 + band) * P + p] = 1;
+        });
+      });
+    }
+  }
+  directionMatrices.set(G, m);
+  return m;
+}
+
+/**
+ * Direction block (config.directionChannels = C): each patch emits C presences z = σ(LN(x)·Wz + bz),
+ * every patch sums each presence over the patches beyond it per side and distance band (one product
+ * with `directionMasks`), and reads the 12·C saturating sums log(1 + s) back through Wout. Whether a
+ * circle lies further left is then one feature, not a comparison the token mixers must learn at
+ * every position.
+ */
+export function directionBlock(params: Params, x: tf.Tensor3D, c: PolicyConfig): tf.Tensor3D {
+  const [B, P, d] = x.shape;
+  const C = c.directionChannels;
+  const G = Math.round(Math.sqrt(P));
+  const z = tf.sigmoid(dense(params, layerNorm(params, x, 'dir'), 'dir.wz', 'dir.bz'));
+  const cols = tf.reshape(tf.transpose(z, [0, 2, 1]), [B * C, P]) as tf.Tensor2D;
+  const sums = tf.matMul(cols, tf.tensor2d(directionMasks(G), [P, DIRECTION_BANDS * P]));
+  const feats = tf.reshape(
+    tf.transpose(tf.reshape(tf.log(tf.add(sums, 1)), [B, C, DIRECTION_BANDS, P]), [0, 3, 2, 1]),
+    [B, P, DIRECTION_BANDS * C],
+  );
+  return tf.add(x, dense(params, feats, 'dir.wout', 'dir.bout')) as tf.Tensor3D;
+}
+
 export interface EncoderInputs {
   /** [B, P, F] */
   readonly patches: tf.Tensor3D;
@@ -229,6 +287,7 @@ export function encode(params: Params, c: PolicyConfig, inputs: EncoderInputs): 
     }
   }
   for (let i = 0; i < c.localLayers; i++) x = localBlock(params, x as tf.Tensor3D, c, `local${i}`);
+  if (c.directionChannels > 0) x = directionBlock(params, x as tf.Tensor3D, c);
   for (let i = 0; i < c.mixerLayers; i++) x = mixerBlock(params, x as tf.Tensor3D, q, `mix${i}`);
 
   if (c.attnLayers > 0) {

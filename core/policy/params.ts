@@ -7,6 +7,9 @@
 import type { Rng } from '../rng/index.ts';
 import type { PolicyConfig, PolicyDims } from './config.ts';
 
+/** Directional context features per channel: 4 sides × 3 distance bands (network.ts). */
+export const DIRECTION_BANDS = 12;
+
 export type ParamInit = 'lecun' | 'embed' | 'zeros' | 'ones' | 'small';
 
 export interface ParamSpec {
@@ -141,6 +144,13 @@ export function paramSpecs(c: PolicyConfig, dims: PolicyDims, vocabSize: number)
     vec('dense.cls.b', c.denseClasses);
   }
   if (c.boxPositionBias) mat('ptr.box.wxy', d, 2, 'zeros');
+  if (c.directionChannels > 0) {
+    layerNorm('dir');
+    mat('dir.wz', d, c.directionChannels);
+    vec('dir.bz', c.directionChannels);
+    mat('dir.wout', DIRECTION_BANDS * c.directionChannels, d, 'small');
+    vec('dir.bout', d);
+  }
   return specs;
 }
 

@@ -177,6 +177,7 @@ export const DEFAULT_PRETRAIN_POLICY: Pick<
   | 'convStem'
   | 'localLayers'
   | 'localChannels'
+  | 'directionChannels'
   | 'globalMaxPool'
   | 'edgeBins'
   | 'edgeCells'
@@ -189,6 +190,7 @@ export const DEFAULT_PRETRAIN_POLICY: Pick<
   convStem: 0,
   localLayers: 2,
   localChannels: 16,
+  directionChannels: 0,
   globalMaxPool: true,
 };
 

@@ -18,6 +18,7 @@ const CONFIG = {
   convStem: 2,
   localLayers: 1,
   localChannels: 3,
+  directionChannels: 2,
   globalMaxPool: true,
   maxQueryTokens: 4,
   offsetBins: 2,
