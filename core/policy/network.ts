@@ -231,7 +231,7 @@ export function directionMasks(G: number): Float32Array {
  * every position.
  */
 export function directionBlock(params: Params, x: tf.Tensor3D, c: PolicyConfig): tf.Tensor3D {
-  const [B, P, d] = x.shape;
+  const [B, P] = x.shape;
   const C = c.directionChannels;
   const G = Math.round(Math.sqrt(P));
   const z = tf.sigmoid(dense(params, layerNorm(params, x, 'dir'), 'dir.wz', 'dir.bz'));
