@@ -53,6 +53,7 @@ const ARCHITECTURE_OPTIONS: Readonly<Record<string, string>> = {
   localChannels: '--local-channels',
   directionChannels: '--direction-channels',
   boxPositionBias: '--no-box-position-bias',
+  boxPositionWords: '--box-position-words',
   detint: '--detint',
   maxPool: '--no-max-pool',
   viewSize: '--view-size',
@@ -177,6 +178,10 @@ export function registerPretrainCommand(program: Command): void {
       'policy architecture: no position slope on the box centre (by default the query sets one, for "the leftmost …")',
     )
     .option(
+      '--box-position-words',
+      "policy architecture: each query word also sets its own box position slope (\"leftmost\" by itself)",
+    )
+    .option(
       '--detint <what>',
       "policy architecture: what reads the image under the mask's green tint instead of the overlay: none | edges (the edge features) | all (the pixel view too)",
       (v: string) => {
@@ -290,6 +295,7 @@ export function registerPretrainCommand(program: Command): void {
                   edgeBins: o['edgeBins'] as number,
                   edgeCells: o['edgeCells'] as number,
                   boxPositionBias: o['boxPositionBias'] !== false,
+                  boxPositionWords: o['boxPositionWords'] === true,
                   detint: o['detint'] as PolicyConfig['detint'],
                   localChannels: o['localChannels'] as number,
                   directionChannels: o['directionChannels'] as number,

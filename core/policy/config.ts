@@ -110,6 +110,14 @@ export interface PolicyConfig {
    * this key load with false).
    */
   readonly boxPositionBias: boolean;
+  /**
+   * The box position slope also reads the query's words directly: each vocabulary word has its own
+   * slope (zero at start), averaged over the query's words and added to the one the global context
+   * sets (needs boxPositionBias). "leftmost" then carries its direction by itself instead of through
+   * the pooled query and the global context, where left and right queries came out alike. Default
+   * false (checkpoints without this key load with false).
+   */
+  readonly boxPositionWords: boolean;
   /** Feed the current mask as a 4th input channel (besides the green overlay). Default true. */
   readonly maskChannel: boolean;
   /**
@@ -150,6 +158,7 @@ export const DEFAULT_POLICY_CONFIG: PolicyConfig = {
   denseClasses: 0,
   denseBox: false,
   boxPositionBias: false,
+  boxPositionWords: false,
   maskChannel: true,
   detint: 'none',
   words: DEFAULT_WORDS,
@@ -206,6 +215,12 @@ export function resolvePolicyConfig(partial: Partial<PolicyConfig> = {}): Policy
   }
   if (typeof c.boxPositionBias !== 'boolean') {
     throw new ValidationError('config.boxPositionBias', c.boxPositionBias, 'must be true or false');
+  }
+  if (typeof c.boxPositionWords !== 'boolean') {
+    throw new ValidationError('config.boxPositionWords', c.boxPositionWords, 'must be true or false');
+  }
+  if (c.boxPositionWords && !c.boxPositionBias) {
+    throw new ValidationError('config.boxPositionWords', c.boxPositionWords, 'needs config.boxPositionBias');
   }
   if (c.denseBox && c.denseClasses === 0) {
     throw new ValidationError('config.denseBox', c.denseBox, 'needs config.denseClasses > 0');

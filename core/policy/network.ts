@@ -260,6 +260,8 @@ export interface Encoded {
   readonly u: tf.Tensor3D;
   /** Global context [B, d]. */
   readonly g: tf.Tensor2D;
+  /** config.boxPositionWords: the query words' mean box position slope [B, 2]. */
+  readonly wordSlopes?: tf.Tensor2D;
 }
 
 export function encode(params: Params, c: PolicyConfig, inputs: EncoderInputs): Encoded {
@@ -307,7 +309,9 @@ export function encode(params: Params, c: PolicyConfig, inputs: EncoderInputs): 
   if (c.globalMaxPool) gIn = tf.add(gIn, dense(params, tf.max(h, 1), 'glob.wmax'));
   const g = tf.relu(gIn) as tf.Tensor2D;
   const u = tf.relu(dense(params, h, 'ptr.wu', 'ptr.bu')) as tf.Tensor3D;
-  return { h, u, g };
+  if (!c.boxPositionWords) return { h, u, g };
+  const words = tf.div(tf.sum(tf.mul(inputs.queryOneHot, qMask3), 1), count); // [B, V]
+  return { h, u, g, wordSlopes: dense(params, words, 'ptr.box.wxyw') as tf.Tensor2D };
 }
 
 export type PointerHead = 'box' | 'pos' | 'neg';
@@ -338,10 +342,14 @@ function patchCoords(G: number): Float32Array {
   return xy;
 }
 
-/** config.boxPositionBias: (g·Wxy)·(x_p, y_p) over the patches, [B, P]. */
+/**
+ * config.boxPositionBias: (g·Wxy)·(x_p, y_p) over the patches, [B, P]; with config.boxPositionWords
+ * the slope also adds the query words' own (`enc.wordSlopes`).
+ */
 export function boxPositionBias(params: Params, enc: Encoded): tf.Tensor2D {
   const P = enc.h.shape[1];
-  const slopes = dense(params, enc.g, 'ptr.box.wxy') as tf.Tensor2D; // [B, 2]
+  let slopes = dense(params, enc.g, 'ptr.box.wxy') as tf.Tensor2D; // [B, 2]
+  if (enc.wordSlopes) slopes = tf.add(slopes, enc.wordSlopes);
   const G = Math.round(Math.sqrt(P));
   return tf.matMul(slopes, tf.tensor2d(patchCoords(G), [2, P]));
 }

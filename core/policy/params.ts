@@ -151,6 +151,7 @@ export function paramSpecs(c: PolicyConfig, dims: PolicyDims, vocabSize: number)
     mat('dir.wout', DIRECTION_BANDS * c.directionChannels, d, 'small');
     vec('dir.bout', d);
   }
+  if (c.boxPositionWords) mat('ptr.box.wxyw', vocabSize, 2, 'zeros');
   return specs;
 }
 

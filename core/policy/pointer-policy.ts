@@ -582,9 +582,10 @@ export class PointerPolicy {
   encodeObservations(batch: readonly PolicyObservation[] | PreparedBatch): EncodedObservations {
     this.assertLive();
     const prep = isPrepared(batch) ? batch : this.prepare(batch);
-    const enc = tf.tidy(() => {
+    const enc: Encoded = tf.tidy(() => {
       const e = this.encodeObservationsOf(this.params(), prep);
-      return { h: tf.keep(e.h), u: tf.keep(e.u), g: tf.keep(e.g) };
+      const kept = { h: tf.keep(e.h), u: tf.keep(e.u), g: tf.keep(e.g) };
+      return e.wordSlopes ? { ...kept, wordSlopes: tf.keep(e.wordSlopes) } : kept;
     });
     const handle: KeptEncoding = {
       count: observationCount(prep),
@@ -595,7 +596,7 @@ export class PointerPolicy {
       dispose: () => {
         if (handle.disposed) return;
         handle.disposed = true;
-        tf.dispose([enc.h, enc.u, enc.g]);
+        tf.dispose([enc.h, enc.u, enc.g, ...(enc.wordSlopes ? [enc.wordSlopes] : [])]);
       },
     };
     return handle;
@@ -658,7 +659,8 @@ export class PointerPolicy {
     const d = this.config.dModel;
     const spread = (x: tf.Tensor3D): tf.Tensor3D =>
       tf.reshape(tf.matMul(S, tf.reshape(x, [U, P * d])), [B, P, d]);
-    return { h: spread(enc.h), u: spread(enc.u), g: tf.matMul(S, enc.g) };
+    const rows = { h: spread(enc.h), u: spread(enc.u), g: tf.matMul(S, enc.g) as tf.Tensor2D };
+    return enc.wordSlopes ? { ...rows, wordSlopes: tf.matMul(S, enc.wordSlopes) } : rows;
   }
 
   private addVariable(name: string, shape: readonly number[], data: Float32Array): void {

@@ -182,11 +182,13 @@ export const DEFAULT_PRETRAIN_POLICY: Pick<
   | 'edgeBins'
   | 'edgeCells'
   | 'boxPositionBias'
+  | 'boxPositionWords'
 > = {
   patchMargin: 0,
   edgeBins: 8,
   edgeCells: 4,
   boxPositionBias: true,
+  boxPositionWords: false,
   convStem: 0,
   localLayers: 2,
   localChannels: 16,

@@ -7,6 +7,9 @@ import {
   resolvePolicyConfig,
   type NamedWeight,
 } from '../../core/policy/index.ts';
+import { repeatRows } from '../../core/policy/observation.ts';
+import { buildVocabulary, wordId } from '../../core/policy/vocabulary.ts';
+import { Rng } from '../../core/rng/index.ts';
 import { TINY, makeFixture } from './fixtures.ts';
 
 // TINY: a 4×4 patch grid; the box's first token is its centre patch gy·4 + gx.
@@ -92,3 +95,82 @@ describe('boxPositionBias (a position slope on the box centre, set by the global
     }
   });
 });
+
+describe('boxPositionWords (each query word sets its own box position slope)', () => {
+  const words = { ...TINY, boxPositionBias: true, boxPositionWords: true };
+  const withQuery = (q: string) => obs.map((o) => ({ ...o, query: q }));
+
+  /** ptr.box.wxyw with one word's row set to (sx, sy). */
+  function withWordSlope(p: PointerPolicy, word: string, sx: number, sy: number): NamedWeight[] {
+    const id = wordId(buildVocabulary(p.config.words, p.config.hashBuckets), word);
+    return p.getWeights().map((w) => {
+      if (w.name !== 'ptr.box.wxyw') return w;
+      const data = new Float32Array(w.data.length);
+      data[2 * id] = sx;
+      data[2 * id + 1] = sy;
+      return { ...w, data };
+    });
+  }
+
+  it('needs the position bias, and starts as a no-op', async () => {
+    expect(resolvePolicyConfig(TINY).boxPositionWords).toBe(false);
+    expect(() => resolvePolicyConfig({ ...TINY, boxPositionWords: true })).toThrow(
+      'config.boxPositionWords true needs config.boxPositionBias',
+    );
+    const p = await PointerPolicy.create(words, { seed: 4 });
+    try {
+      // Its table comes after every other parameter and starts at zero: the same box log-probs.
+      const a = biased.greedy(obs, 'box');
+      p.greedy(obs, 'box').forEach((x, i) => {
+        expect(x.tokens.ids).toEqual(a[i]?.tokens.ids);
+        expect(Array.from(x.logprobs)).toEqual(Array.from(a[i]?.logprobs ?? []));
+      });
+    } finally {
+      p.dispose();
+    }
+  });
+
+  it('moves the box only for queries with the word, by the mean over the query words', async () => {
+    const p = await PointerPolicy.create(words, { seed: 4 });
+    try {
+      p.setWeights(withWordSlope(p, 'leftmost', -60, 0));
+      const left = withQuery('the leftmost shape');
+      expect(centres2(p, left).map((c) => c % G)).toEqual([0, 0, 0, 0]);
+      // Without the word the slope is not there: the boxes are the plain policy's.
+      const other = withQuery('the largest shape');
+      expect(centres2(p, other)).toEqual(centres2(biased, other));
+      // The slope is the mean over the query's words: a centre-patch log-prob difference between
+      // columns 0 and 1 of a row grows by 60/3 · (x_1 − x_0) = 20 · 0.5 against slope 0.
+      const lp = (q: PointerPolicy, col: number): number[] =>
+        (
+          q
+            .logProbs(
+              left,
+              left.map(() => ({ kind: 'box' as const, ids: [col, 0, 0, 0] })),
+            )
+            .logprobs.arraySync() as number[][]
+        ).map((row) => row[0] as number);
+      const zero = await PointerPolicy.create(words, { seed: 4 });
+      const gap = lp(p, 0).map((v, i) => v - (lp(p, 1)[i] as number));
+      const gap0 = lp(zero, 0).map((v, i) => v - (lp(zero, 1)[i] as number));
+      gap.forEach((v, i) => expect(v - (gap0[i] as number)).toBeCloseTo(10, 3));
+      zero.dispose();
+      // Encoded once and spread to repeated rows: the same greedy boxes.
+      const enc = p.encodeObservations(left);
+      const rep = repeatRows(p.prepare(left), [2, 1, 1, 2]);
+      const spread = p.sample(rep, { temperature: 0, rng: new Rng(1), kind: 'box', encoded: enc });
+      expect(spread.map((a) => a.tokens.ids[0])).toEqual([0, 0, 1, 2, 3, 3].map((i) => centres2(p, left)[i]));
+      enc.dispose();
+      const again = loadPolicyBytes(policyToBytes(p));
+      expect(again.config.boxPositionWords).toBe(true);
+      expect(centres2(again, left)).toEqual(centres2(p, left));
+      again.dispose();
+    } finally {
+      p.dispose();
+    }
+  });
+});
+
+function centres2(p: PointerPolicy, o: typeof obs): number[] {
+  return p.greedy(o, 'box').map((a) => a.tokens.ids[0] as number);
+}

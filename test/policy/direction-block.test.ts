@@ -121,7 +121,9 @@ describe('direction block (what lies beyond each patch, per side)', () => {
 
   it('is off by default, starts every other parameter as without it, and saves and loads back to the bit', async () => {
     expect(resolvePolicyConfig({}).directionChannels).toBe(0);
-    expect(() => resolvePolicyConfig({ directionChannels: -1 })).toThrow('config.directionChannels -1 must be an integer >= 0');
+    expect(() => resolvePolicyConfig({ directionChannels: -1 })).toThrow(
+      'config.directionChannels -1 must be an integer >= 0',
+    );
     const small = {
       viewSize: 32,
       patchSize: 8,
@@ -151,5 +153,57 @@ describe('direction block (what lies beyond each patch, per side)', () => {
     a.dispose();
     b.dispose();
     plain.dispose();
+  });
+});
+
+describe('direction block gradients', () => {
+  it('match central finite differences for its weights and its input (a smooth block: no kinks)', async () => {
+    const [B, G, d, C] = [2, 4, 5, 2];
+    const P = G * G;
+    const c = resolvePolicyConfig({ viewSize: 32, patchSize: 8, dModel: d, directionChannels: C });
+    const rng = new Rng(21);
+    const rand = (n: number, s = 1): Float32Array => Float32Array.from({ length: n }, () => rng.normal(0, s));
+    const shapes: Record<string, number[]> = {
+      'dir.ln.g': [d],
+      'dir.ln.b': [d],
+      'dir.wz': [d, C],
+      'dir.bz': [C],
+      'dir.wout': [DIRECTION_BANDS * C, d],
+      'dir.bout': [d],
+    };
+    const vars = new Map<string, tf.Variable>(
+      Object.entries(shapes).map(([k, s]) => [
+        k,
+        tf.variable(tf.tensor(rand(s.reduce((a, b) => a * b, 1)), s)),
+      ]),
+    );
+    const x = tf.variable(tf.tensor3d(rand(B * P * d), [B, P, d]));
+    const r = tf.tensor3d(rand(B * P * d), [B, P, d]);
+    const lossOf = (): tf.Scalar =>
+      tf.sum(tf.mul(directionBlock(vars as Map<string, tf.Tensor>, x, c), r)) as tf.Scalar;
+    const all = [...vars.values(), x];
+    const { grads } = tf.variableGrads(lossOf, all);
+    const failures: string[] = [];
+    const eps = 1e-2;
+    for (const v of all) {
+      const g = grads[v.name]!.dataSync() as Float32Array;
+      const base = (v.dataSync() as Float32Array).slice();
+      for (let k = 0; k < 4; k++) {
+        const i = rng.int(base.length);
+        const probe = (delta: number): number => {
+          const w = base.slice();
+          w[i] = w[i]! + delta;
+          v.assign(tf.tensor(w, v.shape));
+          return tf.tidy(() => lossOf().dataSync()[0]!);
+        };
+        const fd = (probe(eps) - probe(-eps)) / (2 * eps);
+        v.assign(tf.tensor(base, v.shape));
+        if (Math.abs(fd - g[i]!) > 2e-2 * Math.max(Math.abs(fd), Math.abs(g[i]!)) + 2e-3) {
+          failures.push(`${v.name}[${i}] autodiff ${g[i]} vs finite differences ${fd}`);
+        }
+      }
+    }
+    expect(failures).toEqual([]);
+    tf.dispose([...all, r]);
   });
 });
