@@ -112,8 +112,8 @@ export interface PolicyConfig {
   readonly boxPositionBias: boolean;
   /**
    * The box position slope also reads the query's words directly: each vocabulary word has its own
-   * slope (zero at start), averaged over the query's words and added to the one the global context
-   * sets (needs boxPositionBias). "leftmost" then carries its direction by itself instead of through
+   * slope (zero at start), summed over the query's words (times a fixed scale, network.ts) and added
+   * to the one the global context sets (needs boxPositionBias). "leftmost" then carries its direction by itself instead of through
    * the pooled query and the global context, where left and right queries came out alike. Default
    * false (checkpoints without this key load with false).
    */

@@ -130,17 +130,17 @@ describe('boxPositionWords (each query word sets its own box position slope)', (
     }
   });
 
-  it('moves the box only for queries with the word, by the mean over the query words', async () => {
+  it('moves the box only for queries with the word, by the sum over the query words (times 4)', async () => {
     const p = await PointerPolicy.create(words, { seed: 4 });
     try {
-      p.setWeights(withWordSlope(p, 'leftmost', -60, 0));
+      p.setWeights(withWordSlope(p, 'leftmost', -15, 0));
       const left = withQuery('the leftmost shape');
       expect(centres2(p, left).map((c) => c % G)).toEqual([0, 0, 0, 0]);
       // Without the word the slope is not there: the boxes are the plain policy's.
       const other = withQuery('the largest shape');
       expect(centres2(p, other)).toEqual(centres2(biased, other));
-      // The slope is the mean over the query's words: a centre-patch log-prob difference between
-      // columns 0 and 1 of a row grows by 60/3 · (x_1 − x_0) = 20 · 0.5 against slope 0.
+      // The slope is 4 × the sum over the query's words (one of them has one): a centre-patch
+      // log-prob difference between columns 0 and 1 of a row grows by 4 · 15 · (x_1 − x_0) = 60 · 0.5.
       const lp = (q: PointerPolicy, col: number): number[] =>
         (
           q
@@ -153,7 +153,7 @@ describe('boxPositionWords (each query word sets its own box position slope)', (
       const zero = await PointerPolicy.create(words, { seed: 4 });
       const gap = lp(p, 0).map((v, i) => v - (lp(p, 1)[i] as number));
       const gap0 = lp(zero, 0).map((v, i) => v - (lp(zero, 1)[i] as number));
-      gap.forEach((v, i) => expect(v - (gap0[i] as number)).toBeCloseTo(10, 3));
+      gap.forEach((v, i) => expect(v - (gap0[i] as number)).toBeCloseTo(30, 2));
       zero.dispose();
       // Encoded once and spread to repeated rows: the same greedy boxes.
       const enc = p.encodeObservations(left);
