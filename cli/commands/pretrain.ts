@@ -58,6 +58,8 @@ const ARCHITECTURE_OPTIONS: Readonly<Record<string, string>> = {
   maxPool: '--no-max-pool',
   viewSize: '--view-size',
   patchSize: '--patch-size',
+  offsetBins: '--offset-bins',
+  sizeBins: '--size-bins',
   denseBox: '--dense-box',
 };
 
@@ -209,6 +211,18 @@ export function registerPretrainCommand(program: Command): void {
       DEFAULT_POLICY_CONFIG.patchSize,
     )
     .option(
+      '--offset-bins <n>',
+      'policy architecture: offset bins per axis inside a patch (positions are quantised to patch/n)',
+      intOption('--offset-bins', 1),
+      DEFAULT_PRETRAIN_POLICY.offsetBins,
+    )
+    .option(
+      '--size-bins <n>',
+      'policy architecture: log-spaced bins of the box width and height',
+      intOption('--size-bins', 2),
+      DEFAULT_PRETRAIN_POLICY.sizeBins,
+    )
+    .option(
       '--wrong-box <fraction>',
       'refinement episodes that start from another object’s box (the oracle then clicks the target)',
       numberOption('--wrong-box', 'probability'),
@@ -302,6 +316,8 @@ export function registerPretrainCommand(program: Command): void {
                   globalMaxPool: o['maxPool'] as boolean,
                   viewSize: o['viewSize'] as number,
                   patchSize: o['patchSize'] as number,
+                  offsetBins: o['offsetBins'] as number,
+                  sizeBins: o['sizeBins'] as number,
                   denseClasses: (o['denseWeight'] as number) > 0 ? DENSE_CLASSES : 0,
                   denseBox: o['denseBox'] === true,
                 },

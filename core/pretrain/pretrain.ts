@@ -183,12 +183,16 @@ export const DEFAULT_PRETRAIN_POLICY: Pick<
   | 'edgeCells'
   | 'boxPositionBias'
   | 'boxPositionWords'
+  | 'offsetBins'
+  | 'sizeBins'
 > = {
   patchMargin: 0,
   edgeBins: 8,
   edgeCells: 4,
   boxPositionBias: true,
   boxPositionWords: false,
+  offsetBins: 8,
+  sizeBins: 48,
   convStem: 0,
   localLayers: 2,
   localChannels: 16,
