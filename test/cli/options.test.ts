@@ -53,6 +53,13 @@ describe('sam-veteran pretrain options', () => {
     expect(await pretrainError(['--wrong-box', '2'])).toContain('--wrong-box "2" must be a number in [0, 1]');
     expect(await pretrainError(['--lr', '0'])).toContain('--lr "0" must be a positive number');
     expect(await pretrainError(['--view-size', '2'])).toContain('--view-size "2" must be an integer >= 4');
+    expect(await pretrainError(['--offset-bins', '0'])).toContain(
+      '--offset-bins "0" must be a positive integer',
+    );
+    expect(await pretrainError(['--size-bins', '1'])).toContain('--size-bins "1" must be an integer >= 2');
+    expect(await pretrainError(['--direction-channels', '-2'])).toContain(
+      '--direction-channels "-2" must be a non-negative integer',
+    );
     expect(await pretrainError(['--point-targets', 'foo'])).toContain(
       '--point-targets must be one of centre, depth, depth-sampled (got "foo")',
     );
