@@ -54,6 +54,7 @@ const ARCHITECTURE_OPTIONS: Readonly<Record<string, string>> = {
   directionChannels: '--direction-channels',
   boxPositionBias: '--no-box-position-bias',
   boxPositionWords: '--box-position-words',
+  wordFilm: '--word-film',
   detint: '--detint',
   maxPool: '--no-max-pool',
   viewSize: '--view-size',
@@ -184,6 +185,10 @@ export function registerPretrainCommand(program: Command): void {
       "policy architecture: each query word also sets its own box position slope (\"leftmost\" by itself)",
     )
     .option(
+      '--word-film',
+      "policy architecture: each query word also modulates the patch features (FiLM) by its own row",
+    )
+    .option(
       '--detint <what>',
       "policy architecture: what reads the image under the mask's green tint instead of the overlay: none | edges (the edge features) | all (the pixel view too)",
       (v: string) => {
@@ -310,6 +315,7 @@ export function registerPretrainCommand(program: Command): void {
                   edgeCells: o['edgeCells'] as number,
                   boxPositionBias: o['boxPositionBias'] !== false,
                   boxPositionWords: o['boxPositionWords'] === true,
+                  wordFilm: o['wordFilm'] === true,
                   detint: o['detint'] as PolicyConfig['detint'],
                   localChannels: o['localChannels'] as number,
                   directionChannels: o['directionChannels'] as number,

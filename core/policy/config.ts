@@ -118,6 +118,12 @@ export interface PolicyConfig {
    * false (checkpoints without this key load with false).
    */
   readonly boxPositionWords: boolean;
+  /**
+   * The first FiLM's [γ; β] also add each query word's own row of a table (zero at start), summed
+   * over the query's words: a word modulates the patch features directly, not only through the
+   * pooled query's MLP. Default false (checkpoints without this key load with false).
+   */
+  readonly wordFilm: boolean;
   /** Feed the current mask as a 4th input channel (besides the green overlay). Default true. */
   readonly maskChannel: boolean;
   /**
@@ -159,6 +165,7 @@ export const DEFAULT_POLICY_CONFIG: PolicyConfig = {
   denseBox: false,
   boxPositionBias: false,
   boxPositionWords: false,
+  wordFilm: false,
   maskChannel: true,
   detint: 'none',
   words: DEFAULT_WORDS,
@@ -218,6 +225,9 @@ export function resolvePolicyConfig(partial: Partial<PolicyConfig> = {}): Policy
   }
   if (typeof c.boxPositionWords !== 'boolean') {
     throw new ValidationError('config.boxPositionWords', c.boxPositionWords, 'must be true or false');
+  }
+  if (typeof c.wordFilm !== 'boolean') {
+    throw new ValidationError('config.wordFilm', c.wordFilm, 'must be true or false');
   }
   if (c.boxPositionWords && !c.boxPositionBias) {
     throw new ValidationError('config.boxPositionWords', c.boxPositionWords, 'needs config.boxPositionBias');

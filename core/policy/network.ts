@@ -6,6 +6,7 @@
  *   x  = LN(patches·Wp + bp + pos [+ CNN(view)])                      patch tokens      [B,P,d]
  *   q  = relu(mean_t(onehot·E + qpos)·Wq + bq)                        pooled query      [B,d]
  *   x  = x ⊙ (1 + γ(q)) + β(q)                                        FiLM (Perez et al. 2018)
+ *        (config.wordFilm: [γ; β] also adds each query word's own row of a table)
  *   x  = x + MLP(LN(x))
  *   per cross block: x += Attn(LN(x) → query tokens)                      word-level grounding
  *   per local block: x += Conv3×3(relu(LN(x)·Win))                       neighbourhood, shared weights
@@ -79,9 +80,11 @@ function attentionBlock(
 }
 
 /** FiLM: x ⊙ (1 + γ(q)) + β(q), with [γ; β] = q·W + b, broadcast over patches. */
-function film(params: Params, x: tf.Tensor, q: tf.Tensor, prefix: string): tf.Tensor {
+function film(params: Params, x: tf.Tensor, q: tf.Tensor, prefix: string, extra?: tf.Tensor): tf.Tensor {
   const [B, , d] = x.shape as [number, number, number];
-  const [gamma, beta] = tf.split(dense(params, q, `${prefix}.w`, `${prefix}.b`), 2, 1) as [
+  let gb = dense(params, q, `${prefix}.w`, `${prefix}.b`);
+  if (extra) gb = tf.add(gb, extra);
+  const [gamma, beta] = tf.split(gb, 2, 1) as [
     tf.Tensor,
     tf.Tensor,
   ];
@@ -287,7 +290,10 @@ export function encode(params: Params, c: PolicyConfig, inputs: EncoderInputs): 
   const pooled = tf.div(tf.sum(tf.mul(qTokens, qMask3), 1), count); // [B,d]
   const q = tf.relu(dense(params, pooled, 'query.w', 'query.b'));
 
-  x = mlpBlock(params, film(params, x, q, 'film'), 'mlp0');
+  // The query's words as counts [B, V], for the per-word tables (config.wordFilm, boxPositionWords).
+  const bag = c.wordFilm || c.boxPositionWords ? tf.sum(tf.mul(inputs.queryOneHot, qMask3), 1) : null;
+  const wordFilm = c.wordFilm && bag ? dense(params, bag, 'film.words') : undefined;
+  x = mlpBlock(params, film(params, x, q, 'film', wordFilm), 'mlp0');
   if (c.crossAttnLayers > 0) {
     // A query with no words keeps one all-masked row; the -1e9 bias then gives uniform weights
     // over zero vectors, i.e. no update, instead of NaN.
@@ -318,8 +324,8 @@ export function encode(params: Params, c: PolicyConfig, inputs: EncoderInputs): 
   if (c.globalMaxPool) gIn = tf.add(gIn, dense(params, tf.max(h, 1), 'glob.wmax'));
   const g = tf.relu(gIn) as tf.Tensor2D;
   const u = tf.relu(dense(params, h, 'ptr.wu', 'ptr.bu')) as tf.Tensor3D;
-  if (!c.boxPositionWords) return { h, u, g };
-  const words = tf.mul(tf.sum(tf.mul(inputs.queryOneHot, qMask3), 1), WORD_SLOPE_SCALE); // [B, V]
+  if (!c.boxPositionWords || !bag) return { h, u, g };
+  const words = tf.mul(bag, WORD_SLOPE_SCALE);
   return { h, u, g, wordSlopes: dense(params, words, 'ptr.box.wxyw') as tf.Tensor2D };
 }
 

@@ -152,6 +152,7 @@ export function paramSpecs(c: PolicyConfig, dims: PolicyDims, vocabSize: number)
     vec('dir.bout', d);
   }
   if (c.boxPositionWords) mat('ptr.box.wxyw', vocabSize, 2, 'zeros');
+  if (c.wordFilm) mat('film.words', vocabSize, 2 * d, 'zeros');
   return specs;
 }
 

@@ -183,6 +183,7 @@ export const DEFAULT_PRETRAIN_POLICY: Pick<
   | 'edgeCells'
   | 'boxPositionBias'
   | 'boxPositionWords'
+  | 'wordFilm'
   | 'offsetBins'
   | 'sizeBins'
 > = {
@@ -191,6 +192,7 @@ export const DEFAULT_PRETRAIN_POLICY: Pick<
   edgeCells: 4,
   boxPositionBias: true,
   boxPositionWords: false,
+  wordFilm: false,
   offsetBins: 8,
   sizeBins: 48,
   convStem: 0,

@@ -174,3 +174,35 @@ describe('boxPositionWords (each query word sets its own box position slope)', (
 function centres2(p: PointerPolicy, o: typeof obs): number[] {
   return p.greedy(o, 'box').map((a) => a.tokens.ids[0] as number);
 }
+
+describe('wordFilm (each query word modulates the patch features by its own row)', () => {
+  it('starts as a no-op and changes only the actions of queries with the word', async () => {
+    const cfg = { ...TINY, wordFilm: true };
+    const p = await PointerPolicy.create(cfg, { seed: 4 });
+    try {
+      const red = obs.map((o) => ({ ...o, query: 'the red shape' }));
+      const blue = obs.map((o) => ({ ...o, query: 'the blue shape' }));
+      const lps = (q: PointerPolicy, o: typeof obs): number[][] =>
+        q.greedy(o, 'box').map((a) => Array.from(a.logprobs));
+      // Zero table, last parameter: the plain policy's log-probs to the bit.
+      expect(lps(p, red)).toEqual(lps(plain, red));
+      const id = wordId(buildVocabulary(p.config.words, p.config.hashBuckets), 'red');
+      p.setWeights(
+        p.getWeights().map((w) => {
+          if (w.name !== 'film.words') return w;
+          const data = new Float32Array(w.data.length);
+          for (let j = 0; j < w.shape[1]!; j++) data[id * w.shape[1]! + j] = 0.5 * Math.sin(j + 1);
+          return { ...w, data };
+        }),
+      );
+      expect(lps(p, blue)).toEqual(lps(plain, blue));
+      expect(lps(p, red)).not.toEqual(lps(plain, red));
+      const again = loadPolicyBytes(policyToBytes(p));
+      expect(again.config.wordFilm).toBe(true);
+      expect(lps(again, red)).toEqual(lps(p, red));
+      again.dispose();
+    } finally {
+      p.dispose();
+    }
+  });
+});

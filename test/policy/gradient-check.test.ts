@@ -20,6 +20,7 @@ const CONFIG = {
   localChannels: 3,
   boxPositionBias: true,
   boxPositionWords: true,
+  wordFilm: true,
   globalMaxPool: true,
   maxQueryTokens: 4,
   offsetBins: 2,
