@@ -53,7 +53,7 @@ const ARCHITECTURE_OPTIONS: Readonly<Record<string, string>> = {
   localChannels: '--local-channels',
   directionChannels: '--direction-channels',
   boxPositionBias: '--no-box-position-bias',
-  boxPositionWords: '--box-position-words',
+  boxPositionWords: '--no-box-position-words',
   wordFilm: '--word-film',
   detint: '--detint',
   maxPool: '--no-max-pool',
@@ -181,8 +181,8 @@ export function registerPretrainCommand(program: Command): void {
       'policy architecture: no position slope on the box centre (by default the query sets one, for "the leftmost …")',
     )
     .option(
-      '--box-position-words',
-      "policy architecture: each query word also sets its own box position slope (\"leftmost\" by itself)",
+      '--no-box-position-words',
+      'policy architecture: the box position slope from the global context only (by default each query word also sets its own: "leftmost" by itself)',
     )
     .option(
       '--word-film',
@@ -314,7 +314,7 @@ export function registerPretrainCommand(program: Command): void {
                   edgeBins: o['edgeBins'] as number,
                   edgeCells: o['edgeCells'] as number,
                   boxPositionBias: o['boxPositionBias'] !== false,
-                  boxPositionWords: o['boxPositionWords'] === true,
+                  boxPositionWords: o['boxPositionBias'] !== false && o['boxPositionWords'] !== false,
                   wordFilm: o['wordFilm'] === true,
                   detint: o['detint'] as PolicyConfig['detint'],
                   localChannels: o['localChannels'] as number,
