@@ -19,6 +19,7 @@
  * g_k is g for the box head and g + E_type[type] for the point heads (conditioning on the type
  * token). Offsets and sizes read [g_k; h_selected] through a small MLP; the width head also sees
  * the offset token and the height head the width token (autoregression by added embeddings).
+ * With config.boxPositionBias the box centre's logits add (g·Wxy [+ 4·Σ_words Wxyw[w]])·(x_p, y_p).
  */
 import type { PolicyConfig } from './config.ts';
 import { DIRECTION_BANDS } from './params.ts';
@@ -272,7 +273,7 @@ export interface Encoded {
   readonly u: tf.Tensor3D;
   /** Global context [B, d]. */
   readonly g: tf.Tensor2D;
-  /** config.boxPositionWords: the query words' mean box position slope [B, 2]. */
+  /** config.boxPositionWords: the query words' box position slope, 4 · Σ_words Wxyw[w] [B, 2]. */
   readonly wordSlopes?: tf.Tensor2D;
 }
 
