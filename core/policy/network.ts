@@ -85,10 +85,7 @@ function film(params: Params, x: tf.Tensor, q: tf.Tensor, prefix: string, extra?
   const [B, , d] = x.shape as [number, number, number];
   let gb = dense(params, q, `${prefix}.w`, `${prefix}.b`);
   if (extra) gb = tf.add(gb, extra);
-  const [gamma, beta] = tf.split(gb, 2, 1) as [
-    tf.Tensor,
-    tf.Tensor,
-  ];
+  const [gamma, beta] = tf.split(gb, 2, 1) as [tf.Tensor, tf.Tensor];
   return tf.add(tf.mul(x, tf.reshape(tf.add(gamma, 1), [B, 1, d])), tf.reshape(beta, [B, 1, d]));
 }
 
