@@ -186,7 +186,7 @@ export function registerPretrainCommand(program: Command): void {
     )
     .option(
       '--word-film',
-      "policy architecture: each query word also modulates the patch features (FiLM) by its own row",
+      'policy architecture: each query word also modulates the patch features (FiLM) by its own row',
     )
     .option(
       '--detint <what>',
