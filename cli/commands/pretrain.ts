@@ -49,6 +49,7 @@ const ARCHITECTURE_OPTIONS: Readonly<Record<string, string>> = {
   convStem: '--conv-stem',
   edgeBins: '--edge-bins',
   edgeCells: '--edge-cells',
+  edgeScale: '--edge-scale',
   localLayers: '--local-layers',
   localChannels: '--local-channels',
   directionChannels: '--direction-channels',
@@ -157,6 +158,12 @@ export function registerPretrainCommand(program: Command): void {
       'policy architecture: cells per patch side of the edge histograms',
       intOption('--edge-cells', 1),
       DEFAULT_PRETRAIN_POLICY.edgeCells,
+    )
+    .option(
+      '--edge-scale <n>',
+      "policy architecture: the edges are measured at n times the view's resolution",
+      intOption('--edge-scale', 1),
+      DEFAULT_PRETRAIN_POLICY.edgeScale,
     )
     .option(
       '--local-layers <n>',
@@ -313,6 +320,7 @@ export function registerPretrainCommand(program: Command): void {
                   localLayers: o['localLayers'] as number,
                   edgeBins: o['edgeBins'] as number,
                   edgeCells: o['edgeCells'] as number,
+                  edgeScale: o['edgeScale'] as number,
                   boxPositionBias: o['boxPositionBias'] !== false,
                   boxPositionWords: o['boxPositionBias'] !== false && o['boxPositionWords'] !== false,
                   wordFilm: o['wordFilm'] === true,

@@ -33,6 +33,11 @@ export interface PolicyConfig {
   readonly edgeBins: number;
   /** Cells per patch side for the edge histograms (edgeCells² per patch). Default 2. */
   readonly edgeCells: number;
+  /**
+   * The edges are measured on a view `edgeScale` times the view's side (2: 128 px for a 64-px view;
+   * 4: 256 px). Default 2 (checkpoints without this key load with 2).
+   */
+  readonly edgeScale: number;
   /** Model width. Default 64. */
   readonly dModel: number;
   /** Hidden width of the MLP blocks. Default 128. */
@@ -147,6 +152,7 @@ export const DEFAULT_POLICY_CONFIG: PolicyConfig = {
   convStem: 0,
   edgeBins: 0,
   edgeCells: 2,
+  edgeScale: 2,
   dModel: 64,
   mlpHidden: 128,
   mixerLayers: 2,
@@ -187,6 +193,7 @@ export function resolvePolicyConfig(partial: Partial<PolicyConfig> = {}): Policy
   posInt('convStem', 0);
   posInt('edgeBins', 0);
   posInt('edgeCells', 1);
+  posInt('edgeScale', 1);
   posInt('dModel', 2);
   posInt('mlpHidden', 1);
   posInt('mixerLayers', 0);
@@ -245,11 +252,11 @@ export function resolvePolicyConfig(partial: Partial<PolicyConfig> = {}): Policy
       `needs patchMargin 0 and patchSize 8 (got ${c.patchMargin} and ${c.patchSize})`,
     );
   }
-  if (c.edgeBins > 0 && (2 * c.patchSize) % c.edgeCells !== 0) {
+  if (c.edgeBins > 0 && (c.edgeScale * c.patchSize) % c.edgeCells !== 0) {
     throw new ValidationError(
       'config.edgeCells',
       c.edgeCells,
-      `must divide 2·patchSize = ${2 * c.patchSize} (edges are measured at twice the view's resolution)`,
+      `must divide edgeScale·patchSize = ${c.edgeScale * c.patchSize} (edges are measured at ${c.edgeScale}× the view's resolution)`,
     );
   }
   if (c.edgeBins > 0 && c.convStem > 0) {

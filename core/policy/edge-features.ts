@@ -21,9 +21,9 @@ import { resizeInto } from './resample.ts';
 /** Gradient magnitude (RGB in [0, 1], central differences) below which a pixel adds nothing. */
 export const EDGE_NOISE_FLOOR = 0.1;
 
-/** Side of the image the edges are measured on: twice the view. */
+/** Side of the image the edges are measured on: config.edgeScale (default 2) times the view. */
 export function edgeViewSize(c: PolicyConfig): number {
-  return 2 * c.viewSize;
+  return c.edgeScale * c.viewSize;
 }
 
 /** Edge features per patch token. */

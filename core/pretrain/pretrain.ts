@@ -183,6 +183,7 @@ export const DEFAULT_PRETRAIN_POLICY: Pick<
   | 'globalMaxPool'
   | 'edgeBins'
   | 'edgeCells'
+  | 'edgeScale'
   | 'boxPositionBias'
   | 'boxPositionWords'
   | 'wordFilm'
@@ -192,6 +193,7 @@ export const DEFAULT_PRETRAIN_POLICY: Pick<
   patchMargin: 0,
   edgeBins: 8,
   edgeCells: 4,
+  edgeScale: 2,
   boxPositionBias: true,
   boxPositionWords: true,
   wordFilm: false,

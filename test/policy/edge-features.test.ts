@@ -94,6 +94,38 @@ describe('edge features (oriented edge energy per patch cell)', () => {
     expect(energy(d, 1, 2, 1, 0, [0, BINS / 2])).toBeLessThan(0.05 * diagonal);
   });
 
+  it('are measured at edgeScale times the view: the same edge in the same cell at 1× and 4×', () => {
+    expect(config.edgeScale).toBe(2);
+    expect(() => resolvePolicyConfig({ ...EDGES, edgeScale: 0 })).toThrow(/config\.edgeScale/);
+    // edgeScale 1 with 8 cells per patch side: 1-px cells, which 8 divides; 3 does not divide 8.
+    expect(() => resolvePolicyConfig({ ...EDGES, edgeScale: 1, edgeCells: 3 })).toThrow(
+      "config.edgeCells 3 must divide edgeScale·patchSize = 8 (edges are measured at 1× the view's resolution)",
+    );
+    const at = (scale: number): Float32Array => {
+      const c = resolvePolicyConfig({ ...EDGES, edgeScale: scale });
+      const out = new Float32Array(16 * PER_PATCH);
+      edgeFeaturesInto(
+        image((x) => x >= 44),
+        c,
+        out,
+        0,
+        PER_PATCH,
+      );
+      return out;
+    };
+    // The image is 64 px: at 1× it is read at 32 px, at 4× at 128 px; the edge at x = 44 (patch
+    // column 2, right cell) stays there, and nothing else lights up.
+    for (const f of [at(1), at(4)]) {
+      for (let gy = 0; gy < 4; gy++) {
+        expect(energy(f, gy, 2, 1, 1, ALONG_X)).toBeGreaterThan(0.1);
+        expect(energy(f, gy, 1, 1, 1, ALL)).toBe(0);
+        expect(energy(f, gy, 3, 1, 1, ALL)).toBe(0);
+      }
+    }
+    // Different resolutions, different measures.
+    expect(at(4)).not.toEqual(at(2));
+  });
+
   it('ignore noise below the floor and see a colour edge of equal brightness', () => {
     expect(features(image(() => false, 12)).every((v) => v === 0)).toBe(true);
     const rgb = new Uint8Array(64 * 64 * 3);
