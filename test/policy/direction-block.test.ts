@@ -14,6 +14,7 @@ import {
 import { directionBlock, directionMasks } from '../../core/policy/network.ts';
 import { DIRECTION_BANDS } from '../../core/policy/params.ts';
 import { Rng } from '../../core/rng/index.ts';
+import { referenceNormDense } from './fixtures.ts';
 
 beforeAll(async () => {
   await initTf('wasm');
@@ -80,21 +81,7 @@ describe('direction block (what lies beyond each patch, per side)', () => {
     ]);
     const got = directionBlock(params, tf.tensor3d(raw.x, [B, P, d]), c).dataSync() as Float32Array;
 
-    const z = new Float64Array(B * P * C);
-    for (let i = 0; i < B * P; i++) {
-      const row = raw.x.subarray(i * d, (i + 1) * d);
-      const mean = row.reduce((a, v) => a + v, 0) / d;
-      const variance = row.reduce((a, v) => a + (v - mean) ** 2, 0) / d;
-      const normed = Array.from(
-        row,
-        (v, j) => ((v - mean) / Math.sqrt(variance + 1e-5)) * raw.g[j]! + raw.b[j]!,
-      );
-      for (let k = 0; k < C; k++) {
-        let s = raw.bz[k]!;
-        for (let j = 0; j < d; j++) s += normed[j]! * raw.wz[j * C + k]!;
-        z[i * C + k] = 1 / (1 + Math.exp(-s));
-      }
-    }
+    const z = referenceNormDense(raw.x, d, raw, raw.wz, raw.bz, (s) => 1 / (1 + Math.exp(-s)));
     let maxErr = 0;
     for (let bi = 0; bi < B; bi++) {
       for (let p = 0; p < P; p++) {

@@ -58,3 +58,32 @@ export const TINY = {
   sizeBins: 12,
   hashBuckets: 8,
 } as const;
+
+/**
+ * Reference for the blocks' first stage, in float64: each of the `rows` rows of x (width d) layer
+ * normalised with gains g and shifts b, then through W [d, k] + bias; `act` applied per unit.
+ */
+export function referenceNormDense(
+  x: Float32Array,
+  d: number,
+  ln: { readonly g: Float32Array; readonly b: Float32Array },
+  w: Float32Array,
+  bias: Float32Array,
+  act: (v: number) => number,
+): Float64Array {
+  const k = bias.length;
+  const rows = x.length / d;
+  const out = new Float64Array(rows * k);
+  for (let i = 0; i < rows; i++) {
+    const row = x.subarray(i * d, (i + 1) * d);
+    const mean = row.reduce((a, v) => a + v, 0) / d;
+    const variance = row.reduce((a, v) => a + (v - mean) ** 2, 0) / d;
+    const normed = Array.from(row, (v, j) => ((v - mean) / Math.sqrt(variance + 1e-5)) * ln.g[j]! + ln.b[j]!);
+    for (let u = 0; u < k; u++) {
+      let s = bias[u]!;
+      for (let j = 0; j < d; j++) s += normed[j]! * w[j * k + u]!;
+      out[i * k + u] = act(s);
+    }
+  }
+  return out;
+}

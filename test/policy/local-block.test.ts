@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initTf, resolvePolicyConfig, tf } from '../../core/policy/index.ts';
 import { localBlock } from '../../core/policy/network.ts';
 import { Rng } from '../../core/rng/index.ts';
+import { referenceNormDense } from './fixtures.ts';
 
 beforeAll(async () => {
   await initTf('wasm');
@@ -41,21 +42,7 @@ describe('local block (3×3 convolution over the patch grid)', () => {
     const got = localBlock(params, tf.tensor3d(raw.x, [B, P, d]), c, 'l').dataSync() as Float32Array;
 
     // Reference: per patch, layer norm, bottleneck, then the 3×3 neighbourhood.
-    const z = new Float64Array(B * P * r);
-    for (let i = 0; i < B * P; i++) {
-      const row = raw.x.subarray(i * d, (i + 1) * d);
-      const mean = row.reduce((a, v) => a + v, 0) / d;
-      const variance = row.reduce((a, v) => a + (v - mean) ** 2, 0) / d;
-      const normed = Array.from(
-        row,
-        (v, j) => ((v - mean) / Math.sqrt(variance + 1e-5)) * raw.g[j]! + raw.b[j]!,
-      );
-      for (let k = 0; k < r; k++) {
-        let s = raw.bin[k]!;
-        for (let j = 0; j < d; j++) s += normed[j]! * raw.win[j * r + k]!;
-        z[i * r + k] = Math.max(0, s);
-      }
-    }
+    const z = referenceNormDense(raw.x, d, raw, raw.win, raw.bin, (s) => Math.max(0, s));
     let maxErr = 0;
     for (let b = 0; b < B; b++) {
       for (let gy = 0; gy < G; gy++) {
