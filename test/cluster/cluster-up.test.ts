@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerClusterCommand } from '../../cli/commands/cluster.ts';
 import { cpusOf } from '../../deploy/local/index.ts';
@@ -38,12 +38,17 @@ const UP = ['cluster', 'up', '--actors', '1', '--env-replicas', '1', '--steps', 
 /** The services on the last CPU, the replica on the first (the same CPU on a one-CPU machine). */
 const SERVICE_CPU = availableParallelism() - 1;
 
-/** Pid of the running learner of `runDir` (its command line names the run folder). */
+/**
+ * Pid of the running learner of `runDir` (its command line names the run folder), once it runs as
+ * itself: before taskset has set the affinity and exec'd, the same pid is still `taskset -c …` with
+ * the parent's CPUs.
+ */
 function learnerPid(runDir: string): number | undefined {
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
       const argv = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
+      if (basename(argv[0] ?? '') === 'taskset') continue;
       if (argv.includes('learner') && argv.includes(runDir)) return Number(name);
     } catch {
       // exited meanwhile
