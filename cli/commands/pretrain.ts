@@ -56,6 +56,7 @@ const ARCHITECTURE_OPTIONS: Readonly<Record<string, string>> = {
   boxPositionBias: '--no-box-position-bias',
   boxPositionWords: '--no-box-position-words',
   wordFilm: '--word-film',
+  boxDetail: '--box-detail',
   detint: '--detint',
   maxPool: '--no-max-pool',
   viewSize: '--view-size',
@@ -196,6 +197,10 @@ export function registerPretrainCommand(program: Command): void {
       'policy architecture: each query word also modulates the patch features (FiLM) by its own row',
     )
     .option(
+      '--box-detail',
+      "policy architecture: the box's offset and size heads also read the raw pixels and edges around the chosen centre patch",
+    )
+    .option(
       '--detint <what>',
       "policy architecture: what reads the image under the mask's green tint instead of the overlay: none | edges (the edge features) | all (the pixel view too)",
       (v: string) => {
@@ -324,6 +329,7 @@ export function registerPretrainCommand(program: Command): void {
                   boxPositionBias: o['boxPositionBias'] !== false,
                   boxPositionWords: o['boxPositionBias'] !== false && o['boxPositionWords'] !== false,
                   wordFilm: o['wordFilm'] === true,
+                  boxDetail: o['boxDetail'] === true,
                   detint: o['detint'] as PolicyConfig['detint'],
                   localChannels: o['localChannels'] as number,
                   directionChannels: o['directionChannels'] as number,

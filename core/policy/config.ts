@@ -129,6 +129,14 @@ export interface PolicyConfig {
    * pooled query's MLP. Default false (checkpoints without this key load with false).
    */
   readonly wordFilm: boolean;
+  /**
+   * The box's offset and size heads also read the raw input features (pixels, mask and edges) of
+   * the chosen centre patch and its 8 neighbours through their own weights (small at start),
+   * besides the patch's encoded feature: where the box's edges lie within a patch is a detail the
+   * encoder's d-wide features may have averaged away. Default false (checkpoints without this key
+   * load with false).
+   */
+  readonly boxDetail: boolean;
   /** Feed the current mask as a 4th input channel (besides the green overlay). Default true. */
   readonly maskChannel: boolean;
   /**
@@ -172,6 +180,7 @@ export const DEFAULT_POLICY_CONFIG: PolicyConfig = {
   boxPositionBias: false,
   boxPositionWords: false,
   wordFilm: false,
+  boxDetail: false,
   maskChannel: true,
   detint: 'none',
   words: DEFAULT_WORDS,
@@ -235,6 +244,9 @@ export function resolvePolicyConfig(partial: Partial<PolicyConfig> = {}): Policy
   }
   if (typeof c.wordFilm !== 'boolean') {
     throw new ValidationError('config.wordFilm', c.wordFilm, 'must be true or false');
+  }
+  if (typeof c.boxDetail !== 'boolean') {
+    throw new ValidationError('config.boxDetail', c.boxDetail, 'must be true or false');
   }
   if (c.boxPositionWords && !c.boxPositionBias) {
     throw new ValidationError('config.boxPositionWords', c.boxPositionWords, 'needs config.boxPositionBias');

@@ -18,6 +18,7 @@ import type { PolicyConfig, PolicyDims } from './config.ts';
 import { policyDims, resolvePolicyConfig } from './config.ts';
 import type { Encoded, Params } from './network.ts';
 import {
+  boxContext,
   boxPositionBias,
   denseLogits,
   encode,
@@ -149,7 +150,7 @@ export class PointerPolicy {
         const centreL = this.boxCentreLogits(params, enc).dataSync() as Float32Array;
         const centre = new Int32Array(B);
         for (const b of boxItems) centre[b] = pushPick(b, draw(centreL, P, b));
-        const ctx = headContext(params, 'box', enc.g, selectPatch(enc, oneHot(centre, P)));
+        const ctx = boxContext(params, enc, oneHot(centre, P));
         const offL = offsetLogits(params, 'box', ctx).dataSync() as Float32Array;
         const off = new Int32Array(B);
         for (const b of boxItems) off[b] = pushPick(b, draw(offL, O, b));
@@ -275,7 +276,7 @@ export class PointerPolicy {
     const lp: tf.Tensor[] = new Array<tf.Tensor>(SLOT_COUNT).fill(zeros);
     if (targets.hasBox) {
       lp[Slot.boxCentre] = tokenLp(this.boxCentreLogits(params, enc), Slot.boxCentre);
-      const ctx = headContext(params, 'box', enc.g, selectPatch(enc, slot(Slot.boxCentre)));
+      const ctx = boxContext(params, enc, slot(Slot.boxCentre));
       lp[Slot.boxOffset] = tokenLp(offsetLogits(params, 'box', ctx), Slot.boxOffset);
       const [wL, c2] = widthLogits(params, ctx, slot(Slot.boxOffset));
       lp[Slot.boxWidth] = tokenLp(wL, Slot.boxWidth);
@@ -584,8 +585,13 @@ export class PointerPolicy {
     const prep = isPrepared(batch) ? batch : this.prepare(batch);
     const enc: Encoded = tf.tidy(() => {
       const e = this.encodeObservationsOf(this.params(), prep);
-      const kept = { h: tf.keep(e.h), u: tf.keep(e.u), g: tf.keep(e.g) };
-      return e.wordSlopes ? { ...kept, wordSlopes: tf.keep(e.wordSlopes) } : kept;
+      return {
+        h: tf.keep(e.h),
+        u: tf.keep(e.u),
+        g: tf.keep(e.g),
+        ...(e.wordSlopes ? { wordSlopes: tf.keep(e.wordSlopes) } : {}),
+        ...(e.patches ? { patches: tf.keep(e.patches) } : {}),
+      };
     });
     const handle: KeptEncoding = {
       count: observationCount(prep),
@@ -596,7 +602,13 @@ export class PointerPolicy {
       dispose: () => {
         if (handle.disposed) return;
         handle.disposed = true;
-        tf.dispose([enc.h, enc.u, enc.g, ...(enc.wordSlopes ? [enc.wordSlopes] : [])]);
+        tf.dispose([
+          enc.h,
+          enc.u,
+          enc.g,
+          ...(enc.wordSlopes ? [enc.wordSlopes] : []),
+          ...(enc.patches ? [enc.patches] : []),
+        ]);
       },
     };
     return handle;
@@ -656,11 +668,17 @@ export class PointerPolicy {
     const sel = new Float32Array(B * U);
     rowOf.forEach((u, b) => (sel[b * U + u] = 1));
     const S = tf.tensor2d(sel, [B, U]);
-    const d = this.config.dModel;
-    const spread = (x: tf.Tensor3D): tf.Tensor3D =>
-      tf.reshape(tf.matMul(S, tf.reshape(x, [U, P * d])), [B, P, d]);
-    const rows = { h: spread(enc.h), u: spread(enc.u), g: tf.matMul(S, enc.g) as tf.Tensor2D };
-    return enc.wordSlopes ? { ...rows, wordSlopes: tf.matMul(S, enc.wordSlopes) } : rows;
+    const spread = (x: tf.Tensor3D): tf.Tensor3D => {
+      const w = x.shape[2];
+      return tf.reshape(tf.matMul(S, tf.reshape(x, [U, P * w])), [B, P, w]);
+    };
+    return {
+      h: spread(enc.h),
+      u: spread(enc.u),
+      g: tf.matMul(S, enc.g) as tf.Tensor2D,
+      ...(enc.wordSlopes ? { wordSlopes: tf.matMul(S, enc.wordSlopes) } : {}),
+      ...(enc.patches ? { patches: spread(enc.patches) } : {}),
+    };
   }
 
   private addVariable(name: string, shape: readonly number[], data: Float32Array): void {

@@ -187,6 +187,7 @@ export const DEFAULT_PRETRAIN_POLICY: Pick<
   | 'boxPositionBias'
   | 'boxPositionWords'
   | 'wordFilm'
+  | 'boxDetail'
   | 'offsetBins'
   | 'sizeBins'
 > = {
@@ -197,6 +198,7 @@ export const DEFAULT_PRETRAIN_POLICY: Pick<
   boxPositionBias: true,
   boxPositionWords: true,
   wordFilm: false,
+  boxDetail: false,
   offsetBins: 8,
   sizeBins: 48,
   convStem: 0,

@@ -21,6 +21,7 @@ const CONFIG = {
   boxPositionBias: true,
   boxPositionWords: true,
   wordFilm: true,
+  boxDetail: true,
   globalMaxPool: true,
   maxQueryTokens: 4,
   offsetBins: 2,
