@@ -57,6 +57,7 @@ const ARCHITECTURE_OPTIONS: Readonly<Record<string, string>> = {
   boxPositionWords: '--no-box-position-words',
   wordFilm: '--word-film',
   boxDetail: '--box-detail',
+  pointDetail: '--point-detail',
   detint: '--detint',
   maxPool: '--no-max-pool',
   viewSize: '--view-size',
@@ -201,6 +202,10 @@ export function registerPretrainCommand(program: Command): void {
       "policy architecture: the box's offset and size heads also read the raw pixels and edges around the chosen centre patch",
     )
     .option(
+      '--point-detail',
+      "policy architecture: the refinement points' offset heads also read the raw pixels, mask and edges around their chosen patch",
+    )
+    .option(
       '--detint <what>',
       "policy architecture: what reads the image under the mask's green tint instead of the overlay: none | edges (the edge features) | all (the pixel view too)",
       (v: string) => {
@@ -330,6 +335,7 @@ export function registerPretrainCommand(program: Command): void {
                   boxPositionWords: o['boxPositionBias'] !== false && o['boxPositionWords'] !== false,
                   wordFilm: o['wordFilm'] === true,
                   boxDetail: o['boxDetail'] === true,
+                  pointDetail: o['pointDetail'] === true,
                   detint: o['detint'] as PolicyConfig['detint'],
                   localChannels: o['localChannels'] as number,
                   directionChannels: o['directionChannels'] as number,

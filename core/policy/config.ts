@@ -137,6 +137,13 @@ export interface PolicyConfig {
    * load with false).
    */
   readonly boxDetail: boolean;
+  /**
+   * The same for the refinement points' offset heads: each reads the raw input features (the mask
+   * channel among them) around its chosen patch, so a click can land inside a thin missed or extra
+   * region that the patch's encoded feature only summarises. Default false (checkpoints without this
+   * key load with false).
+   */
+  readonly pointDetail: boolean;
   /** Feed the current mask as a 4th input channel (besides the green overlay). Default true. */
   readonly maskChannel: boolean;
   /**
@@ -181,6 +188,7 @@ export const DEFAULT_POLICY_CONFIG: PolicyConfig = {
   boxPositionWords: false,
   wordFilm: false,
   boxDetail: false,
+  pointDetail: false,
   maskChannel: true,
   detint: 'none',
   words: DEFAULT_WORDS,
@@ -245,8 +253,9 @@ export function resolvePolicyConfig(partial: Partial<PolicyConfig> = {}): Policy
   if (typeof c.wordFilm !== 'boolean') {
     throw new ValidationError('config.wordFilm', c.wordFilm, 'must be true or false');
   }
-  if (typeof c.boxDetail !== 'boolean') {
-    throw new ValidationError('config.boxDetail', c.boxDetail, 'must be true or false');
+  for (const key of ['boxDetail', 'pointDetail'] as const) {
+    if (typeof c[key] !== 'boolean')
+      throw new ValidationError(`config.${key}`, c[key], 'must be true or false');
   }
   if (c.boxPositionWords && !c.boxPositionBias) {
     throw new ValidationError('config.boxPositionWords', c.boxPositionWords, 'needs config.boxPositionBias');

@@ -20,8 +20,8 @@
  * token). Offsets and sizes read [g_k; h_selected] through a small MLP; the width head also sees
  * the offset token and the height head the width token (autoregression by added embeddings).
  * With config.boxPositionBias the box centre's logits add (g·Wxy [+ 4·Σ_words Wxyw[w]])·(x_p, y_p).
- * With config.boxDetail the box's offset/size context also adds the raw input features of the
- * centre patch's 3×3 neighbourhood through their own weights (boxContext).
+ * With config.boxDetail (pointDetail) the box's (points') offset and size context also adds the
+ * raw input features of the chosen patch's 3×3 neighbourhood through their own weights.
  */
 import type { PolicyConfig } from './config.ts';
 import { DIRECTION_BANDS } from './params.ts';
@@ -274,7 +274,7 @@ export interface Encoded {
   readonly g: tf.Tensor2D;
   /** config.boxPositionWords: the query words' box position slope, 4 · Σ_words Wxyw[w] [B, 2]. */
   readonly wordSlopes?: tf.Tensor2D;
-  /** config.boxDetail: the raw patch features [B, P, F] (the encoder's input), for boxContext. */
+  /** config.boxDetail or pointDetail: the raw patch features [B, P, F] (the encoder's input). */
   readonly patches?: tf.Tensor3D;
 }
 
@@ -326,7 +326,7 @@ export function encode(params: Params, c: PolicyConfig, inputs: EncoderInputs): 
   if (c.globalMaxPool) gIn = tf.add(gIn, dense(params, tf.max(h, 1), 'glob.wmax'));
   const g = tf.relu(gIn) as tf.Tensor2D;
   const u = tf.relu(dense(params, h, 'ptr.wu', 'ptr.bu')) as tf.Tensor3D;
-  const enc: Encoded = { h, u, g, ...(c.boxDetail ? { patches: inputs.patches } : {}) };
+  const enc: Encoded = { h, u, g, ...(c.boxDetail || c.pointDetail ? { patches: inputs.patches } : {}) };
   if (!c.boxPositionWords || !bag) return enc;
   const words = tf.mul(bag, WORD_SLOPE_SCALE);
   return { ...enc, wordSlopes: dense(params, words, 'ptr.box.wxyw') as tf.Tensor2D };
@@ -378,35 +378,36 @@ export function selectPatch(enc: Encoded, oneHot: tf.Tensor2D): tf.Tensor2D {
   return tf.reshape(tf.matMul(tf.reshape(oneHot, [B, 1, P]) as tf.Tensor3D, enc.h), [B, d]);
 }
 
-/** Context for the offset (and size) heads: relu([gk; e]·W + b). */
+/**
+ * Context of head `prefix`'s offset (and size) tokens given its patch one-hot [B, P]:
+ * relu([gk; h_p]·W + b). With the head's detail on (config.boxDetail for the box,
+ * config.pointDetail for the points) it also adds the raw input features (pixels, mask, edges) of
+ * patch p's 3×3 neighbourhood through `<prefix>.detail.w`: row k of the gather reads the patch at
+ * p − δ_k, δ_k = (k mod 3 − 1, ⌊k/3⌋ − 1), zero off the grid. The gather is one product of the
+ * one-hot with the constant shift matrix, then one batched product [B, 9, P]·[B, P, F]. A row with
+ * no patch (an all-zero one-hot) reads zeros.
+ */
 export function headContext(
   params: Params,
+  c: PolicyConfig,
   prefix: 'box' | 'pos' | 'neg',
   gk: tf.Tensor2D,
-  e: tf.Tensor2D,
+  enc: Encoded,
+  oneHot: tf.Tensor2D,
 ): tf.Tensor2D {
-  return tf.relu(dense(params, tf.concat([gk, e], 1), `${prefix}.ctx.w`, `${prefix}.ctx.b`)) as tf.Tensor2D;
-}
-
-/**
- * Context of the box's offset and size heads given the centre patch one-hot [B, P]: headContext of
- * the patch's encoded feature, plus, with config.boxDetail (`enc.patches` set), the raw input
- * features of the patch and its 8 neighbours (zero outside the grid) through `box.detail.w`. The
- * 3×3 gather is one product of the one-hot with the constant shift matrix, then one batched product
- * with the raw features: [B, 9, P]·[B, P, F].
- */
-export function boxContext(params: Params, enc: Encoded, oneHot: tf.Tensor2D): tf.Tensor2D {
-  const e = selectPatch(enc, oneHot);
-  if (!enc.patches) return headContext(params, 'box', enc.g, e);
+  const pre = dense(
+    params,
+    tf.concat([gk, selectPatch(enc, oneHot)], 1),
+    `${prefix}.ctx.w`,
+    `${prefix}.ctx.b`,
+  );
+  const detail = prefix === 'box' ? c.boxDetail : c.pointDetail;
+  if (!detail || !enc.patches) return tf.relu(pre) as tf.Tensor2D;
   const [B, P, F] = enc.patches.shape;
   const G = Math.round(Math.sqrt(P));
   const around = tf.reshape(tf.matMul(oneHot, tf.tensor2d(neighbourShifts(G), [P, 9 * P])), [B, 9, P]);
   const raw = tf.reshape(tf.matMul(around as tf.Tensor3D, enc.patches), [B, 9 * F]);
-  const pre = tf.add(
-    dense(params, tf.concat([enc.g, e], 1), 'box.ctx.w', 'box.ctx.b'),
-    dense(params, raw, 'box.detail.w'),
-  );
-  return tf.relu(pre) as tf.Tensor2D;
+  return tf.relu(tf.add(pre, dense(params, raw, `${prefix}.detail.w`))) as tf.Tensor2D;
 }
 
 export function offsetLogits(params: Params, prefix: 'box' | 'pos' | 'neg', ctx: tf.Tensor2D): tf.Tensor2D {

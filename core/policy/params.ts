@@ -154,6 +154,10 @@ export function paramSpecs(c: PolicyConfig, dims: PolicyDims, vocabSize: number)
   if (c.boxPositionWords) mat('ptr.box.wxyw', vocabSize, 2, 'zeros');
   if (c.wordFilm) mat('film.words', vocabSize, 2 * d, 'zeros');
   if (c.boxDetail) mat('box.detail.w', 9 * dims.patchFeatures, d, 'small');
+  if (c.pointDetail) {
+    mat('pos.detail.w', 9 * dims.patchFeatures, d, 'small');
+    mat('neg.detail.w', 9 * dims.patchFeatures, d, 'small');
+  }
   return specs;
 }
 

@@ -18,7 +18,6 @@ import type { PolicyConfig, PolicyDims } from './config.ts';
 import { policyDims, resolvePolicyConfig } from './config.ts';
 import type { Encoded, Params } from './network.ts';
 import {
-  boxContext,
   boxPositionBias,
   denseLogits,
   encode,
@@ -26,7 +25,6 @@ import {
   heightLogits,
   offsetLogits,
   pointerLogits,
-  selectPatch,
   typedContext,
   typeLogits,
   widthLogits,
@@ -150,7 +148,7 @@ export class PointerPolicy {
         const centreL = this.boxCentreLogits(params, enc).dataSync() as Float32Array;
         const centre = new Int32Array(B);
         for (const b of boxItems) centre[b] = pushPick(b, draw(centreL, P, b));
-        const ctx = boxContext(params, enc, oneHot(centre, P));
+        const ctx = headContext(params, this.config, 'box', enc.g, enc, oneHot(centre, P));
         const offL = offsetLogits(params, 'box', ctx).dataSync() as Float32Array;
         const off = new Int32Array(B);
         for (const b of boxItems) off[b] = pushPick(b, draw(offL, O, b));
@@ -182,12 +180,12 @@ export class PointerPolicy {
         const posOffL = offsetLogits(
           params,
           'pos',
-          headContext(params, 'pos', gp, selectPatch(enc, oneHot(posPatch, P))),
+          headContext(params, this.config, 'pos', gp, enc, oneHot(posPatch, P)),
         );
         const negOffL = offsetLogits(
           params,
           'neg',
-          headContext(params, 'neg', gp, selectPatch(enc, oneHot(negPatch, P))),
+          headContext(params, this.config, 'neg', gp, enc, oneHot(negPatch, P)),
         );
         const posOff = posOffL.dataSync() as Float32Array;
         const negOff = negOffL.dataSync() as Float32Array;
@@ -276,7 +274,7 @@ export class PointerPolicy {
     const lp: tf.Tensor[] = new Array<tf.Tensor>(SLOT_COUNT).fill(zeros);
     if (targets.hasBox) {
       lp[Slot.boxCentre] = tokenLp(this.boxCentreLogits(params, enc), Slot.boxCentre);
-      const ctx = boxContext(params, enc, slot(Slot.boxCentre));
+      const ctx = headContext(params, this.config, 'box', enc.g, enc, slot(Slot.boxCentre));
       lp[Slot.boxOffset] = tokenLp(offsetLogits(params, 'box', ctx), Slot.boxOffset);
       const [wL, c2] = widthLogits(params, ctx, slot(Slot.boxOffset));
       lp[Slot.boxWidth] = tokenLp(wL, Slot.boxWidth);
@@ -287,8 +285,8 @@ export class PointerPolicy {
       const gp = typedContext(params, enc, slot(Slot.type));
       lp[Slot.posPatch] = tokenLp(pointerLogits(params, enc, 'pos', gp), Slot.posPatch);
       lp[Slot.negPatch] = tokenLp(pointerLogits(params, enc, 'neg', gp), Slot.negPatch);
-      const posCtx = headContext(params, 'pos', gp, selectPatch(enc, slot(Slot.posPatch)));
-      const negCtx = headContext(params, 'neg', gp, selectPatch(enc, slot(Slot.negPatch)));
+      const posCtx = headContext(params, this.config, 'pos', gp, enc, slot(Slot.posPatch));
+      const negCtx = headContext(params, this.config, 'neg', gp, enc, slot(Slot.negPatch));
       lp[Slot.posOffset] = tokenLp(offsetLogits(params, 'pos', posCtx), Slot.posOffset);
       lp[Slot.negOffset] = tokenLp(offsetLogits(params, 'neg', negCtx), Slot.negOffset);
     }

@@ -188,6 +188,7 @@ export const DEFAULT_PRETRAIN_POLICY: Pick<
   | 'boxPositionWords'
   | 'wordFilm'
   | 'boxDetail'
+  | 'pointDetail'
   | 'offsetBins'
   | 'sizeBins'
 > = {
@@ -199,6 +200,7 @@ export const DEFAULT_PRETRAIN_POLICY: Pick<
   boxPositionWords: true,
   wordFilm: false,
   boxDetail: false,
+  pointDetail: false,
   offsetBins: 8,
   sizeBins: 48,
   convStem: 0,

@@ -22,6 +22,7 @@ const CONFIG = {
   boxPositionWords: true,
   wordFilm: true,
   boxDetail: true,
+  pointDetail: true,
   globalMaxPool: true,
   maxQueryTokens: 4,
   offsetBins: 2,
