@@ -24,7 +24,7 @@
  * raw input features of the chosen patch's 3×3 neighbourhood through their own weights.
  */
 import type { PolicyConfig } from './config.ts';
-import { DIRECTION_BANDS } from './params.ts';
+import { DETAIL_CHANNELS, DIRECTION_BANDS } from './params.ts';
 import { tf } from './tf-runtime.ts';
 
 export type Params = ReadonlyMap<string, tf.Tensor>;
@@ -382,10 +382,11 @@ export function selectPatch(enc: Encoded, oneHot: tf.Tensor2D): tf.Tensor2D {
  * Context of head `prefix`'s offset (and size) tokens given its patch one-hot [B, P]:
  * relu([gk; h_p]·W + b). With the head's detail on (config.boxDetail for the box,
  * config.pointDetail for the points) it also adds the raw input features (pixels, mask, edges) of
- * patch p's 3×3 neighbourhood through `<prefix>.detail.w`: row k of the gather reads the patch at
- * p − δ_k, δ_k = (k mod 3 − 1, ⌊k/3⌋ − 1), zero off the grid. The gather is one product of the
- * one-hot with the constant shift matrix, then one batched product [B, 9, P]·[B, P, F]. A row with
- * no patch (an all-zero one-hot) reads zeros.
+ * patch p's 3×3 neighbourhood: relu(raw_k·Wr + br) per neighbour k (one projection shared by the
+ * nine, DETAIL_CHANNELS wide), concatenated, ·Wo. Neighbour k is the patch at p − δ_k,
+ * δ_k = (k mod 3 − 1, ⌊k/3⌋ − 1). Off the grid, and in a row with no patch (an all-zero one-hot),
+ * the raw features are zeros. The gather is one product of the one-hot with the constant shift
+ * matrix, then one batched product [B, 9, P]·[B, P, F].
  */
 export function headContext(
   params: Params,
@@ -401,13 +402,15 @@ export function headContext(
     `${prefix}.ctx.w`,
     `${prefix}.ctx.b`,
   );
-  const detail = prefix === 'box' ? c.boxDetail : c.pointDetail;
-  if (!detail || !enc.patches) return tf.relu(pre) as tf.Tensor2D;
+  const withDetail = prefix === 'box' ? c.boxDetail : c.pointDetail;
+  if (!withDetail || !enc.patches) return tf.relu(pre) as tf.Tensor2D;
   const [B, P, F] = enc.patches.shape;
   const G = Math.round(Math.sqrt(P));
   const around = tf.reshape(tf.matMul(oneHot, tf.tensor2d(neighbourShifts(G), [P, 9 * P])), [B, 9, P]);
-  const raw = tf.reshape(tf.matMul(around as tf.Tensor3D, enc.patches), [B, 9 * F]);
-  return tf.relu(tf.add(pre, dense(params, raw, `${prefix}.detail.w`))) as tf.Tensor2D;
+  const raw = tf.reshape(tf.matMul(around as tf.Tensor3D, enc.patches), [B * 9, F]);
+  const z = tf.relu(dense(params, raw, `${prefix}.detail.wr`, `${prefix}.detail.br`));
+  const detail = dense(params, tf.reshape(z, [B, 9 * DETAIL_CHANNELS]), `${prefix}.detail.wo`);
+  return tf.relu(tf.add(pre, detail)) as tf.Tensor2D;
 }
 
 export function offsetLogits(params: Params, prefix: 'box' | 'pos' | 'neg', ctx: tf.Tensor2D): tf.Tensor2D {

@@ -16,6 +16,7 @@ import {
   tf,
 } from '../../core/policy/index.ts';
 import { headContext, type Params } from '../../core/policy/network.ts';
+import { DETAIL_CHANNELS } from '../../core/policy/params.ts';
 import { Rng } from '../../core/rng/index.ts';
 import { TINY, makeFixture } from './fixtures.ts';
 
@@ -50,29 +51,32 @@ describe('boxDetail, pointDetail (offset heads read the raw neighbourhood of the
     expect(() => resolvePolicyConfig({ ...TINY, pointDetail: 1 as unknown as boolean })).toThrow(
       /config\.pointDetail.*1/,
     );
-    expect(
-      points
+    const F = points.dims.patchFeatures;
+    const shapes = (head: string): (string | number)[][] => [
+      [`${head}.detail.wr`, F, DETAIL_CHANNELS],
+      [`${head}.detail.br`, DETAIL_CHANNELS],
+      [`${head}.detail.wo`, 9 * DETAIL_CHANNELS, TINY.dModel],
+    ];
+    const tail = (p: PointerPolicy, n: number): (string | number)[][] =>
+      p
         .getWeights()
-        .slice(-2)
-        .map((w) => [w.name, ...w.shape]),
-    ).toEqual([
-      ['pos.detail.w', 9 * points.dims.patchFeatures, TINY.dModel],
-      ['neg.detail.w', 9 * points.dims.patchFeatures, TINY.dModel],
-    ]);
+        .slice(-n)
+        .map((w) => [w.name, ...w.shape]);
+    expect(tail(points, 6)).toEqual([...shapes('pos'), ...shapes('neg')]);
+    expect(tail(detail, 3)).toEqual(shapes('box'));
+    // Every other parameter starts exactly as without them.
     const a = plain.getWeights();
-    const b = detail.getWeights();
-    expect(b).toHaveLength(a.length + 1);
-    const last = b[b.length - 1];
-    expect(last?.name).toBe('box.detail.w');
-    expect(last?.shape).toEqual([9 * detail.dims.patchFeatures, TINY.dModel]);
-    // Every other parameter starts exactly as without it.
-    a.forEach((w, i) => {
-      expect(b[i]?.name).toBe(w.name);
-      expect(Array.from(b[i]?.data ?? [])).toEqual(Array.from(w.data));
-    });
+    for (const p of [detail, points]) {
+      const b = p.getWeights();
+      expect(b).toHaveLength(a.length + (p === detail ? 3 : 6));
+      a.forEach((w, i) => {
+        expect(b[i]?.name).toBe(w.name);
+        expect(Array.from(b[i]?.data ?? [])).toEqual(Array.from(w.data));
+      });
+    }
   });
 
-  it('equals relu([gk; h_p]·Wc + bc + Σ_k raw(p − δ_k)·Wd_k) over the 3×3 neighbourhood', () => {
+  it('equals relu([gk; h_p]·Wc + bc + [relu(raw(p − δ_k)·Wr + br)]_k·Wo) over the 3×3 neighbourhood', () => {
     const [B, G, F, d] = [3, 4, 5, 6];
     const P = G * G;
     const rng = new Rng(31);
@@ -82,7 +86,10 @@ describe('boxDetail, pointDetail (offset heads read the raw neighbourhood of the
     const g = rand(B * d);
     const wc = rand(2 * d * d, 0.3);
     const bc = rand(d, 0.1);
-    const wd = rand(9 * F * d, 0.3);
+    const r = DETAIL_CHANNELS;
+    const wr = rand(F * r, 0.5);
+    const br = rand(r, 0.2);
+    const wo = rand(9 * r * d, 0.3);
     // Patches at a corner, an edge and inside the grid, so that some neighbours are off the grid.
     const centres = [0, 2, 1 * G + 2];
     const oneHot = new Float32Array(B * P);
@@ -92,7 +99,9 @@ describe('boxDetail, pointDetail (offset heads read the raw neighbourhood of the
         const params: Params = new Map<string, tf.Tensor>([
           [`${prefix}.ctx.w`, tf.tensor2d(wc, [2 * d, d])],
           [`${prefix}.ctx.b`, tf.tensor1d(bc)],
-          [`${prefix}.detail.w`, tf.tensor2d(wd, [9 * F, d])],
+          [`${prefix}.detail.wr`, tf.tensor2d(wr, [F, r])],
+          [`${prefix}.detail.br`, tf.tensor1d(br)],
+          [`${prefix}.detail.wo`, tf.tensor2d(wo, [9 * r, d])],
         ]);
         const h3 = tf.tensor3d(h, [B, P, d]);
         const enc = { h: h3, u: h3, g: tf.tensor2d(g, [B, d]), patches: tf.tensor3d(raw, [B, P, F]) };
@@ -111,9 +120,13 @@ describe('boxDetail, pointDetail (offset heads read the raw neighbourhood of the
           }
           for (let k = 0; withDetail && k < 9; k++) {
             const [y, x] = [py - (Math.floor(k / 3) - 1), px - ((k % 3) - 1)];
-            if (y < 0 || y >= G || x < 0 || x >= G) continue;
-            for (let f = 0; f < F; f++) {
-              s += (raw[(b * P + y * G + x) * F + f] as number) * (wd[(k * F + f) * d + j] as number);
+            const inside = y >= 0 && y < G && x >= 0 && x < G;
+            for (let c = 0; c < r; c++) {
+              let z = br[c] as number;
+              for (let f = 0; inside && f < F; f++) {
+                z += (raw[(b * P + y * G + x) * F + f] as number) * (wr[f * r + c] as number);
+              }
+              s += Math.max(0, z) * (wo[(k * r + c) * d + j] as number);
             }
           }
           return Math.max(0, s);
@@ -199,7 +212,7 @@ describe('boxDetail, pointDetail (offset heads read the raw neighbourhood of the
     const detailWeights = (): Float32Array[] =>
       p
         .getWeights()
-        .filter((w) => w.name.endsWith('.detail.w'))
+        .filter((w) => w.name.endsWith('.detail.wo'))
         .map((w) => w.data.slice());
     const w0 = detailWeights();
     expect(w0).toHaveLength(3);
