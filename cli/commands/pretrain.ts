@@ -251,6 +251,16 @@ export function registerPretrainCommand(program: Command): void {
       DEFAULT_PRETRAIN.wrongBoxFraction,
     )
     .option(
+      '--average-decay <d>',
+      'save the moving average of the weights with this decay per step (Polyak averaging; the last weights go to <out>.last.samv); 0 = the last weights',
+      (v: string) => {
+        const x = numberOption('--average-decay', 'probability')(v);
+        if (x === 1) throw new ValidationError('--average-decay', v, 'must be 0 (off) or below 1');
+        return x;
+      },
+      DEFAULT_PRETRAIN.averageDecay,
+    )
+    .option(
       '--type-weight <x>',
       'loss weight of the refinement type token (stop / positive / negative / both)',
       numberOption('--type-weight', 'positive'),
@@ -362,7 +372,7 @@ export function registerPretrainCommand(program: Command): void {
         let phase = '';
         const t0 = Date.now();
         try {
-          const records = await pretrain(policy, env, {
+          const { records, lastWeights } = await pretrain(policy, env, {
             ...DEFAULT_PRETRAIN,
             seed,
             steps: o['steps'] as number,
@@ -380,6 +390,7 @@ export function registerPretrainCommand(program: Command): void {
             trainWorkers: o['trainWorkers'] as number,
             freshWorker: o['freshWorker'] as boolean,
             pointTargets: o['pointTargets'] as PointTargetMode,
+            averageDecay: o['averageDecay'] as number,
             mix,
             ...(o['tail'] !== undefined
               ? { tail: o['tail'] as unknown as NonNullable<PretrainOptions['tail']> }
@@ -412,12 +423,21 @@ export function registerPretrainCommand(program: Command): void {
               typeWeight: o['typeWeight'],
               denseWeight: o['denseWeight'],
               pointTargets: o['pointTargets'],
+              averageDecay: o['averageDecay'],
               mix,
               ...(o['tail'] !== undefined ? { tail: o['tail'] } : {}),
               minutes: (Date.now() - t0) / 60000,
             },
           });
           const base = out.replace(/\.samv$/, '');
+          if (lastWeights) {
+            // The last iterate, for comparison with the average (same manifest otherwise).
+            const last = policy.clone();
+            last.setWeights(lastWeights);
+            await savePolicyFile(last, `${base}.last.samv`, { pretrain: { seed, averaged: false } });
+            last.dispose();
+            console.log(`last weights: ${base}.last.samv (the checkpoint holds their moving average)`);
+          }
           await writeFile(`${base}.loss.jsonl`, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
           await lossCurvePng(records, ['loss', 'loss.box', 'loss.refine', 'loss.aux'], `${base}.loss.png`);
           console.log(`checkpoint: ${out} (${((Date.now() - t0) / 60000).toFixed(1)} min)`);

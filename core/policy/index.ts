@@ -12,3 +12,4 @@ export type { TfBackendName } from './tf-runtime.ts';
 export { SLOT_COUNT, Slot, buildTargets, scoreTargets, slotsOf, smoothTargets } from './token-targets.ts';
 export type { TokenTargets } from './token-targets.ts';
 export * from './vocabulary.ts';
+export { WeightAverage } from './weight-average.ts';

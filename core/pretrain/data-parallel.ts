@@ -68,15 +68,20 @@ export class DataParallelTrainer {
     }
   }
 
-  /** Starts `count` workers holding copies of `policy` (its weights and train options). */
-  static async start(policy: PointerPolicy, count: number): Promise<DataParallelTrainer> {
+  /**
+   * Starts `count` workers holding copies of `policy` (its weights and train options); with
+   * `averageDecay` the first also keeps a moving average of the weights (finish returns it).
+   */
+  static async start(policy: PointerPolicy, count: number, averageDecay = 0): Promise<DataParallelTrainer> {
     const init: Omit<GradWorkerInit, '__entry'> = {
       config: policy.config,
       weights: policy.getWeights(),
       train: policy.trainSettings,
     };
     const started = await Promise.allSettled(
-      Array.from({ length: count }, () => startReadyWorker(ENTRY, init)),
+      Array.from({ length: count }, (_, k) =>
+        startReadyWorker(ENTRY, k === 0 && averageDecay > 0 ? { ...init, averageDecay } : init),
+      ),
     );
     const workers = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -169,9 +174,10 @@ export class DataParallelTrainer {
 
   /**
    * Applies the last step's gradients and returns the trained weights, after checking that every
-   * worker's copy is bit-identical (a divergence would mean the workers trained different models).
+   * worker's copy is bit-identical (a divergence would mean the workers trained different models);
+   * with `averageDecay`, also the moving average of the weights.
    */
-  async finish(): Promise<NamedWeight[]> {
+  async finish(): Promise<{ weights: NamedWeight[]; average?: NamedWeight[] }> {
     const apply = this.queued;
     this.queued = undefined;
     const replies = await Promise.all(
@@ -183,6 +189,7 @@ export class DataParallelTrainer {
       if (r.type !== 'weights') throw new SamVeteranError('INTERNAL', 'training worker sent no weights');
       return r.weights;
     });
+    const average = replies[0]?.type === 'weights' ? replies[0].average : undefined;
     const first = copies[0] as NamedWeight[];
     copies.slice(1).forEach((other, k) => {
       first.forEach((w, i) => {
@@ -195,7 +202,7 @@ export class DataParallelTrainer {
         }
       });
     });
-    return first;
+    return { weights: first, ...(average ? { average } : {}) };
   }
 
   /** Fails pending steps and ends the workers by themselves (terminated only after `graceMs`). */

@@ -13,6 +13,12 @@ export interface GradWorkerInit {
   readonly config: PolicyConfig;
   readonly weights: readonly NamedWeight[];
   readonly train: PolicyTrainOptions;
+  /**
+   * Keep a moving average of the weights (WeightAverage), folded in after every applied step and
+   * returned with the weights at the end; only the first worker is asked to (the copies are
+   * identical).
+   */
+  readonly averageDecay?: number;
 }
 
 /** The mean gradients of the previous step, applied before anything else. */
@@ -46,5 +52,11 @@ export type GradWorkerResponse =
       readonly grads: Map<string, Float32Array>;
       readonly parts: readonly number[];
     }
-  | { readonly type: 'weights'; readonly id: number; readonly weights: NamedWeight[] }
+  | {
+      readonly type: 'weights';
+      readonly id: number;
+      readonly weights: NamedWeight[];
+      /** The moving average, from the worker that keeps one. */
+      readonly average?: NamedWeight[];
+    }
   | { readonly type: 'error'; readonly id: number; readonly message: string };

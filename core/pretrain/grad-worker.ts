@@ -4,7 +4,13 @@
  * worker's weights stay identical to every other's.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { PointerPolicy, tf, type PolicyConfig, type PolicyTrainOptions } from '../policy/index.ts';
+import {
+  PointerPolicy,
+  WeightAverage,
+  tf,
+  type PolicyConfig,
+  type PolicyTrainOptions,
+} from '../policy/index.ts';
 import type { GradWorkerInit, GradWorkerRequest, GradWorkerResponse } from './grad-protocol.ts';
 
 const port = parentPort;
@@ -14,15 +20,27 @@ const policy = await PointerPolicy.create(init.config as Partial<PolicyConfig>, 
   weights: init.weights,
   train: init.train as Partial<PolicyTrainOptions>,
 });
+const average = init.averageDecay ? new WeightAverage(init.averageDecay, init.weights) : undefined;
+
+/** Applies the mean gradients, then folds the new weights into the average. */
+function apply(a: { grads: Map<string, Float32Array>; loss: number }): void {
+  policy.applyGradients(a.grads, a.loss);
+  average?.update(policy.getWeights());
+}
 
 function handle(req: Exclude<GradWorkerRequest, { type: 'close' }>): GradWorkerResponse {
   if (req.type === 'weights') {
-    if (req.apply) policy.applyGradients(req.apply.grads, req.apply.loss);
-    return { type: 'weights', id: req.id, weights: policy.getWeights() };
+    if (req.apply) apply(req.apply);
+    return {
+      type: 'weights',
+      id: req.id,
+      weights: policy.getWeights(),
+      ...(average ? { average: average.weights() } : {}),
+    };
   }
   if (req.apply) {
     policy.setTrainOptions({ learningRate: req.apply.learningRate });
-    policy.applyGradients(req.apply.grads, req.apply.loss);
+    apply(req.apply);
   }
   const { loss, grads } = policy.computeGradients(() =>
     policy.supervisedLoss(req.batch, req.targets, req.loss),
@@ -50,7 +68,7 @@ port.on('message', (req: GradWorkerRequest) => {
     res.type === 'grads'
       ? [...res.grads.values()].map((g) => g.buffer as ArrayBuffer)
       : res.type === 'weights'
-        ? res.weights.map((w) => w.data.buffer as ArrayBuffer)
+        ? [...res.weights, ...(res.average ?? [])].map((w) => w.data.buffer as ArrayBuffer)
         : [];
   port.postMessage(res, transfer);
 });

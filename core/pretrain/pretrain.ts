@@ -23,9 +23,11 @@ import { generateSynthetic, objectMaskData, type Sample } from '../data/index.ts
 import type { Box } from '../geometry/index.ts';
 import { BinaryMask, corruptMask, maskBbox, maskIou } from '../mask/index.ts';
 import {
+  WeightAverage,
   tf,
   type ActionTokens,
   type DensePatchTargets,
+  type NamedWeight,
   type PointerPolicy,
   type PolicyConfig,
   type PreparedBatch,
@@ -121,6 +123,11 @@ export interface PretrainOptions {
    * conditions the offset on a patch drawn from that spread each time. Default `centre`.
    */
   readonly pointTargets: PointTargetMode;
+  /**
+   * Polyak averaging: a moving average of the weights with this decay (WeightAverage), folded in
+   * after every step, is the run's result; the last iterate is returned beside it. 0 = off.
+   */
+  readonly averageDecay: number;
   readonly onProgress?: (phase: string, done: number, total: number, info?: Record<string, number>) => void;
 }
 
@@ -151,6 +158,7 @@ export const DEFAULT_PRETRAIN: Omit<PretrainOptions, 'onProgress'> = {
   trainWorkers: 2,
   freshWorker: true,
   pointTargets: 'centre',
+  averageDecay: 0,
 };
 
 /**
@@ -418,14 +426,26 @@ export async function buildPools(
   };
 }
 
-/** Runs the supervised warm start in place on `policy`; returns the loss records. */
+export interface PretrainResult {
+  readonly records: PretrainRecord[];
+  /** With `averageDecay`: the last iterate's weights (the policy holds the average). */
+  readonly lastWeights?: NamedWeight[];
+}
+
+/**
+ * Runs the supervised warm start in place on `policy`: it ends with the trained weights (with
+ * `averageDecay`, their moving average). Returns the loss records.
+ */
 export async function pretrain(
   policy: PointerPolicy,
   env: EnvPort,
   opts: PretrainOptions,
-): Promise<PretrainRecord[]> {
+): Promise<PretrainResult> {
   if (opts.tail && opts.tail.steps > opts.steps) {
     throw new ValidationError('tail.steps', opts.tail.steps, `exceeds the run's ${opts.steps} steps`);
+  }
+  if (!(opts.averageDecay === 0 || (opts.averageDecay > 0 && opts.averageDecay < 1))) {
+    throw new ValidationError('averageDecay', opts.averageDecay, 'must be 0 (off) or in (0, 1)');
   }
   const pools = await buildPools(policy, env, opts);
   policy.setTrainOptions({ learningRate: opts.learningRate });
@@ -482,7 +502,12 @@ export async function pretrain(
         })
       : undefined;
   const trainer =
-    opts.trainWorkers > 1 ? await DataParallelTrainer.start(policy, opts.trainWorkers) : undefined;
+    opts.trainWorkers > 1
+      ? await DataParallelTrainer.start(policy, opts.trainWorkers, opts.averageDecay)
+      : undefined;
+  const average =
+    !trainer && opts.averageDecay > 0 ? new WeightAverage(opts.averageDecay, policy.getWeights()) : undefined;
+  let lastWeights: NamedWeight[] | undefined;
   // The data-parallel path reports step t once step t+1's batch is ready (the workers compute while
   // this thread refreshes the pools and composes the next batch).
   let inflight:
@@ -549,6 +574,7 @@ export async function pretrain(
       const inputs = concatPrepared(parts.flatMap((p) => p.inputs));
       const targets = parts.flatMap((p) => p.targets);
       const { loss, gradNorm } = policy.trainStep(() => policy.supervisedLoss(inputs, targets, lossOptions));
+      average?.update(policy.getWeights());
       if (probe) {
         const part = (k: number): number => {
           const p = parts[k];
@@ -566,7 +592,12 @@ export async function pretrain(
     }
     if (trainer) {
       await settle();
-      policy.setWeights(await trainer.finish());
+      const end = await trainer.finish();
+      policy.setWeights(end.average ?? end.weights);
+      if (end.average) lastWeights = end.weights;
+    } else if (average) {
+      lastWeights = policy.getWeights();
+      policy.setWeights(average.weights());
     }
   } finally {
     // A step still in flight when something above threw is abandoned with the workers.
@@ -575,5 +606,5 @@ export async function pretrain(
     await trainer?.close();
     await fresh?.close();
   }
-  return records;
+  return lastWeights ? { records, lastWeights } : { records };
 }

@@ -1,7 +1,8 @@
 /**
  * `sam-veteran pretrain --init`: a short run from a small checkpoint, through the command itself
  * (real GrabCut worker, real pools): the result keeps the checkpoint's architecture, its weights
- * moved from the checkpoint's, and the manifest records where it started.
+ * moved from the checkpoint's, and the manifest records where it started. `--average-decay`: the
+ * checkpoint holds the moving average of the weights and the last weights are saved beside it.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerPretrainCommand } from '../../cli/commands/pretrain.ts';
 import { PointerPolicy, decodePolicyFile, initTf, savePolicyFile } from '../../core/policy/index.ts';
 import { TINY } from '../policy/fixtures.ts';
+import { commandError } from '../helpers/command-error.ts';
 
 let dir: string;
 
@@ -81,5 +83,27 @@ describe('sam-veteran pretrain --init', () => {
     });
     const records = (await readFile(out.replace(/\.samv$/, '.loss.jsonl'), 'utf8')).trim().split('\n');
     expect(records).toHaveLength(3);
+  }, 120_000);
+
+  it('saves the moving average with --average-decay, and the last weights beside it', async () => {
+    const out = join(dir, 'avg.samv');
+    const program = new Command('sam-veteran').exitOverride();
+    registerPretrainCommand(program);
+    const small = ['--steps', '2', '--batch', '8', '--samples', '24', '--refine-examples', '8'];
+    const rest = ['--aux-examples', '8', '--refresh', '1', '--workers', '1', '--train-workers', '1'];
+    await program.parseAsync(
+      ['pretrain', '--out', out, ...small, ...rest, '--eval-n', '0', '--average-decay', '0.5'],
+      { from: 'user' },
+    );
+    const avg = decodePolicyFile(new Uint8Array(await readFile(out)));
+    const last = decodePolicyFile(new Uint8Array(await readFile(join(dir, 'avg.last.samv'))));
+    expect(last.manifest.config).toEqual(avg.manifest.config);
+    expect(last.manifest.sha256).not.toBe(avg.manifest.sha256);
+    expect(avg.manifest.metadata?.['pretrain']).toMatchObject({ averageDecay: 0.5, steps: 2 });
+    for (const bad of ['1', '-0.5', 'x']) {
+      expect(await commandError(registerPretrainCommand, 'pretrain', ['--average-decay', bad])).toContain(
+        `--average-decay "${bad}"`,
+      );
+    }
   }, 120_000);
 });

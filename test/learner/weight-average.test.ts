@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../core/errors/index.ts';
-import { WeightAverage } from '../../services/learner/src/weight-average.ts';
+import { WeightAverage } from '../../core/policy/index.ts';
 
 const w = (name: string, ...xs: number[]) => ({ name, shape: [xs.length], data: Float32Array.from(xs) });
 

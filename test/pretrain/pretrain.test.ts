@@ -51,7 +51,7 @@ async function run(
 ): Promise<{ losses: number[]; parts: number[]; weights: Float32Array[] }> {
   const policy = await PointerPolicy.create(CONFIG, { seed: 1 });
   const start = policy.getWeights().map((w) => w.data);
-  const records = await pretrain(policy, env, { ...OPTS, trainWorkers });
+  const { records } = await pretrain(policy, env, { ...OPTS, trainWorkers });
   const weights = policy.getWeights().map((w) => w.data);
   policy.dispose();
   // Every weight tensor that the loss reaches moved (the main thread ends with the workers' weights).
@@ -140,6 +140,39 @@ describe('pretrain', () => {
     ).toBe(false);
     policy.dispose();
   }, 120_000);
+
+  it('keeps a moving average of the weights, in this thread and over two workers, without changing the training', async () => {
+    const bits = (a: Float32Array[], b: Float32Array[]): boolean =>
+      a.length === b.length && a.every((w, i) => Buffer.from(w.buffer).equals(Buffer.from(b[i]!.buffer)));
+    const train = async (o: Partial<PretrainOptions>) => {
+      const policy = await PointerPolicy.create(CONFIG, { seed: 1 });
+      const start = policy.getWeights().map((w) => w.data);
+      const r = await pretrain(policy, env, { ...OPTS, ...o });
+      const end = policy.getWeights().map((w) => w.data);
+      policy.dispose();
+      return { start, end, last: r.lastWeights?.map((w) => w.data) };
+    };
+    for (const trainWorkers of [1, 2]) {
+      // One step: the average is d·w0 + (1 − d)·w1 exactly (float32 storage, float64 arithmetic).
+      const plain = await train({ trainWorkers, steps: 1 });
+      expect(plain.last).toBeUndefined();
+      const avg = await train({ trainWorkers, steps: 1, averageDecay: 0.75 });
+      expect(bits(avg.last!, plain.end)).toBe(true);
+      const want = plain.end.map((w1, i) =>
+        Float32Array.from(w1, (v, j) => 0.75 * plain.start[i]![j]! + 0.25 * v),
+      );
+      expect(bits(avg.end, want)).toBe(true);
+      expect(bits(avg.end, plain.end)).toBe(false);
+      // Several steps: the last weights are those of the run without the average, to the bit.
+      const plain4 = await train({ trainWorkers, steps: 4 });
+      const avg4 = await train({ trainWorkers, steps: 4, averageDecay: 0.5 });
+      expect(bits(avg4.last!, plain4.end)).toBe(true);
+      expect(bits(avg4.end, plain4.end)).toBe(false);
+    }
+    for (const averageDecay of [1, -0.1]) {
+      await expect(train({ trainWorkers: 1, averageDecay })).rejects.toThrow(`averageDecay ${averageDecay}`);
+    }
+  }, 180_000);
 
   it('draws the last steps with the tail mix', async () => {
     const weightsAfter = async (o: Partial<PretrainOptions>): Promise<Float32Array[]> => {

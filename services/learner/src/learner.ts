@@ -49,7 +49,7 @@ import { CHECKPOINT_FORMAT, latestCheckpoint, writeCheckpoint, type LearnerState
 import { Feeder, type SampleSource } from './feeder.ts';
 import { grpoStep, grpoStepResult, type GrpoStepResult } from './grpo-step.ts';
 import { StepThread } from './step-thread.ts';
-import { WeightAverage } from './weight-average.ts';
+import { WeightAverage } from '../../../core/policy/index.ts';
 import { LearnerMetrics, type GroupResult, type StepPart } from './metrics.ts';
 
 /** Flat per-step record (JSONL-friendly): `step`, `version`, and named numbers such as 'reward.mean'. */
