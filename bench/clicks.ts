@@ -9,12 +9,16 @@
  *   --split <name>    synthetic split (default id-val)
  *   --n <n>           samples (default 300)
  *   --workers <n>     GrabCut worker threads (default 2)
+ *   --joint <k>       also decode each refinement as the most probable whole action among the
+ *                     greedy one and k drawn at temperature 1 (an approximate joint mode of the
+ *                     type, patch and offset tokens; seeded), reported as a second row per policy
  *
  * Prints per policy: the mean IoU after the box, after its click, after the oracle's click; on the
  * states where both click negative only, the share of its negative clicks in the oracle's patch
  * and its and the oracle's gain there and elsewhere, the share on no extra region (error regions as
  * the oracle sees them), the median distance to the oracle's point; the same for positive clicks.
- * Limits: GrabCut (~10–20 ms a call, three calls per sample) dominates; 300 samples take ~1 min.
+ * Limits: GrabCut (~10–20 ms a call, three calls per sample) dominates; 300 samples take ~1 min
+ * (`--joint 32` adds 32 refinement draws per state and a second pass: ~2 min more).
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -31,7 +35,14 @@ import { datasetFromSpec, isSyntheticSplit } from '../core/data/index.ts';
 import type { PromptPoint, TransitionOutput } from '../core/env/index.ts';
 import type { Point } from '../core/geometry/index.ts';
 import { iouFromCounts, maskIntersectionUnion, type BinaryMask } from '../core/mask/index.ts';
-import { ensureTf, loadPolicyBytes, type PointerPolicy } from '../core/policy/index.ts';
+import {
+  ensureTf,
+  loadPolicyBytes,
+  repeatRows,
+  type PointerPolicy,
+  type PolicyObservation,
+} from '../core/policy/index.ts';
+import { Rng } from '../core/rng/index.ts';
 import { WorkerEnvPool } from '../services/sam-env/index.ts';
 import { DEFAULT_WARM_START } from '../cli/train/paths.ts';
 
@@ -41,6 +52,7 @@ const { values: args } = parseArgs({
     split: { type: 'string', default: 'id-val' },
     n: { type: 'string', default: '300' },
     workers: { type: 'string', default: '2' },
+    joint: { type: 'string', default: '0' },
   },
 });
 const n = Number(args.n);
@@ -48,6 +60,8 @@ if (!Number.isInteger(n) || n < 1) throw new Error(`--n "${args.n}" must be a po
 const workers = Number(args.workers);
 if (!Number.isInteger(workers) || workers < 1)
   throw new Error(`--workers "${args.workers}" must be a positive integer`);
+const joint = Number(args.joint);
+if (!Number.isInteger(joint) || joint < 0) throw new Error(`--joint "${args.joint}" must be an integer >= 0`);
 const split = args.split as string;
 if (!isSyntheticSplit(split)) throw new Error(`--split "${split}" must be train, id-val or ood-val`);
 const files = args.policy ?? [DEFAULT_WARM_START];
@@ -76,10 +90,36 @@ const clicks = (a: PointAction): PromptPoint[] => [
   ...(a.negative ? [{ point: a.negative, label: 0 as const }] : []),
 ];
 
+/**
+ * The refinement actions for `obs`: greedy (each token's argmax in turn), or with `draws` > 0 the
+ * most probable whole action (summed token log-probs) among the greedy one and `draws` drawn at
+ * temperature 1.
+ */
+function refinements(policy: PointerPolicy, obs: readonly PolicyObservation[], draws: number, seed: string) {
+  const greedy = policy.greedy(obs, 'refine');
+  if (draws === 0) return greedy.map((a) => a.action as PointAction);
+  const drawn = policy.sample(
+    repeatRows(
+      policy.prepare(obs),
+      obs.map(() => draws),
+    ),
+    { kind: 'refine', rng: new Rng(seed), temperature: 1 },
+  );
+  const total = (lp: ArrayLike<number>): number => Array.from(lp).reduce((a, b) => a + b, 0);
+  return greedy.map((g, i) => {
+    let best = g;
+    for (const d of drawn.slice(i * draws, (i + 1) * draws)) {
+      if (total(d.logprobs) > total(best.logprobs)) best = d;
+    }
+    return best.action as PointAction;
+  });
+}
+
 async function rowsFor(
   policy: PointerPolicy,
   inputs: readonly EpisodeInput[],
   env: WorkerEnvPool,
+  draws = 0,
 ): Promise<Row[]> {
   const rows: Row[] = [];
   const iou = (m: BinaryMask, input: EpisodeInput): number => {
@@ -101,12 +141,12 @@ async function rowsFor(
           .then((o) => o[0] as TransitionOutput),
       ),
     );
-    const acts = policy
-      .greedy(
-        batch.map((s, i) => observationOf(s.image, s.query, (firsts[i] as TransitionOutput).mask)),
-        'refine',
-      )
-      .map((a) => a.action as PointAction);
+    const acts = refinements(
+      policy,
+      batch.map((s, i) => observationOf(s.image, s.query, (firsts[i] as TransitionOutput).mask)),
+      draws,
+      `clicks-joint:${start}`,
+    );
     const step = async (s: EpisodeInput, i: number, a: PointAction): Promise<number> => {
       const first = firsts[i] as TransitionOutput;
       if (clicks(a).length === 0) return iou(first.mask, s);
@@ -210,6 +250,12 @@ try {
     const policy = loadPolicyBytes(new Uint8Array(await readFile(file)), file);
     try {
       report(file, await rowsFor(policy, inputs, env));
+      if (joint > 0) {
+        report(
+          `${file}, clicks decoded jointly (greedy + ${joint} draws)`,
+          await rowsFor(policy, inputs, env, joint),
+        );
+      }
     } finally {
       policy.dispose();
     }
