@@ -25,6 +25,7 @@ import { parseArgs } from 'node:util';
 import { pointActionType, type BoxAction, type PointAction } from '../core/actions/index.ts';
 import {
   episodeInputOf,
+  jointPolicy,
   observationOf,
   oracleDecision,
   oracleErrorRegions,
@@ -35,14 +36,7 @@ import { datasetFromSpec, isSyntheticSplit } from '../core/data/index.ts';
 import type { PromptPoint, TransitionOutput } from '../core/env/index.ts';
 import type { Point } from '../core/geometry/index.ts';
 import { iouFromCounts, maskIntersectionUnion, type BinaryMask } from '../core/mask/index.ts';
-import {
-  ensureTf,
-  loadPolicyBytes,
-  repeatRows,
-  type PointerPolicy,
-  type PolicyObservation,
-} from '../core/policy/index.ts';
-import { Rng } from '../core/rng/index.ts';
+import { ensureTf, loadPolicyBytes, type PointerPolicy } from '../core/policy/index.ts';
 import { WorkerEnvPool } from '../services/sam-env/index.ts';
 import { DEFAULT_WARM_START } from '../cli/train/paths.ts';
 
@@ -90,31 +84,6 @@ const clicks = (a: PointAction): PromptPoint[] => [
   ...(a.negative ? [{ point: a.negative, label: 0 as const }] : []),
 ];
 
-/**
- * The refinement actions for `obs`: greedy (each token's argmax in turn), or with `draws` > 0 the
- * most probable whole action (summed token log-probs) among the greedy one and `draws` drawn at
- * temperature 1.
- */
-function refinements(policy: PointerPolicy, obs: readonly PolicyObservation[], draws: number, seed: string) {
-  const greedy = policy.greedy(obs, 'refine');
-  if (draws === 0) return greedy.map((a) => a.action as PointAction);
-  const drawn = policy.sample(
-    repeatRows(
-      policy.prepare(obs),
-      obs.map(() => draws),
-    ),
-    { kind: 'refine', rng: new Rng(seed), temperature: 1 },
-  );
-  const total = (lp: ArrayLike<number>): number => Array.from(lp).reduce((a, b) => a + b, 0);
-  return greedy.map((g, i) => {
-    let best = g;
-    for (const d of drawn.slice(i * draws, (i + 1) * draws)) {
-      if (total(d.logprobs) > total(best.logprobs)) best = d;
-    }
-    return best.action as PointAction;
-  });
-}
-
 async function rowsFor(
   policy: PointerPolicy,
   inputs: readonly EpisodeInput[],
@@ -141,11 +110,9 @@ async function rowsFor(
           .then((o) => o[0] as TransitionOutput),
       ),
     );
-    const acts = refinements(
-      policy,
-      batch.map((s, i) => observationOf(s.image, s.query, (firsts[i] as TransitionOutput).mask)),
-      draws,
-      `clicks-joint:${start}`,
+    const obs = batch.map((s, i) => observationOf(s.image, s.query, (firsts[i] as TransitionOutput).mask));
+    const acts = (await jointPolicy(policy, draws, `clicks-joint:${start}`).act(obs, 'refine')).map(
+      (a) => a.action as PointAction,
     );
     const step = async (s: EpisodeInput, i: number, a: PointAction): Promise<number> => {
       const first = firsts[i] as TransitionOutput;

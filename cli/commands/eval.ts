@@ -15,6 +15,7 @@ import {
   evaluatePolicy,
   formatSummary,
   greedyPolicy,
+  jointPolicy,
   gtBoxPolicyFor,
   oraclePolicyFor,
   type EvalPolicy,
@@ -42,11 +43,18 @@ interface EvalOptions {
   sheet: number;
   concurrency: number;
   timeoutMs: number;
+  joint: number;
 }
 
 async function resolvePolicy(
   opts: EvalOptions,
 ): Promise<{ policy: EvalPolicy; name: string; remote?: RemotePolicy }> {
+  if (
+    opts.joint > 0 &&
+    (opts.policy === 'oracle' || opts.policy === 'gt-box' || parseRemotePolicySpec(opts.policy))
+  ) {
+    throw new ValidationError('--joint', opts.joint, `applies to a checkpoint policy, not ${opts.policy}`);
+  }
   if (opts.policy === 'oracle') return { policy: (inputs) => oraclePolicyFor(inputs), name: 'oracle' };
   if (opts.policy === 'gt-box') return { policy: gtBoxPolicyFor, name: 'gt-box' };
   const remote = parseRemotePolicySpec(opts.policy);
@@ -59,7 +67,14 @@ async function resolvePolicy(
     });
     return { policy, name: `${remote.model} @ ${remote.baseUrl}`, remote: policy };
   }
-  return { policy: greedyPolicy(await loadPolicyFile(opts.policy, { frozen: true })), name: opts.policy };
+  const policy = await loadPolicyFile(opts.policy, { frozen: true });
+  if (opts.joint > 0) {
+    return {
+      policy: jointPolicy(policy, opts.joint, `eval:${opts.seed}`),
+      name: `${opts.policy} (clicks decoded jointly over ${opts.joint} draws)`,
+    };
+  }
+  return { policy: greedyPolicy(policy), name: opts.policy };
 }
 
 function checkEnvSpec(env: string): void {
@@ -163,6 +178,12 @@ export function registerEvalCommand(program: Command): void {
       0,
     )
     .option('--sheet <count>', 'episodes drawn in episodes.png', intOption('--sheet', 0), 16)
+    .option(
+      '--joint <draws>',
+      'checkpoint policy: decode each refinement as the most probable whole action among the greedy one and this many drawn at temperature 1 (seeded by --seed); 0 = greedy',
+      intOption('--joint', 0),
+      0,
+    )
     .option('--concurrency <count>', 'remote policy: requests in flight', intOption('--concurrency', 1), 8)
     .option('--timeout-ms <ms>', 'remote policy: timeout per request', intOption('--timeout-ms', 1), 120_000)
     .action(evalCommand);

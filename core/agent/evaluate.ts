@@ -10,7 +10,8 @@ import type { Dataset, Sample } from '../data/index.ts';
 import type { EnvPort } from '../env/index.ts';
 import { ValidationError } from '../errors/index.ts';
 import { rgbDigest } from '../wire/index.ts';
-import type { PointerPolicy, PolicyObservation } from '../policy/index.ts';
+import { repeatRows, type PointerPolicy, type PolicyObservation } from '../policy/index.ts';
+import { Rng } from '../rng/index.ts';
 import { runEpisodes, type ActingPolicy, type Episode, type EpisodeInput } from './agent-loop.ts';
 import { scoreOf, summarizeEpisodes, type EpisodeScore, type EpisodeSummary } from './episode-metrics.ts';
 import { oracleBox, oracleRefinement, type OracleOptions } from './oracle.ts';
@@ -61,6 +62,43 @@ export function episodeInputOf(sample: Sample): EpisodeInput {
     gtMask: sample.gtMask,
     gtBox: sample.gtBox,
     ...(sample.ignore ? { ignore: sample.ignore } : {}),
+  };
+}
+
+/**
+ * Greedy boxes, and each refinement decoded as the most probable whole action (the sum of its tokens'
+ * log-probs) among the greedy one and `draws` drawn at temperature 1: an approximate joint mode of
+ * the type, patch and offset tokens, where greedy takes each token's argmax in turn. The draws are
+ * seeded by `seed` and the call count, so an evaluation is reproducible. (Measured on the shipped
+ * warm start with 32 draws: id-val gIoU +0.014 [−0.003, +0.029], 1000 samples; README.)
+ */
+export function jointPolicy(policy: PointerPolicy, draws: number, seed = 'joint'): ActingPolicy {
+  if (!Number.isInteger(draws) || draws < 0)
+    throw new ValidationError('draws', draws, 'must be an integer >= 0');
+  let calls = 0;
+  const total = (lp: ArrayLike<number>): number => {
+    let s = 0;
+    for (let i = 0; i < lp.length; i++) s += lp[i] as number;
+    return s;
+  };
+  return {
+    act: (batch, kind) => {
+      if (kind === 'box' || draws === 0 || batch.length === 0) return policy.greedy(batch, kind);
+      const prep = policy.prepare(batch);
+      const greedy = policy.greedy(prep, kind);
+      const rows = repeatRows(
+        prep,
+        batch.map(() => draws),
+      );
+      const drawn = policy.sample(rows, { kind, rng: new Rng(`${seed}:${calls++}`), temperature: 1 });
+      return greedy.map((g, i) => {
+        let best = g;
+        for (const d of drawn.slice(i * draws, (i + 1) * draws)) {
+          if (total(d.logprobs) > total(best.logprobs)) best = d;
+        }
+        return best;
+      });
+    },
   };
 }
 

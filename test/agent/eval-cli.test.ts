@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Command } from 'commander';
 import sharp from 'sharp';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { registerEvalCommand } from '../../cli/commands/eval.ts';
 import { ValidationError } from '../../core/errors/index.ts';
 
@@ -66,6 +66,32 @@ describe('sam-veteran eval', () => {
     expect(meta.format).toBe('png');
     expect(meta.height).toBeGreaterThan(8 * 160);
   });
+
+  it('decodes the clicks jointly with --joint, for checkpoints only', async () => {
+    const parse = async (args: string[]): Promise<string[]> => {
+      const program = new Command('sam-veteran').exitOverride().configureOutput({ writeErr: () => {} });
+      registerEvalCommand(program);
+      const lines: string[] = [];
+      const spy = vi
+        .spyOn(console, 'log')
+        .mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
+      try {
+        await program.parseAsync(['eval', '--data', 'synthetic:id-val', ...args], { from: 'user' });
+      } finally {
+        spy.mockRestore();
+      }
+      return lines;
+    };
+    const common = ['--n', '4', '--batch', '4', '--workers', '1', '--sheet', '0'];
+    const out = await parse(['--policy', 'artifacts/policy/warm-start.samv', '--joint', '4', ...common]);
+    expect(out.join('\n')).toMatch(
+      /warm-start\.samv \(clicks decoded jointly over 4 draws\) on synthetic:id-val: n=4 {2}gIoU \d\.\d{3}/,
+    );
+    await expect(parse(['--policy', 'gt-box', '--joint', '4', ...common])).rejects.toThrow(
+      '--joint 4 applies to a checkpoint policy, not gt-box',
+    );
+    await expect(parse(['--policy', 'gt-box', '--joint', '-1'])).rejects.toThrow('--joint "-1"');
+  }, 60_000);
 
   it('names a bad --env value before loading anything', async () => {
     // In-process: the action validates --env first, so no dataset, policy or worker is created.
