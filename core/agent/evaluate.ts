@@ -93,8 +93,10 @@ export function jointPolicy(policy: PointerPolicy, draws: number, seed = 'joint'
       const drawn = policy.sample(rows, { kind, rng: new Rng(`${seed}:${calls++}`), temperature: 1 });
       return greedy.map((g, i) => {
         let best = g;
+        let bestLp = total(g.logprobs);
         for (const d of drawn.slice(i * draws, (i + 1) * draws)) {
-          if (total(d.logprobs) > total(best.logprobs)) best = d;
+          const lp = total(d.logprobs);
+          if (lp > bestLp) [best, bestLp] = [d, lp];
         }
         return best;
       });
