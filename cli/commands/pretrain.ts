@@ -42,6 +42,15 @@ function parseMix(v: string): [number, number] {
   return [box, refine];
 }
 
+function parseJitter(v: string): [number, number] {
+  const parts = v.split(',').map(Number);
+  const [lo, hi] = parts as [number, number];
+  if (parts.length !== 2 || !parts.every((x) => Number.isFinite(x) && x >= 0 && x <= 1) || lo > hi) {
+    throw new InvalidArgumentError('expected "lo,hi": two fractions with 0 <= lo <= hi <= 1');
+  }
+  return [lo, hi];
+}
+
 /** Options that shape the network (commander key → flag); a run from `--init` takes the checkpoint's. */
 const ARCHITECTURE_OPTIONS: Readonly<Record<string, string>> = {
   patchMargin: '--patch-margin',
@@ -126,6 +135,13 @@ export function registerPretrainCommand(program: Command): void {
       parseMix,
       DEFAULT_PRETRAIN.mix,
     )
+    .option(
+      '--refine-jitter <lo,hi>',
+      "range of the jitter of the refinement states' GT boxes (each side moved by N(0, j × side))",
+      parseJitter,
+      [DEFAULT_PRETRAIN.refineJitter.lo, DEFAULT_PRETRAIN.refineJitter.hi] as [number, number],
+    )
+    .option('--refine-jitter-log', 'draw the jitter uniformly in log j (as many near-exact boxes as loose ones)')
     .option(
       '--tail <steps:box,refine>',
       'the last steps draw their batches with another mix, e.g. 600:0.3,0.6',
@@ -379,6 +395,11 @@ export function registerPretrainCommand(program: Command): void {
             batchSize: o['batch'] as number,
             samples: o['samples'] as number,
             refineExamples: o['refineExamples'] as number,
+            refineJitter: {
+              lo: (o['refineJitter'] as [number, number])[0],
+              hi: (o['refineJitter'] as [number, number])[1],
+              log: o['refineJitterLog'] === true,
+            },
             auxExamples: o['auxExamples'] as number,
             learningRate: o['lr'] as number,
             refreshPerStep: o['refresh'] as number,
@@ -424,6 +445,8 @@ export function registerPretrainCommand(program: Command): void {
               denseWeight: o['denseWeight'],
               pointTargets: o['pointTargets'],
               averageDecay: o['averageDecay'],
+              refineJitter: o['refineJitter'],
+              ...(o['refineJitterLog'] === true ? { refineJitterLog: true } : {}),
               mix,
               ...(o['tail'] !== undefined ? { tail: o['tail'] } : {}),
               minutes: (Date.now() - t0) / 60000,

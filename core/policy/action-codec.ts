@@ -137,13 +137,37 @@ export class ActionCodec {
 
   /** [patch, offset] → a point at the centre of its offset cell, in image pixels. */
   decodePoint(patch: number, offset: number, size: ImageSize): Point {
+    return this.decodePointAt(patch, offset % this.offsetBins, Math.floor(offset / this.offsetBins), size);
+  }
+
+  /**
+   * A point in `patch` at offset cell (ox, oy), which may be fractional (a mean over the offset
+   * cells, `decode: 'mean'`): cell k spans [k, k + 1) and integer k decodes at its centre.
+   */
+  decodePointAt(patch: number, ox: number, oy: number, size: ImageSize): Point {
     const col = patch % this.grid;
     const row = Math.floor(patch / this.grid);
-    const ox = offset % this.offsetBins;
-    const oy = Math.floor(offset / this.offsetBins);
     const u = (col + (ox + 0.5) / this.offsetBins) / this.grid;
     const v = (row + (oy + 0.5) / this.offsetBins) / this.grid;
     return [u * size.width, v * size.height];
+  }
+
+  /**
+   * A box centred in `patch` at offset cell (ox, oy), with size bins wBin, hBin; all four may be
+   * fractional (`decode: 'mean'`), the sizes then interpolating in log space like the bins.
+   * Clipped to the image.
+   */
+  decodeBoxAt(patch: number, ox: number, oy: number, wBin: number, hBin: number, size: ImageSize): BoxAction {
+    const [cx, cy] = this.decodePointAt(patch, ox, oy, size);
+    const w = this.decodeSize(wBin) * size.width;
+    const h = this.decodeSize(hBin) * size.height;
+    const box: Box = [
+      Math.max(0, cx - w / 2),
+      Math.max(0, cy - h / 2),
+      Math.min(size.width, cx + w / 2),
+      Math.min(size.height, cy + h / 2),
+    ];
+    return { kind: 'box', box };
   }
 
   /** Token ids → action in image pixels; throws ValidationError on a malformed sequence. */
@@ -152,16 +176,8 @@ export class ActionCodec {
     const ids = tokens.ids as number[];
     if (tokens.kind === 'box') {
       const [patch, offset, wb, hb] = ids as [number, number, number, number];
-      const [cx, cy] = this.decodePoint(patch, offset, size);
-      const w = this.decodeSize(wb) * size.width;
-      const h = this.decodeSize(hb) * size.height;
-      const box: Box = [
-        Math.max(0, cx - w / 2),
-        Math.max(0, cy - h / 2),
-        Math.min(size.width, cx + w / 2),
-        Math.min(size.height, cy + h / 2),
-      ];
-      return { kind: 'box', box };
+      const K = this.offsetBins;
+      return this.decodeBoxAt(patch, offset % K, Math.floor(offset / K), wb, hb, size);
     }
     const type = ids[0] as number;
     let i = 1;

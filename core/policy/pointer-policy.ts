@@ -10,6 +10,8 @@
  */
 import { SamVeteranError, ValidationError } from '../errors/index.ts';
 import { Rng } from '../rng/index.ts';
+import type { BoxAction, PointAction } from '../actions/index.ts';
+import type { Point } from '../geometry/index.ts';
 import type { ActionTokens } from './action-codec.ts';
 import type { OptimizerState } from './adamw.ts';
 import { AdamW } from './adamw.ts';
@@ -33,7 +35,7 @@ import type { PolicyObservation, PreparedBatch } from './observation.ts';
 import { observationCount, prepareBatch } from './observation.ts';
 import type { ParamSpec } from './params.ts';
 import { initParam, paramSpecs } from './params.ts';
-import { drawToken, oneHot, range, resolveKinds } from './sampling.ts';
+import { drawToken, meanCell, meanIndex, oneHot, range, resolveKinds } from './sampling.ts';
 import type { TokenTargets } from './token-targets.ts';
 import { SLOT_COUNT, Slot, buildTargets, scoreTargets } from './token-targets.ts';
 import { assertTfReady, ensureTf, tf } from './tf-runtime.ts';
@@ -45,6 +47,7 @@ import type {
   NamedWeight,
   PolicyCreateOptions,
   PolicyTrainOptions,
+  PositionDecode,
   SampleOptions,
   SampledAction,
   TokenLogProbs,
@@ -138,6 +141,17 @@ export class PointerPolicy {
     const params = this.params();
     const { patches: P, offsetClasses: O } = this.dims;
     const S = this.config.sizeBins;
+    const K = this.config.offsetBins;
+    const decode = options.decode ?? 'tokens';
+    if (decode !== 'tokens' && decode !== 'mean') {
+      throw new ValidationError('decode', decode, "must be 'tokens' or 'mean'");
+    }
+    // decode 'mean': each item's positions as fractional [ox, oy] offset cells (and size bins).
+    const means: number[][] = kinds.map(() => []);
+    const row = (logits: Float32Array, n: number, b: number): Float32Array => logits.subarray(b * n, (b + 1) * n);
+    const pushMeanCell = (b: number, logits: Float32Array): void => {
+      if (decode === 'mean') (means[b] as number[]).push(...meanCell(row(logits, O, b), K));
+    };
     tf.tidy(() => {
       const enc = options.encoded
         ? this.spreadRows(this.encodedFor(options.encoded, prep), prep)
@@ -151,13 +165,19 @@ export class PointerPolicy {
         const ctx = headContext(params, this.config, 'box', enc.g, enc, oneHot(centre, P));
         const offL = offsetLogits(params, 'box', ctx).dataSync() as Float32Array;
         const off = new Int32Array(B);
-        for (const b of boxItems) off[b] = pushPick(b, draw(offL, O, b));
+        for (const b of boxItems) {
+          off[b] = pushPick(b, draw(offL, O, b));
+          pushMeanCell(b, offL);
+        }
         const [wL, c2] = widthLogits(params, ctx, oneHot(off, O));
         const wData = wL.dataSync() as Float32Array;
         const wBin = new Int32Array(B);
         for (const b of boxItems) wBin[b] = pushPick(b, draw(wData, S, b));
         const hData = heightLogits(params, c2, oneHot(wBin, S)).dataSync() as Float32Array;
-        for (const b of boxItems) push(b, draw(hData, S, b));
+        for (const b of boxItems) {
+          push(b, draw(hData, S, b));
+          if (decode === 'mean') (means[b] as number[]).push(meanIndex(row(wData, S, b)), meanIndex(row(hData, S, b)));
+        }
       }
       if (refineItems.length > 0) {
         const typeL = typeLogits(params, enc).dataSync() as Float32Array;
@@ -194,28 +214,67 @@ export class PointerPolicy {
           if (pp) {
             push(b, pp);
             push(b, draw(posOff, O, b));
+            pushMeanCell(b, posOff);
           }
           const np = negPick.get(b);
           if (np) {
             push(b, np);
             push(b, draw(negOff, O, b));
+            pushMeanCell(b, negOff);
           }
         }
       }
     });
     return kinds.map((kind, b) => {
       const tokens: ActionTokens = { kind, ids: ids[b] as number[] };
+      const size = prep.imageSizes[b] as { width: number; height: number };
+      const action = this.codec.decodeTokens(tokens, size);
       return {
         tokens,
         logprobs: Float32Array.from(lps[b] as number[]),
-        action: this.codec.decodeTokens(tokens, prep.imageSizes[b] as { width: number; height: number }),
+        action: decode === 'mean' ? this.meanAction(tokens, means[b] as number[], action, size) : action,
       };
     });
   }
 
-  /** The most likely token at every step (evaluation). */
-  greedy(batch: readonly PolicyObservation[] | PreparedBatch, kind: SampleOptions['kind']): SampledAction[] {
-    return this.sample(batch, { temperature: 0, rng: GREEDY_RNG, kind });
+  /**
+   * The most likely token at every step (evaluation); `decode` as in SampleOptions (README, "Reading
+   * the box between the bins").
+   */
+  greedy(
+    batch: readonly PolicyObservation[] | PreparedBatch,
+    kind: SampleOptions['kind'],
+    decode: PositionDecode = 'tokens',
+  ): SampledAction[] {
+    return this.sample(batch, { temperature: 0, rng: GREEDY_RNG, kind, decode });
+  }
+
+  /** `action` (decoded from `tokens`) with its positions at the heads' means (decode 'mean'). */
+  private meanAction(
+    tokens: ActionTokens,
+    m: readonly number[],
+    action: BoxAction | PointAction,
+    size: { width: number; height: number },
+  ): BoxAction | PointAction {
+    const ids = tokens.ids;
+    if (tokens.kind === 'box') {
+      const [ox, oy, wBin, hBin] = m as [number, number, number, number];
+      return this.codec.decodeBoxAt(ids[0] as number, ox, oy, wBin, hBin, size);
+    }
+    if (action.kind !== 'points') return action;
+    // Refinement: [type, (patch, offset) of the positive, (patch, offset) of the negative], one
+    // mean cell per point in the same order.
+    let i = 1;
+    let k = 0;
+    const next = (): Point => {
+      const p = this.codec.decodePointAt(ids[i] as number, m[k] as number, m[k + 1] as number, size);
+      i += 2;
+      k += 2;
+      return p;
+    };
+    const positive = action.positive ? next() : null;
+    const negative = action.negative ? next() : null;
+    return { kind: 'points', positive, negative };
   }
 
   /**

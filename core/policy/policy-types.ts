@@ -44,7 +44,18 @@ export interface SampleOptions {
    * only the action heads run. For drawing one state's actions in several calls.
    */
   readonly encoded?: EncodedObservations;
+  /**
+   * How positions and sizes are read from the heads: 'tokens' at the drawn tokens' cells (the
+   * default: the action is exactly what its tokens say); 'mean' at each head's mean under its
+   * distribution, given the tokens drawn before it (the offset cell within the drawn patch, the
+   * size bins in log space), which places the box and the clicks finer than the grid. The tokens
+   * and their log-probs are the drawn ones either way.
+   */
+  readonly decode?: PositionDecode;
 }
+
+/** How a sampled action's positions and sizes are read from its heads (SampleOptions.decode). */
+export type PositionDecode = 'tokens' | 'mean';
 
 /** Encoder output for a batch's observations, kept across sampling calls; `dispose()` frees it. */
 export interface EncodedObservations {

@@ -58,3 +58,37 @@ export function resolveKinds(kind: ActionKind | readonly ActionKind[], n: number
   });
   return kinds;
 }
+
+/** Softmax (temperature 1) of one row of logits, in float64. */
+function softmaxRow(logits: Float32Array): Float64Array {
+  let max = -Infinity;
+  for (const v of logits) if (v > max) max = v;
+  const p = new Float64Array(logits.length);
+  let z = 0;
+  for (let i = 0; i < logits.length; i++) z += p[i] = Math.exp((logits[i] as number) - max);
+  for (let i = 0; i < p.length; i++) (p[i] as number) /= z;
+  return p;
+}
+
+/** The mean class index of one row of logits under its softmax (a fractional bin). */
+export function meanIndex(logits: Float32Array): number {
+  const p = softmaxRow(logits);
+  let m = 0;
+  for (let i = 0; i < p.length; i++) m += i * (p[i] as number);
+  return m;
+}
+
+/**
+ * The mean cell of one row of logits over a side × side grid of classes (class = row · side +
+ * column) under its softmax: [mean column, mean row], fractional.
+ */
+export function meanCell(logits: Float32Array, side: number): [number, number] {
+  const p = softmaxRow(logits);
+  let x = 0;
+  let y = 0;
+  for (let i = 0; i < p.length; i++) {
+    x += (i % side) * (p[i] as number);
+    y += Math.floor(i / side) * (p[i] as number);
+  }
+  return [x, y];
+}

@@ -67,6 +67,13 @@ export interface PretrainOptions {
    * built, so this is for a run that starts from a checkpoint (`pretrain --init`). Default 0.
    */
   readonly daggerFraction: number;
+  /**
+   * How far the GT boxes of the refinement states are jittered (jitterBox: each side moved by a
+   * normal offset of j × the box side), j drawn per state from [lo, hi]: uniformly, or (log) uniformly
+   * in log j, which gives the near-exact boxes a policy's own boxes resemble as many states as the
+   * loose ones. Default [0.03, 0.3], uniform.
+   */
+  readonly refineJitter: RefineJitter;
   /** Auxiliary states from corrupted GT masks. Default 2000. */
   readonly auxExamples: number;
   /**
@@ -143,6 +150,7 @@ export const DEFAULT_PRETRAIN: Omit<PretrainOptions, 'onProgress'> = {
   seed: 7,
   samples: 4000,
   refineExamples: 8000,
+  refineJitter: { lo: 0.03, hi: 0.3, log: false },
   wrongBoxFraction: 0,
   daggerFraction: 0,
   auxExamples: 2000,
@@ -269,6 +277,29 @@ async function clickTransition(
   return next;
 }
 
+/** The jitter range of the refinement states' boxes (PretrainOptions.refineJitter). */
+export interface RefineJitter {
+  readonly lo: number;
+  readonly hi: number;
+  /** Draw j uniformly in log j instead of in j. */
+  readonly log: boolean;
+}
+
+/** Checks a jitter range; throws ValidationError naming `refineJitter`. */
+export function checkRefineJitter(j: RefineJitter): void {
+  if (!(Number.isFinite(j.lo) && Number.isFinite(j.hi) && j.lo >= 0 && j.hi >= j.lo && j.hi <= 1)) {
+    throw new ValidationError('refineJitter', `${j.lo},${j.hi}`, 'must be lo,hi with 0 <= lo <= hi <= 1');
+  }
+  if (j.log && !(j.lo > 0)) {
+    throw new ValidationError('refineJitter', `${j.lo},${j.hi}`, 'must have lo > 0 when drawn in log scale');
+  }
+}
+
+/** One jitter draw (one uniform of `rng` either way, so the rest of the stream is unchanged). */
+export function drawJitter(rng: Rng, j: RefineJitter): number {
+  return j.log ? Math.exp(rng.uniform(Math.log(j.lo), Math.log(j.hi))) : rng.uniform(j.lo, j.hi);
+}
+
 /** Steps between starting a refinement refresh and putting its states in the pool. */
 const REFINE_REFRESH_LAG = 4;
 
@@ -286,10 +317,11 @@ export async function freshRefinementStates(
   seed: number,
   index: number,
   pointTargets: PointTargetMode,
+  jitter: RefineJitter = DEFAULT_PRETRAIN.refineJitter,
 ): Promise<[PreparedBatch, ActionTokens][]> {
   const { sample: s, scene } = generateSynthetic('train', index, { seed });
   const rng = new Rng(`pretrain-refine:${seed}:${index}`);
-  const box = jitterBox(s.gtBox, s.image, rng, rng.uniform(0.03, 0.3));
+  const box = jitterBox(s.gtBox, s.image, rng, drawJitter(rng, jitter));
   const dense =
     policy.config.denseClasses > 0 ? denseTargetsOf(scene, s.gtMask, policy.codec.grid) : undefined;
   const states: [PreparedBatch, ActionTokens][] = [];
@@ -388,7 +420,7 @@ export async function buildPools(
           opts.wrongBoxFraction > 0 && wrong.length > 0 && rng.bool(opts.wrongBoxFraction)
             ? (rng.pick(wrong) as Box)
             : s.gtBox;
-        const b = jitterBox(from, s.image, rng, rng.uniform(0.03, 0.3));
+        const b = jitterBox(from, s.image, rng, drawJitter(rng, opts.refineJitter));
         const out = await boxTransition(env, s, b);
         if (out) startIous.push(maskIou(out.mask, s.gtMask));
         return { j, s, box: b, out };
@@ -447,6 +479,7 @@ export async function pretrain(
   if (!(opts.averageDecay === 0 || (opts.averageDecay > 0 && opts.averageDecay < 1))) {
     throw new ValidationError('averageDecay', opts.averageDecay, 'must be 0 (off) or in (0, 1)');
   }
+  checkRefineJitter(opts.refineJitter);
   const pools = await buildPools(policy, env, opts);
   policy.setTrainOptions({ learningRate: opts.learningRate });
   const rng = new Rng(`pretrain-batches:${opts.seed}`);
@@ -482,7 +515,7 @@ export async function pretrain(
     const first = REFINE_REFRESH_START + (step - 1) * k;
     const made = await Promise.all(
       Array.from({ length: k }, (_, i) =>
-        freshRefinementStates(policy, env, opts.seed, first + i, opts.pointTargets),
+        freshRefinementStates(policy, env, opts.seed, first + i, opts.pointTargets, opts.refineJitter),
       ),
     );
     return made.flat();
