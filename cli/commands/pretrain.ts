@@ -141,7 +141,10 @@ export function registerPretrainCommand(program: Command): void {
       parseJitter,
       [DEFAULT_PRETRAIN.refineJitter.lo, DEFAULT_PRETRAIN.refineJitter.hi] as [number, number],
     )
-    .option('--refine-jitter-log', 'draw the jitter uniformly in log j (as many near-exact boxes as loose ones)')
+    .option(
+      '--refine-jitter-log',
+      'draw the jitter uniformly in log j (as many near-exact boxes as loose ones)',
+    )
     .option(
       '--tail <steps:box,refine>',
       'the last steps draw their batches with another mix, e.g. 600:0.3,0.6',

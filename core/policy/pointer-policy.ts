@@ -148,7 +148,8 @@ export class PointerPolicy {
     }
     // decode 'mean': each item's positions as fractional [ox, oy] offset cells (and size bins).
     const means: number[][] = kinds.map(() => []);
-    const row = (logits: Float32Array, n: number, b: number): Float32Array => logits.subarray(b * n, (b + 1) * n);
+    const row = (logits: Float32Array, n: number, b: number): Float32Array =>
+      logits.subarray(b * n, (b + 1) * n);
     const pushMeanCell = (b: number, logits: Float32Array): void => {
       if (decode === 'mean') (means[b] as number[]).push(...meanCell(row(logits, O, b), K));
     };
@@ -176,7 +177,8 @@ export class PointerPolicy {
         const hData = heightLogits(params, c2, oneHot(wBin, S)).dataSync() as Float32Array;
         for (const b of boxItems) {
           push(b, draw(hData, S, b));
-          if (decode === 'mean') (means[b] as number[]).push(meanIndex(row(wData, S, b)), meanIndex(row(hData, S, b)));
+          if (decode === 'mean')
+            (means[b] as number[]).push(meanIndex(row(wData, S, b)), meanIndex(row(hData, S, b)));
         }
       }
       if (refineItems.length > 0) {
