@@ -9,7 +9,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import {
   episodeSheetPng,
   evaluatePolicy,
@@ -23,7 +23,7 @@ import {
 import { datasetFromSpec } from '../../core/data/index.ts';
 import type { EnvPort } from '../../core/env/index.ts';
 import { ValidationError } from '../../core/errors/index.ts';
-import { loadPolicyFile } from '../../core/policy/index.ts';
+import { loadPolicyFile, type PositionDecode } from '../../core/policy/index.ts';
 import { parseRemotePolicySpec, RemotePolicy } from '../../core/policy-remote/index.ts';
 import { GrpcEnvPort } from '../../services/actor/index.ts';
 import { SamEnvClient, WorkerEnvPool } from '../../services/sam-env/index.ts';
@@ -44,17 +44,36 @@ interface EvalOptions {
   concurrency: number;
   timeoutMs: number;
   joint: number;
+  boxDecode: PositionDecode;
+  clickDecode: PositionDecode;
+}
+
+function parseDecode(flag: string): (v: string) => PositionDecode {
+  return (v) => {
+    if (v !== 'tokens' && v !== 'mean') throw new InvalidArgumentError(`${flag} must be tokens or mean`);
+    return v;
+  };
 }
 
 async function resolvePolicy(
   opts: EvalOptions,
 ): Promise<{ policy: EvalPolicy; name: string; remote?: RemotePolicy }> {
-  if (
-    opts.joint > 0 &&
-    (opts.policy === 'oracle' || opts.policy === 'gt-box' || parseRemotePolicySpec(opts.policy))
-  ) {
-    throw new ValidationError('--joint', opts.joint, `applies to a checkpoint policy, not ${opts.policy}`);
+  if (opts.policy === 'oracle' || opts.policy === 'gt-box' || parseRemotePolicySpec(opts.policy)) {
+    if (opts.joint > 0)
+      throw new ValidationError('--joint', opts.joint, `applies to a checkpoint policy, not ${opts.policy}`);
+    for (const [flag, v] of [
+      ['--box-decode', opts.boxDecode],
+      ['--click-decode', opts.clickDecode],
+    ] as const) {
+      if (v !== 'tokens')
+        throw new ValidationError(flag, v, `applies to a checkpoint policy, not ${opts.policy}`);
+    }
   }
+  const decode = { box: opts.boxDecode, refine: opts.clickDecode };
+  const decodeNote =
+    opts.boxDecode === 'mean' || opts.clickDecode === 'mean'
+      ? ` (positions at the heads' means: box ${opts.boxDecode}, clicks ${opts.clickDecode})`
+      : '';
   if (opts.policy === 'oracle') return { policy: (inputs) => oraclePolicyFor(inputs), name: 'oracle' };
   if (opts.policy === 'gt-box') return { policy: gtBoxPolicyFor, name: 'gt-box' };
   const remote = parseRemotePolicySpec(opts.policy);
@@ -70,11 +89,11 @@ async function resolvePolicy(
   const policy = await loadPolicyFile(opts.policy, { frozen: true });
   if (opts.joint > 0) {
     return {
-      policy: jointPolicy(policy, opts.joint, `eval:${opts.seed}`),
-      name: `${opts.policy} (clicks decoded jointly over ${opts.joint} draws)`,
+      policy: jointPolicy(policy, opts.joint, `eval:${opts.seed}`, decode),
+      name: `${opts.policy} (clicks decoded jointly over ${opts.joint} draws)${decodeNote}`,
     };
   }
-  return { policy: greedyPolicy(policy), name: opts.policy };
+  return { policy: greedyPolicy(policy, decode), name: `${opts.policy}${decodeNote}` };
 }
 
 function checkEnvSpec(env: string): void {
@@ -183,6 +202,18 @@ export function registerEvalCommand(program: Command): void {
       'checkpoint policy: decode each refinement as the most probable whole action among the greedy one and this many drawn at temperature 1 (seeded by --seed); 0 = greedy',
       intOption('--joint', 0),
       0,
+    )
+    .option(
+      '--box-decode <how>',
+      "checkpoint policy: the box's position and size at the tokens' cells (tokens) or at each head's mean (mean)",
+      parseDecode('--box-decode'),
+      'tokens',
+    )
+    .option(
+      '--click-decode <how>',
+      "checkpoint policy: each click's offset at the token's cell (tokens) or at the offset head's mean (mean)",
+      parseDecode('--click-decode'),
+      'tokens',
     )
     .option('--concurrency <count>', 'remote policy: requests in flight', intOption('--concurrency', 1), 8)
     .option('--timeout-ms <ms>', 'remote policy: timeout per request', intOption('--timeout-ms', 1), 120_000)

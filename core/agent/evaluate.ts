@@ -10,7 +10,12 @@ import type { Dataset, Sample } from '../data/index.ts';
 import type { EnvPort } from '../env/index.ts';
 import { ValidationError } from '../errors/index.ts';
 import { rgbDigest } from '../wire/index.ts';
-import { repeatRows, type PointerPolicy, type PolicyObservation } from '../policy/index.ts';
+import {
+  repeatRows,
+  type PointerPolicy,
+  type PolicyObservation,
+  type PositionDecode,
+} from '../policy/index.ts';
 import { Rng } from '../rng/index.ts';
 import { runEpisodes, type ActingPolicy, type Episode, type EpisodeInput } from './agent-loop.ts';
 import { scoreOf, summarizeEpisodes, type EpisodeScore, type EpisodeSummary } from './episode-metrics.ts';
@@ -72,7 +77,12 @@ export function episodeInputOf(sample: Sample): EpisodeInput {
  * seeded by `seed` and the call count, so an evaluation is reproducible. (Measured on the shipped
  * warm start with 32 draws: id-val gIoU +0.014 [−0.003, +0.029], 1000 samples; README.)
  */
-export function jointPolicy(policy: PointerPolicy, draws: number, seed = 'joint'): ActingPolicy {
+export function jointPolicy(
+  policy: PointerPolicy,
+  draws: number,
+  seed = 'joint',
+  decode: ActingDecode = {},
+): ActingPolicy {
   if (!Number.isInteger(draws) || draws < 0)
     throw new ValidationError('draws', draws, 'must be an integer >= 0');
   let calls = 0;
@@ -83,14 +93,20 @@ export function jointPolicy(policy: PointerPolicy, draws: number, seed = 'joint'
   };
   return {
     act: (batch, kind) => {
-      if (kind === 'box' || draws === 0 || batch.length === 0) return policy.greedy(batch, kind);
+      if (kind === 'box' || draws === 0 || batch.length === 0)
+        return policy.greedy(batch, kind, decode[kind]);
       const prep = policy.prepare(batch);
-      const greedy = policy.greedy(prep, kind);
+      const greedy = policy.greedy(prep, kind, decode.refine);
       const rows = repeatRows(
         prep,
         batch.map(() => draws),
       );
-      const drawn = policy.sample(rows, { kind, rng: new Rng(`${seed}:${calls++}`), temperature: 1 });
+      const drawn = policy.sample(rows, {
+        kind,
+        rng: new Rng(`${seed}:${calls++}`),
+        temperature: 1,
+        ...(decode.refine ? { decode: decode.refine } : {}),
+      });
       return greedy.map((g, i) => {
         let best = g;
         let bestLp = total(g.logprobs);
@@ -104,9 +120,18 @@ export function jointPolicy(policy: PointerPolicy, draws: number, seed = 'joint'
   };
 }
 
+/**
+ * How an acting policy reads positions from its heads, per action kind (PositionDecode; default
+ * 'tokens' for both).
+ */
+export interface ActingDecode {
+  readonly box?: PositionDecode;
+  readonly refine?: PositionDecode;
+}
+
 /** A PointerPolicy acting greedily (temperature 0), as evaluation wants. */
-export function greedyPolicy(policy: PointerPolicy): ActingPolicy {
-  return { act: (batch, kind) => policy.greedy(batch, kind) };
+export function greedyPolicy(policy: PointerPolicy, decode: ActingDecode = {}): ActingPolicy {
+  return { act: (batch, kind) => policy.greedy(batch, kind, decode[kind]) };
 }
 
 /**

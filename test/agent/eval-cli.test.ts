@@ -93,6 +93,37 @@ describe('sam-veteran eval', () => {
     await expect(parse(['--policy', 'gt-box', '--joint', '-1'])).rejects.toThrow('--joint "-1"');
   }, 60_000);
 
+  it("reads the box at its heads' means with --box-decode mean, for checkpoints only", async () => {
+    const parse = async (args: string[]): Promise<string> => {
+      const program = new Command('sam-veteran').exitOverride().configureOutput({ writeErr: () => {} });
+      registerEvalCommand(program);
+      const lines: string[] = [];
+      const spy = vi
+        .spyOn(console, 'log')
+        .mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
+      try {
+        await program.parseAsync(['eval', '--data', 'synthetic:id-val', ...args], { from: 'user' });
+      } finally {
+        spy.mockRestore();
+      }
+      return lines.join('\n');
+    };
+    const common = ['--n', '8', '--batch', '8', '--workers', '1', '--sheet', '0', '--max-refinements', '0'];
+    const policy = ['--policy', 'artifacts/policy/warm-start.samv'];
+    const boxIou = (out: string): number => Number(/box IoU (\d\.\d+)/.exec(out)?.[1]);
+    const tokens = await parse([...policy, ...common]);
+    const mean = await parse([...policy, '--box-decode', 'mean', ...common]);
+    expect(mean).toContain("(positions at the heads' means: box mean, clicks tokens)");
+    expect(boxIou(tokens)).toBeGreaterThan(0);
+    expect(boxIou(mean)).not.toBe(boxIou(tokens));
+    await expect(parse(['--policy', 'gt-box', '--click-decode', 'mean', ...common])).rejects.toThrow(
+      '--click-decode "mean" applies to a checkpoint policy, not gt-box',
+    );
+    await expect(parse([...policy, '--box-decode', 'median'])).rejects.toThrow(
+      '--box-decode must be tokens or mean',
+    );
+  }, 60_000);
+
   it('names a bad --env value before loading anything', async () => {
     // In-process: the action validates --env first, so no dataset, policy or worker is created.
     const program = new Command('sam-veteran').exitOverride();
