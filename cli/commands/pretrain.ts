@@ -124,6 +124,11 @@ export function registerPretrainCommand(program: Command): void {
       DEFAULT_PRETRAIN.refreshPerStep,
     )
     .option(
+      '--aux-refresh <n>',
+      'of the fresh samples of a step, how many also replace an auxiliary example (default: all)',
+      intOption('--aux-refresh'),
+    )
+    .option(
       '--refine-refresh <n>',
       'fresh samples per step whose GrabCut refinement states replace random ones of the refinement pool',
       intOption('--refine-refresh'),
@@ -406,6 +411,7 @@ export function registerPretrainCommand(program: Command): void {
             auxExamples: o['auxExamples'] as number,
             learningRate: o['lr'] as number,
             refreshPerStep: o['refresh'] as number,
+            ...(o['auxRefresh'] !== undefined ? { auxRefreshPerStep: o['auxRefresh'] as number } : {}),
             refineRefreshPerStep: o['refineRefresh'] as number,
             wrongBoxFraction: o['wrongBox'] as number,
             daggerFraction: o['dagger'] as number,
@@ -439,6 +445,7 @@ export function registerPretrainCommand(program: Command): void {
               batch: o['batch'],
               lr: o['lr'],
               refresh: o['refresh'],
+              ...(o['auxRefresh'] !== undefined ? { auxRefresh: o['auxRefresh'] } : {}),
               refineRefresh: o['refineRefresh'],
               trainWorkers: o['trainWorkers'],
               wrongBox: o['wrongBox'],

@@ -31,10 +31,26 @@ import { denseTargetsOf } from './dense-targets.ts';
 import { oracleTargets, type PointTargetMode } from './point-targets.ts';
 import { endWorker, startReadyWorker } from '../threads/index.ts';
 
-/** The box example and the auxiliary example of one fresh training sample. */
+/** The box example and (unless its index skips it, FreshAuxShare) the auxiliary example of one fresh sample. */
 export interface FreshExample {
   readonly box: readonly [PreparedBatch, ActionTokens];
-  readonly aux: readonly [PreparedBatch, ActionTokens];
+  readonly aux?: readonly [PreparedBatch, ActionTokens];
+}
+
+/**
+ * Which fresh samples also make an auxiliary example: of every `every` consecutive indices from the
+ * stream's start, the first `count`. The auxiliary pool is drawn from less than the box pool, so
+ * most of its fresh examples were replaced before any batch drew them; skipping them saves their
+ * making (a corrupted mask, the oracle, a second view: ~40% of a fresh sample's time).
+ */
+export interface FreshAuxShare {
+  readonly every: number;
+  readonly count: number;
+}
+
+/** Whether fresh example `index` of a stream from `start` makes an auxiliary example. */
+export function freshHasAux(index: number, start: number, share: FreshAuxShare | undefined): boolean {
+  return share === undefined || (index - start) % share.every < share.count;
 }
 
 /** Turns observations into network inputs and actions into targets for one policy architecture. */
@@ -87,19 +103,24 @@ export function freshExample(
   index: number,
   seed: number,
   pointTargets: PointTargetMode = 'centre',
+  withAux = true,
 ): FreshExample {
   const { sample: s, scene } = generateSynthetic('train', index, { seed });
+  const dense = encoder.dense ? denseTargetsOf(scene, s.gtMask, encoder.codec.grid) : undefined;
+  const box: FreshExample['box'] = [
+    encoder.prepare([observationOf(s.image, s.query, null)]),
+    withDense(encoder.codec.encodeAction({ kind: 'box', box: s.gtBox }, s.image), dense),
+  ];
+  if (!withAux) return { box };
   const rng = new Rng(`pretrain-fresh:${seed}:${index}`);
   const { mask } = corruptMask(s.gtMask, rng, { cleanProbability: 0.2, operations: [1, 3] });
-  const dense = encoder.dense ? denseTargetsOf(scene, s.gtMask, encoder.codec.grid) : undefined;
   const aux = oracleExample(encoder, s, mask, dense, pointTargets);
-  return {
-    box: [
-      encoder.prepare([observationOf(s.image, s.query, null)]),
-      withDense(encoder.codec.encodeAction({ kind: 'box', box: s.gtBox }, s.image), dense),
-    ],
-    aux: [aux.input, aux.target],
-  };
+  return { box, aux: [aux.input, aux.target] };
+}
+
+/** The buffers of a fresh example's inputs (moved, not copied, between threads). */
+export function freshBuffers(e: FreshExample): ArrayBuffer[] {
+  return [...preparedBuffers(e.box[0]), ...(e.aux ? preparedBuffers(e.aux[0]) : [])];
 }
 
 /** Buffers of a prepared batch (moved, not copied, between threads). */
@@ -120,6 +141,9 @@ export interface FreshWorkerInit {
   readonly config: PolicyConfig;
   readonly seed: number;
   readonly pointTargets: PointTargetMode;
+  /** The stream's first index and which of its examples make an auxiliary one (FreshAuxShare). */
+  readonly start: number;
+  readonly aux?: FreshAuxShare;
   /** Int32 flag set to 1 by close(): requests still queued are skipped. */
   readonly stop: SharedArrayBuffer;
 }
@@ -139,6 +163,8 @@ export interface FreshStreamOptions {
   readonly inThread?: boolean;
   /** Targets of the auxiliary examples' clicks (point-targets.ts). Default `centre`. */
   readonly pointTargets?: PointTargetMode;
+  /** Which examples also make an auxiliary example. Default all. */
+  readonly aux?: FreshAuxShare;
 }
 
 /**
@@ -187,6 +213,8 @@ export class FreshExampleStream {
       config: opts.config,
       seed: opts.seed,
       pointTargets: opts.pointTargets ?? 'centre',
+      start: opts.start,
+      ...(opts.aux ? { aux: opts.aux } : {}),
       stop,
     };
     const worker = await startReadyWorker(ENTRY, init).catch((err: unknown) => {
@@ -202,7 +230,10 @@ export class FreshExampleStream {
     if (this.failure) return Promise.reject(this.failure);
     const index = this.nextOut++;
     if (this.encoder) {
-      return Promise.resolve(freshExample(this.encoder, index, this.opts.seed, this.opts.pointTargets));
+      const withAux = freshHasAux(index, this.opts.start, this.opts.aux);
+      return Promise.resolve(
+        freshExample(this.encoder, index, this.opts.seed, this.opts.pointTargets, withAux),
+      );
     }
     const ready = this.ready.get(index);
     this.topUp();

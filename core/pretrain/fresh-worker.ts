@@ -2,8 +2,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import {
   exampleEncoder,
+  freshBuffers,
   freshExample,
-  preparedBuffers,
+  freshHasAux,
   type FreshRequest,
   type FreshResponse,
   type FreshWorkerInit,
@@ -24,9 +25,15 @@ port.on('message', (req: FreshRequest) => {
   if (Atomics.load(stop, 0) === 1) return;
   try {
     const examples = Array.from({ length: req.count }, (_, k) =>
-      freshExample(encoder, req.from + k, init.seed, init.pointTargets),
+      freshExample(
+        encoder,
+        req.from + k,
+        init.seed,
+        init.pointTargets,
+        freshHasAux(req.from + k, init.start, init.aux),
+      ),
     );
-    const transfer = examples.flatMap((e) => [...preparedBuffers(e.box[0]), ...preparedBuffers(e.aux[0])]);
+    const transfer = examples.flatMap(freshBuffers);
     port.postMessage({ type: 'examples', from: req.from, examples } satisfies FreshResponse, transfer);
   } catch (err) {
     port.postMessage({

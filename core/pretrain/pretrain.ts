@@ -38,7 +38,7 @@ import { Rng } from '../rng/index.ts';
 import { rgbDigest } from '../wire/index.ts';
 import { DataParallelTrainer, type BatchPart } from './data-parallel.ts';
 import { denseTargetsOf } from './dense-targets.ts';
-import { FreshExampleStream, oracleExample, withDense } from './fresh-examples.ts';
+import { FreshExampleStream, oracleExample, withDense, type FreshAuxShare } from './fresh-examples.ts';
 import { concatPrepared } from './prepared.ts';
 import { resampleClickPatches, type PointTargetMode } from './point-targets.ts';
 
@@ -105,6 +105,11 @@ export interface PretrainOptions {
    * a fixed pool is memorised (validation box IoU stalls near 0.4), a refreshed one is not.
    */
   readonly refreshPerStep: number;
+  /**
+   * Of the `refreshPerStep` fresh samples of a step, how many also replace an auxiliary example
+   * (FreshAuxShare; the others make their box example only). Default: all of them.
+   */
+  readonly auxRefreshPerStep?: number;
   /**
    * Fresh samples per step whose refinement states (GrabCut's mask of a jittered GT box, and the
    * mask after the oracle's click) replace random states of the refinement pool, so the refinement
@@ -480,6 +485,16 @@ export async function pretrain(
     throw new ValidationError('averageDecay', opts.averageDecay, 'must be 0 (off) or in (0, 1)');
   }
   checkRefineJitter(opts.refineJitter);
+  const auxPerStep = opts.auxRefreshPerStep ?? opts.refreshPerStep;
+  if (!(Number.isInteger(auxPerStep) && auxPerStep >= 0 && auxPerStep <= opts.refreshPerStep)) {
+    throw new ValidationError(
+      'auxRefreshPerStep',
+      auxPerStep,
+      `must be an integer in [0, refreshPerStep = ${opts.refreshPerStep}]`,
+    );
+  }
+  const auxShare: FreshAuxShare | undefined =
+    auxPerStep < opts.refreshPerStep ? { every: opts.refreshPerStep, count: auxPerStep } : undefined;
   const pools = await buildPools(policy, env, opts);
   policy.setTrainOptions({ learningRate: opts.learningRate });
   const rng = new Rng(`pretrain-batches:${opts.seed}`);
@@ -532,6 +547,7 @@ export async function pretrain(
           ahead: 8 * opts.refreshPerStep,
           inThread: !opts.freshWorker,
           pointTargets: opts.pointTargets,
+          ...(auxShare ? { aux: auxShare } : {}),
         })
       : undefined;
   const trainer =
@@ -573,6 +589,7 @@ export async function pretrain(
         const jb = rng.int(pools.box.inputs.length);
         pools.box.inputs[jb] = e.box[0];
         pools.box.targets[jb] = e.box[1];
+        if (!e.aux) continue;
         const ja = rng.int(pools.aux.inputs.length);
         pools.aux.inputs[ja] = e.aux[0];
         pools.aux.targets[ja] = e.aux[1];

@@ -75,16 +75,16 @@ describe('denseTargetsOf', () => {
   it('are attached to fresh examples only for an architecture with dense heads', () => {
     const plain = freshExample(exampleEncoder(resolvePolicyConfig(TINY)), 17, 5);
     expect(plain.box[1].dense).toBeUndefined();
-    expect(plain.aux[1].dense).toBeUndefined();
+    expect(plain.aux![1].dense).toBeUndefined();
     const config = resolvePolicyConfig({ ...TINY, denseClasses: DENSE_CLASSES });
     const e = freshExample(exampleEncoder(config), 17, 5);
     const { sample, scene } = generateSynthetic('train', 17, { seed: 5 });
     const grid = TINY.viewSize / TINY.patchSize;
     const expected = denseTargetsOf(scene, sample.gtMask, grid);
     expect(e.box[1].dense?.coverage).toEqual(expected.coverage);
-    expect(e.aux[1].dense?.classes).toEqual(expected.classes);
+    expect(e.aux![1].dense?.classes).toEqual(expected.classes);
     // The token targets themselves are unchanged by the dense ones.
     expect(e.box[1].ids).toEqual(plain.box[1].ids);
-    expect(e.aux[1].ids).toEqual(plain.aux[1].ids);
+    expect(e.aux![1].ids).toEqual(plain.aux![1].ids);
   });
 });

@@ -16,13 +16,14 @@ function bytes(p: PreparedBatch): Buffer[] {
 }
 
 function same(a: FreshExample, b: FreshExample): boolean {
+  if ((a.aux === undefined) !== (b.aux === undefined)) return false;
   const pairs: [PreparedBatch, PreparedBatch][] = [
     [a.box[0], b.box[0]],
-    [a.aux[0], b.aux[0]],
+    ...(a.aux && b.aux ? [[a.aux[0], b.aux[0]] as [PreparedBatch, PreparedBatch]] : []),
   ];
   return (
     pairs.every(([x, y]) => bytes(x).every((buf, i) => buf.equals(bytes(y)[i] as Buffer))) &&
-    JSON.stringify([a.box[1], a.aux[1]]) === JSON.stringify([b.box[1], b.aux[1]])
+    JSON.stringify([a.box[1], a.aux?.[1]]) === JSON.stringify([b.box[1], b.aux?.[1]])
   );
 }
 
@@ -45,9 +46,45 @@ describe('FreshExampleStream', () => {
       expect(a.filter((e, i) => same(e, c[i] as FreshExample))).toHaveLength(0);
       // Box targets are box actions (one token sequence); aux targets start with a refinement type.
       for (const e of a) expect(e.box[1].ids.length).toBeGreaterThan(1);
-      expect(a.some((e) => typeHasPositive(e.aux[1].ids[0] as number))).toBe(true);
+      expect(a.some((e) => typeHasPositive(e.aux![1].ids[0] as number))).toBe(true);
     } finally {
       await Promise.all([local.close(), worker.close(), other.close()]);
+    }
+  }, 60_000);
+
+  it('makes the auxiliary example of the first `count` of every `every` examples only', async () => {
+    const aux = { every: 3, count: 1 };
+    const all = await FreshExampleStream.start({ config: CONFIG, seed: 5, start: 40, inThread: true });
+    const local = await FreshExampleStream.start({ config: CONFIG, seed: 5, start: 40, inThread: true, aux });
+    const worker = await FreshExampleStream.start({
+      config: CONFIG,
+      seed: 5,
+      start: 40,
+      chunk: 3,
+      ahead: 4,
+      aux,
+    });
+    try {
+      const [a, l, w] = await Promise.all([take(all, 9), take(local, 9), take(worker, 9)]);
+      expect(l.map((e) => e.aux !== undefined)).toEqual([
+        true,
+        false,
+        false,
+        true,
+        false,
+        false,
+        true,
+        false,
+        false,
+      ]);
+      l.forEach((e, i) => {
+        expect(same(e, w[i] as FreshExample), `example ${40 + i}`).toBe(true);
+        // The box example is the same either way, and so is the auxiliary one where it is made.
+        const full = a[i] as FreshExample;
+        expect(same(e, e.aux ? full : { box: full.box })).toBe(true);
+      });
+    } finally {
+      await Promise.all([all.close(), local.close(), worker.close()]);
     }
   }, 60_000);
 

@@ -250,13 +250,13 @@ describe('fresh examples with soft click targets', () => {
       // Most corrupted masks are good enough (a stop); read on until four examples click.
       for (let i = 0; i < 300 && clicks < 4; i++) {
         const [a, b, c] = await Promise.all([local.next(), worker.next(), plain.next()]);
-        expect(a.aux[1].ids).toEqual(c.aux[1].ids);
-        expect(c.aux[1].points).toBeUndefined();
-        if (a.aux[1].ids[0] !== 0) {
+        expect(a.aux![1].ids).toEqual(c.aux![1].ids);
+        expect(c.aux![1].points).toBeUndefined();
+        if (a.aux![1].ids[0] !== 0) {
           clicks++;
-          expect(a.aux[1].points).toBeDefined();
-          expect(JSON.stringify(a.aux[1].points)).toBe(JSON.stringify(b.aux[1].points));
-        } else expect(a.aux[1].points).toBeUndefined();
+          expect(a.aux![1].points).toBeDefined();
+          expect(JSON.stringify(a.aux![1].points)).toBe(JSON.stringify(b.aux![1].points));
+        } else expect(a.aux![1].points).toBeUndefined();
       }
       expect(clicks).toBe(4);
     } finally {

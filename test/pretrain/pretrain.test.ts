@@ -197,6 +197,25 @@ describe('pretrain', () => {
     );
   }, 120_000);
 
+  it('replaces auxiliary examples with a share of the fresh samples only (auxRefreshPerStep)', async () => {
+    const weightsAfter = async (extra: Partial<PretrainOptions>): Promise<Float32Array[]> => {
+      const p = await PointerPolicy.create(CONFIG, { seed: 1 });
+      await pretrain(p, env, { ...OPTS, steps: 6, refreshPerStep: 3, trainWorkers: 1, ...extra });
+      const w = p.getWeights().map((x) => x.data);
+      p.dispose();
+      return w;
+    };
+    const same = (x: Float32Array[], y: Float32Array[]): boolean =>
+      x.every((w, i) => Buffer.from(w.buffer).equals(Buffer.from(y[i]!.buffer)));
+    const plain = await weightsAfter({});
+    // All of them is the default, to the bit; fewer changes the auxiliary pool and so the run.
+    expect(same(await weightsAfter({ auxRefreshPerStep: 3 }), plain)).toBe(true);
+    expect(same(await weightsAfter({ auxRefreshPerStep: 1 }), plain)).toBe(false);
+    for (const bad of [4, -1, 1.5]) {
+      await expect(weightsAfter({ auxRefreshPerStep: bad })).rejects.toThrow(`auxRefreshPerStep ${bad}`);
+    }
+  }, 120_000);
+
   it('refreshes the refinement pool with GrabCut states of fresh samples, reproducibly', async () => {
     const policy = await PointerPolicy.create(CONFIG, { seed: 1 });
     // One fresh sample's states depend on (seed, index) only; a second state follows a click.
