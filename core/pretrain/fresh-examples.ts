@@ -80,7 +80,7 @@ export function oracleExample(
   const decision = oracleDecision(mask, s.gtMask);
   return {
     input: encoder.prepare([observationOf(s.image, s.query, mask)]),
-    target: withDense(oracleTargets(decision, s.image, encoder.codec, pointTargets), dense),
+    target: withDense(oracleTargets(decision, s.image, encoder.codec, pointTargets, s.gtMask), dense),
     action: decision.action,
   };
 }

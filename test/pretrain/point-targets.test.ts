@@ -17,7 +17,13 @@ import {
   type ActionTokens,
   type PolicyObservation,
 } from '../../core/policy/index.ts';
-import { oracleTargets, regionPatchTargets, resampleClickPatches } from '../../core/pretrain/index.ts';
+import {
+  FAR_DEPTH_WEIGHT,
+  farNegativePoint,
+  oracleTargets,
+  regionPatchTargets,
+  resampleClickPatches,
+} from '../../core/pretrain/index.ts';
 import { FreshExampleStream } from '../../core/pretrain/fresh-examples.ts';
 import { resolvePolicyConfig } from '../../core/policy/index.ts';
 import { Rng } from '../../core/rng/index.ts';
@@ -263,4 +269,56 @@ describe('fresh examples with soft click targets', () => {
       await Promise.all([local.close(), worker.close(), plain.close()]);
     }
   }, 60_000);
+});
+
+describe("point targets 'far'", () => {
+  /** Distance from a point to the nearest pixel of `m` (brute force). */
+  const distanceTo = (m: BinaryMask, p: readonly [number, number]): number => {
+    let best = Infinity;
+    for (let y = 0; y < m.height; y++)
+      for (let x = 0; x < m.width; x++)
+        if (m.get(x, y)) best = Math.min(best, Math.hypot(x + 0.5 - p[0], y + 0.5 - p[1]));
+    return best;
+  };
+
+  it('moves a negative click on a thin rim away from the object, and leaves a far region its centre', () => {
+    // The object 10..22 inside a mask 6..26 (a 4-px rim), plus an extra blob 27..31 × 0..5 apart from it.
+    const gt = rect(10, 10, 22, 22);
+    const mask = rect(6, 6, 26, 26);
+    const [rim] = errorRegions(mask, gt).extra;
+    if (!rim) throw new Error('no rim');
+    const far = farNegativePoint(rim, gt);
+    expect(rim.depthAt(far)).toBeGreaterThan(0);
+    expect(distanceTo(gt, far)).toBeGreaterThan(distanceTo(gt, rim.centre) + 1);
+    // The score is min(distance to the object, 2 × depth): no pixel of the rim scores higher.
+    const score = (p: readonly [number, number]): number =>
+      Math.min(distanceTo(gt, p), FAR_DEPTH_WEIGHT * rim.depthAt(p as [number, number]));
+    for (let y = 6; y < 26; y++)
+      for (let x = 6; x < 26; x++) {
+        const p: [number, number] = [x + 0.5, y + 0.5];
+        if (rim.depthAt(p) > 0) expect(score(p)).toBeLessThanOrEqual(score(far) + 1e-9);
+      }
+    // A region that does not touch the object: min(·) is its depth, so its deepest pixel, the centre.
+    const blob = rect(24, 0, 32, 8);
+    const [apart] = errorRegions(blob, gt).extra;
+    if (!apart) throw new Error('no blob');
+    expect(farNegativePoint(apart, gt)).toEqual(apart.centre);
+  });
+
+  it("encodes the far point as the negative click's token, and needs the GT mask", () => {
+    const gt = rect(10, 10, 22, 22);
+    const mask = rect(6, 6, 26, 26);
+    const decision = oracleDecision(mask, gt);
+    expect(decision.action.negative).not.toBeNull();
+    const centre = oracleTargets(decision, SIZE, policy.codec, 'centre');
+    const far = oracleTargets(decision, SIZE, policy.codec, 'far', gt);
+    const negAt = centre.ids.length - 2;
+    expect(far.ids.slice(0, negAt)).toEqual(centre.ids.slice(0, negAt));
+    expect(far.ids.slice(negAt)).toEqual(
+      policy.codec.encodePoint(farNegativePoint(decision.negativeRegion!, gt), SIZE),
+    );
+    expect(far.ids.slice(negAt)).not.toEqual(centre.ids.slice(negAt));
+    expect(() => oracleTargets(decision, SIZE, policy.codec, 'far')).toThrow(ValidationError);
+    expect(() => oracleTargets(decision, SIZE, policy.codec, 'far')).toThrow(/gt/);
+  });
 });
