@@ -292,7 +292,7 @@ export function registerPretrainCommand(program: Command): void {
     )
     .option(
       '--point-targets <mode>',
-      `targets of the clicks' patch tokens: ${POINT_TARGET_MODES.join(' | ')} (centre: the oracle's click; depth: spread over the clicked region's patches by depth; depth-sampled: also condition the offset on a patch drawn from that spread)`,
+      `targets of the clicks' patch tokens: ${POINT_TARGET_MODES.join(' | ')} (centre: the oracle's click; depth: spread over the clicked region's patches by depth; depth-sampled: also condition the offset on a patch drawn from that spread; far: a negative click at the extra region's pixel farthest from the object)`,
       (v: string) => {
         if (!(POINT_TARGET_MODES as readonly string[]).includes(v)) {
           throw new InvalidArgumentError(
