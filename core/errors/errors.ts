@@ -32,6 +32,13 @@ export class ValidationError extends SamVeteranError {
     this.field = field;
     this.value = value;
   }
+
+  /** One rebuilt from another's field, value and message (verbatim), e.g. across a thread. */
+  static rebuilt(field: string, value: unknown, message: string): ValidationError {
+    const e = new ValidationError(field, value, '');
+    e.message = message;
+    return e;
+  }
 }
 
 export class NotFoundError extends SamVeteranError {

@@ -88,6 +88,15 @@ describe('WorkerEnvPool (GrabCut in worker threads)', () => {
     const bad = env.transitionGroup(img, [{ box: [60, 10, 20, 50], points: [] }]);
     await expect(bad).rejects.toThrow(ValidationError);
     await expect(env.transitionGroup(img, [{ box: [60, 10, 20, 50], points: [] }])).rejects.toThrow(/box/);
+    // The error crosses the thread as it was raised: field, value and message, once each.
+    const point: [number, number] = [-3, 157];
+    const err = await env
+      .transitionGroup(img, [{ box: s.gtBox, points: [{ point, label: 0 }] }])
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ValidationError);
+    expect((err as ValidationError).field).toBe('prompts[0].points[0].point');
+    expect((err as ValidationError).value).toEqual(point);
+    expect((err as Error).message).toBe('prompts[0].points[0].point [-3, 157] is outside the 256x256 image');
     const ok = await env.transitionGroup(img, [{ box: s.gtBox, points: [] }]);
     expect(ok[0]!.mask.width).toBe(s.image.width);
   }, 60_000);

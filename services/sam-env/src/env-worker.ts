@@ -7,7 +7,13 @@ import { BinaryMask } from '../../../core/mask/index.ts';
 import { LocalEnv } from './local-env.ts';
 import type { TransitionOutput, TransitionPrompt } from './model.ts';
 import { createGrabCutModel, type GrabCutOptions } from './models/grabcut.ts';
-import type { WorkerRequest, WorkerResponse, WireOutput, WirePrompt } from './worker-protocol.ts';
+import type {
+  WorkerError,
+  WorkerRequest,
+  WorkerResponse,
+  WireOutput,
+  WirePrompt,
+} from './worker-protocol.ts';
 
 const port = parentPort;
 if (!port) throw new Error('env-worker must run in a worker thread');
@@ -68,15 +74,27 @@ port.on('message', (req: WorkerRequest) => {
   );
 });
 
-function errorOf(err: unknown): { name: string; message: string; code?: string; field?: string } {
+function errorOf(err: unknown): WorkerError {
   if (err instanceof Error) {
-    const e = err as Error & { code?: unknown; field?: unknown };
+    const e = err as Error & { code?: unknown; field?: unknown; value?: unknown };
     return {
       name: e.name,
       message: e.message,
       ...(typeof e.code === 'string' ? { code: e.code } : {}),
       ...(typeof e.field === 'string' ? { field: e.field } : {}),
+      ...(cloneable(e.value) ? { value: e.value } : {}),
     };
   }
   return { name: 'Error', message: String(err) };
+}
+
+/** Whether a value can cross to the other thread (postMessage's structured clone). */
+function cloneable(v: unknown): boolean {
+  if (v === undefined) return false;
+  try {
+    structuredClone(v);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -87,7 +87,7 @@ export class WorkerEnvPool implements EnvPort {
       if (!r.ok) {
         const e = r.error;
         if (e.code === 'INVALID_ARGUMENT' && e.field)
-          throw new ValidationError(e.field, undefined, e.message);
+          throw ValidationError.rebuilt(e.field, e.value, e.message);
         throw new SamVeteranError((e.code as ErrorCode | undefined) ?? 'INTERNAL', e.message);
       }
       return r;

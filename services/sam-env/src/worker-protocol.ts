@@ -42,5 +42,14 @@ export type WorkerResponse =
   | {
       readonly id: number;
       readonly ok: false;
-      readonly error: { name: string; message: string; code?: string; field?: string };
+      readonly error: WorkerError;
     };
+
+/** An error as it crosses from a worker: a ValidationError keeps its field and (cloneable) value. */
+export interface WorkerError {
+  readonly name: string;
+  readonly message: string;
+  readonly code?: string;
+  readonly field?: string;
+  readonly value?: unknown;
+}
