@@ -24,6 +24,7 @@ import {
   POINT_TARGET_MODES,
   type PointTargetMode,
   type PretrainOptions,
+  type RefineJitter,
   pretrain,
 } from '../../core/pretrain/index.ts';
 import { lossCurvePng } from '../../core/report/index.ts';
@@ -42,13 +43,25 @@ function parseMix(v: string): [number, number] {
   return [box, refine];
 }
 
-function parseJitter(v: string): [number, number] {
-  const parts = v.split(',').map(Number);
-  const [lo, hi] = parts as [number, number];
-  if (parts.length !== 2 || !parts.every((x) => Number.isFinite(x) && x >= 0 && x <= 1) || lo > hi) {
-    throw new InvalidArgumentError('expected "lo,hi": two fractions with 0 <= lo <= hi <= 1');
+function parseJitter(v: string): RefineJitter {
+  const parts = v.split(',');
+  const [lo, hi] = parts.slice(0, 2).map(Number) as [number, number];
+  const scale = parts[2] ?? 'uniform';
+  const ok =
+    (parts.length === 2 || parts.length === 3) &&
+    [lo, hi].every((x) => Number.isFinite(x) && x >= 0 && x <= 1) &&
+    lo <= hi &&
+    (scale === 'uniform' || (scale === 'log' && lo > 0));
+  if (!ok) {
+    throw new InvalidArgumentError(
+      'expected "lo,hi[,uniform|log]": two fractions with 0 <= lo <= hi <= 1 (lo > 0 for log)',
+    );
   }
-  return [lo, hi];
+  return { lo, hi, log: scale === 'log' };
+}
+
+function formatJitter(j: RefineJitter): string {
+  return `${j.lo},${j.hi},${j.log ? 'log' : 'uniform'}`;
 }
 
 /** Options that shape the network (commander key → flag); a run from `--init` takes the checkpoint's. */
@@ -141,14 +154,10 @@ export function registerPretrainCommand(program: Command): void {
       DEFAULT_PRETRAIN.mix,
     )
     .option(
-      '--refine-jitter <lo,hi>',
-      "range of the jitter of the refinement states' GT boxes (each side moved by N(0, j × side))",
+      '--refine-jitter <lo,hi[,scale]>',
+      "the jitter j of the refinement states' GT boxes (each side moved by N(0, j × side)), drawn per state from [lo, hi], uniformly or (log) uniformly in log j",
       parseJitter,
-      [DEFAULT_PRETRAIN.refineJitter.lo, DEFAULT_PRETRAIN.refineJitter.hi] as [number, number],
-    )
-    .option(
-      '--refine-jitter-log',
-      'draw the jitter uniformly in log j (as many near-exact boxes as loose ones)',
+      DEFAULT_PRETRAIN.refineJitter,
     )
     .option(
       '--tail <steps:box,refine>',
@@ -403,11 +412,7 @@ export function registerPretrainCommand(program: Command): void {
             batchSize: o['batch'] as number,
             samples: o['samples'] as number,
             refineExamples: o['refineExamples'] as number,
-            refineJitter: {
-              lo: (o['refineJitter'] as [number, number])[0],
-              hi: (o['refineJitter'] as [number, number])[1],
-              log: o['refineJitterLog'] === true,
-            },
+            refineJitter: o['refineJitter'] as unknown as RefineJitter,
             auxExamples: o['auxExamples'] as number,
             learningRate: o['lr'] as number,
             refreshPerStep: o['refresh'] as number,
@@ -455,8 +460,7 @@ export function registerPretrainCommand(program: Command): void {
               denseWeight: o['denseWeight'],
               pointTargets: o['pointTargets'],
               averageDecay: o['averageDecay'],
-              refineJitter: o['refineJitter'],
-              ...(o['refineJitterLog'] === true ? { refineJitterLog: true } : {}),
+              refineJitter: formatJitter(o['refineJitter'] as unknown as RefineJitter),
               mix,
               ...(o['tail'] !== undefined ? { tail: o['tail'] } : {}),
               minutes: (Date.now() - t0) / 60000,

@@ -1,5 +1,5 @@
 /**
- * `refineJitter` (`pretrain --refine-jitter lo,hi [--refine-jitter-log]`): how far the refinement
+ * `refineJitter` (`pretrain --refine-jitter lo,hi[,uniform|log]`): how far the refinement
  * states' GT boxes are jittered. The default draw is the one the shipped recipe always made (so its
  * pools are unchanged), the log draw stays in range and spreads evenly in log j, bad ranges are
  * refused by name, and the range reaches the pools: exact boxes give GrabCut's best start masks.
@@ -79,9 +79,9 @@ describe('refinement jitter', () => {
       pretrain(policy, env, { ...OPTS, refineJitter: { lo: 0.3, hi: 0.1, log: false } }),
     ).rejects.toThrow(/refineJitter/);
     policy.dispose();
-    for (const bad of ['0.3,0.1', '0.1', 'a,b', '0.1,2']) {
+    for (const bad of ['0.3,0.1', '0.1', 'a,b', '0.1,2', '0,0.3,log', '0.1,0.3,cubic', '0.1,0.2,log,x']) {
       expect(await commandError(registerPretrainCommand, 'pretrain', ['--refine-jitter', bad])).toContain(
-        `--refine-jitter <lo,hi>' argument '${bad}'`,
+        `--refine-jitter <lo,hi[,scale]>' argument '${bad}'`,
       );
     }
   });
