@@ -71,7 +71,8 @@ export interface PretrainOptions {
    * How far the GT boxes of the refinement states are jittered (jitterBox: each side moved by a
    * normal offset of j × the box side), j drawn per state from [lo, hi]: uniformly, or (log) uniformly
    * in log j, which gives the near-exact boxes a policy's own boxes resemble as many states as the
-   * loose ones. Default [0.03, 0.3], uniform.
+   * loose ones. Default [0.02, 0.3] in log j (the recipe since 2026-12-05, late; [0.03, 0.3] uniform
+   * before).
    */
   readonly refineJitter: RefineJitter;
   /** Auxiliary states from corrupted GT masks. Default 2000. */
@@ -132,7 +133,9 @@ export interface PretrainOptions {
   /**
    * Targets of the clicks' patch tokens (point-targets.ts): `centre` the oracle's click alone;
    * `depth` spread over the patches the clicked region covers by depth; `depth-sampled` also
-   * conditions the offset on a patch drawn from that spread each time. Default `centre`.
+   * conditions the offset on a patch drawn from that spread each time; `far` the oracle's click with
+   * a negative click moved to the extra region's pixel farthest from the object. Default `far` (the
+   * recipe since 2026-12-05, late; `centre` before).
    */
   readonly pointTargets: PointTargetMode;
   /**
@@ -155,7 +158,7 @@ export const DEFAULT_PRETRAIN: Omit<PretrainOptions, 'onProgress'> = {
   seed: 7,
   samples: 4000,
   refineExamples: 8000,
-  refineJitter: { lo: 0.03, hi: 0.3, log: false },
+  refineJitter: { lo: 0.02, hi: 0.3, log: true },
   wrongBoxFraction: 0,
   daggerFraction: 0,
   auxExamples: 2000,
@@ -170,7 +173,7 @@ export const DEFAULT_PRETRAIN: Omit<PretrainOptions, 'onProgress'> = {
   refineRefreshPerStep: 0,
   trainWorkers: 2,
   freshWorker: true,
-  pointTargets: 'centre',
+  pointTargets: 'far',
   averageDecay: 0,
 };
 
