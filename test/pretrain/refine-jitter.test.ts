@@ -1,7 +1,7 @@
 /**
  * `refineJitter` (`pretrain --refine-jitter lo,hi[,uniform|log]`): how far the refinement
- * states' GT boxes are jittered. The default draw is the one the shipped recipe always made (so its
- * pools are unchanged), the log draw stays in range and spreads evenly in log j, bad ranges are
+ * states' GT boxes are jittered. The uniform draw is the one the earlier recipe made (so its pools
+ * rebuild unchanged), the log draw (the default) stays in range and spreads evenly in log j, bad ranges are
  * refused by name, and the range reaches the pools: exact boxes give GrabCut's best start masks.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,11 +44,12 @@ afterAll(async () => {
 });
 
 describe('refinement jitter', () => {
-  it('draws as the recipe did by default, and in log scale within range', () => {
+  it('draws uniformly in j as the earlier recipe did, and in log scale within range', () => {
     const a = new Rng('j');
     const b = new Rng('j');
-    for (let i = 0; i < 50; i++)
-      expect(drawJitter(a, DEFAULT_PRETRAIN.refineJitter)).toBe(b.uniform(0.03, 0.3));
+    const uniform = { lo: 0.03, hi: 0.3, log: false };
+    for (let i = 0; i < 50; i++) expect(drawJitter(a, uniform)).toBe(b.uniform(0.03, 0.3));
+    expect(DEFAULT_PRETRAIN.refineJitter).toEqual({ lo: 0.02, hi: 0.3, log: true });
     const log = { lo: 0.01, hi: 0.3, log: true };
     const c = new Rng('log');
     const d = new Rng('log');
