@@ -61,7 +61,7 @@ describe('sam-veteran pretrain options', () => {
       '--direction-channels "-2" must be a non-negative integer',
     );
     expect(await pretrainError(['--point-targets', 'foo'])).toContain(
-      '--point-targets must be one of centre, depth, depth-sampled (got "foo")',
+      '--point-targets must be one of centre, depth, depth-sampled, far (got "foo")',
     );
     expect(await pretrainError(['--detint', 'bar'])).toContain(
       '--detint must be none, edges or all (got "bar")',

@@ -9,6 +9,7 @@ import {
   REFINE_REFRESH_START,
   buildPools,
   freshRefinementStates,
+  oracleTargets,
   pretrain,
   type PretrainOptions,
 } from '../../core/pretrain/index.ts';
@@ -127,8 +128,10 @@ describe('pretrain', () => {
       expect(
         Buffer.from(pools.refine.inputs[k]!.patches.buffer).equals(Buffer.from(prepared.patches.buffer)),
       ).toBe(true);
+      // The oracle's label, with the recipe's click targets (a negative click moved away from the object).
+      expect(opts.pointTargets).toBe('far');
       expect(pools.refine.targets[k]!.ids).toEqual(
-        policy.codec.encodeAction(oracleDecision(mask, s.gtMask).action, s.image).ids,
+        oracleTargets(oracleDecision(mask, s.gtMask), s.image, policy.codec, 'far', s.gtMask).ids,
       );
     });
     // Without DAgger the pool starts from jittered GT boxes instead: different states.
