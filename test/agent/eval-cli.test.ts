@@ -16,6 +16,20 @@ afterAll(async () => {
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
 });
 
+/** Runs `eval` in-process with `args` on synthetic:id-val and returns what it printed. */
+async function evalOutput(args: string[]): Promise<string> {
+  const program = new Command('sam-veteran').exitOverride().configureOutput({ writeErr: () => {} });
+  registerEvalCommand(program);
+  const lines: string[] = [];
+  const spy = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
+  try {
+    await program.parseAsync(['eval', '--data', 'synthetic:id-val', ...args], { from: 'user' });
+  } finally {
+    spy.mockRestore();
+  }
+  return lines.join('\n');
+}
+
 describe('sam-veteran eval', () => {
   it('evaluates the gt-box baseline end to end and writes summary.json and episodes.png', async () => {
     const out = await mkdtemp(join(tmpdir(), 'sv-eval-'));
@@ -68,58 +82,30 @@ describe('sam-veteran eval', () => {
   });
 
   it('decodes the clicks jointly with --joint, for checkpoints only', async () => {
-    const parse = async (args: string[]): Promise<string[]> => {
-      const program = new Command('sam-veteran').exitOverride().configureOutput({ writeErr: () => {} });
-      registerEvalCommand(program);
-      const lines: string[] = [];
-      const spy = vi
-        .spyOn(console, 'log')
-        .mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
-      try {
-        await program.parseAsync(['eval', '--data', 'synthetic:id-val', ...args], { from: 'user' });
-      } finally {
-        spy.mockRestore();
-      }
-      return lines;
-    };
     const common = ['--n', '4', '--batch', '4', '--workers', '1', '--sheet', '0'];
-    const out = await parse(['--policy', 'artifacts/policy/warm-start.samv', '--joint', '4', ...common]);
-    expect(out.join('\n')).toMatch(
+    const out = await evalOutput(['--policy', 'artifacts/policy/warm-start.samv', '--joint', '4', ...common]);
+    expect(out).toMatch(
       /warm-start\.samv \(clicks decoded jointly over 4 draws\) on synthetic:id-val: n=4 {2}gIoU \d\.\d{3}/,
     );
-    await expect(parse(['--policy', 'gt-box', '--joint', '4', ...common])).rejects.toThrow(
+    await expect(evalOutput(['--policy', 'gt-box', '--joint', '4', ...common])).rejects.toThrow(
       '--joint 4 applies to a checkpoint policy, not gt-box',
     );
-    await expect(parse(['--policy', 'gt-box', '--joint', '-1'])).rejects.toThrow('--joint "-1"');
+    await expect(evalOutput(['--policy', 'gt-box', '--joint', '-1'])).rejects.toThrow('--joint "-1"');
   }, 60_000);
 
   it("reads the box at its heads' means with --box-decode mean, for checkpoints only", async () => {
-    const parse = async (args: string[]): Promise<string> => {
-      const program = new Command('sam-veteran').exitOverride().configureOutput({ writeErr: () => {} });
-      registerEvalCommand(program);
-      const lines: string[] = [];
-      const spy = vi
-        .spyOn(console, 'log')
-        .mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
-      try {
-        await program.parseAsync(['eval', '--data', 'synthetic:id-val', ...args], { from: 'user' });
-      } finally {
-        spy.mockRestore();
-      }
-      return lines.join('\n');
-    };
     const common = ['--n', '8', '--batch', '8', '--workers', '1', '--sheet', '0', '--max-refinements', '0'];
     const policy = ['--policy', 'artifacts/policy/warm-start.samv'];
     const boxIou = (out: string): number => Number(/box IoU (\d\.\d+)/.exec(out)?.[1]);
-    const tokens = await parse([...policy, ...common]);
-    const mean = await parse([...policy, '--box-decode', 'mean', ...common]);
+    const tokens = await evalOutput([...policy, ...common]);
+    const mean = await evalOutput([...policy, '--box-decode', 'mean', ...common]);
     expect(mean).toContain("(positions at the heads' means: box mean, clicks tokens)");
     expect(boxIou(tokens)).toBeGreaterThan(0);
     expect(boxIou(mean)).not.toBe(boxIou(tokens));
-    await expect(parse(['--policy', 'gt-box', '--click-decode', 'mean', ...common])).rejects.toThrow(
+    await expect(evalOutput(['--policy', 'gt-box', '--click-decode', 'mean', ...common])).rejects.toThrow(
       '--click-decode "mean" applies to a checkpoint policy, not gt-box',
     );
-    await expect(parse([...policy, '--box-decode', 'median'])).rejects.toThrow(
+    await expect(evalOutput([...policy, '--box-decode', 'median'])).rejects.toThrow(
       '--box-decode must be tokens or mean',
     );
   }, 60_000);
