@@ -313,6 +313,12 @@ export function registerPretrainCommand(program: Command): void {
       DEFAULT_PRETRAIN.pointTargets,
     )
     .option(
+      '--negative-clearance <f>',
+      "the oracle skips an extra region whose safest negative click is closer to the object than f × the image's long side (a click is a disk; one that close cuts the object's edge away); 0 = off",
+      numberOption('--negative-clearance', 'probability'),
+      DEFAULT_PRETRAIN.negativeClearance,
+    )
+    .option(
       '--dense-weight <x>',
       'loss weight of per-patch heads (target coverage and shape class of every patch; 0 = no dense heads)',
       numberOption('--dense-weight', 'non-negative'),
@@ -425,6 +431,7 @@ export function registerPretrainCommand(program: Command): void {
             trainWorkers: o['trainWorkers'] as number,
             freshWorker: o['freshWorker'] as boolean,
             pointTargets: o['pointTargets'] as PointTargetMode,
+            negativeClearance: o['negativeClearance'] as number,
             averageDecay: o['averageDecay'] as number,
             mix,
             ...(o['tail'] !== undefined
@@ -459,6 +466,7 @@ export function registerPretrainCommand(program: Command): void {
               typeWeight: o['typeWeight'],
               denseWeight: o['denseWeight'],
               pointTargets: o['pointTargets'],
+              negativeClearance: o['negativeClearance'],
               averageDecay: o['averageDecay'],
               refineJitter: formatJitter(o['refineJitter'] as unknown as RefineJitter),
               mix,

@@ -28,7 +28,7 @@ import {
 } from '../policy/index.ts';
 import { Rng } from '../rng/index.ts';
 import { denseTargetsOf } from './dense-targets.ts';
-import { oracleTargets, type PointTargetMode } from './point-targets.ts';
+import { oracleTargets, type ClickLabels } from './point-targets.ts';
 import { endWorker, startReadyWorker } from '../threads/index.ts';
 
 /** The box example and (unless its index skips it, FreshAuxShare) the auxiliary example of one fresh sample. */
@@ -75,12 +75,12 @@ export function oracleExample(
   s: Pick<Sample, 'image' | 'query' | 'gtMask'>,
   mask: BinaryMask,
   dense: DensePatchTargets | undefined,
-  pointTargets: PointTargetMode,
+  labels: ClickLabels,
 ): { input: PreparedBatch; target: ActionTokens; action: PointAction } {
-  const decision = oracleDecision(mask, s.gtMask);
+  const decision = oracleDecision(mask, s.gtMask, { negativeClearance: labels.negativeClearance ?? 0 });
   return {
     input: encoder.prepare([observationOf(s.image, s.query, mask)]),
-    target: withDense(oracleTargets(decision, s.image, encoder.codec, pointTargets, s.gtMask), dense),
+    target: withDense(oracleTargets(decision, s.image, encoder.codec, labels.pointTargets, s.gtMask), dense),
     action: decision.action,
   };
 }
@@ -102,7 +102,7 @@ export function freshExample(
   encoder: ExampleEncoder,
   index: number,
   seed: number,
-  pointTargets: PointTargetMode = 'centre',
+  labels: ClickLabels = { pointTargets: 'centre' },
   withAux = true,
 ): FreshExample {
   const { sample: s, scene } = generateSynthetic('train', index, { seed });
@@ -114,7 +114,7 @@ export function freshExample(
   if (!withAux) return { box };
   const rng = new Rng(`pretrain-fresh:${seed}:${index}`);
   const { mask } = corruptMask(s.gtMask, rng, { cleanProbability: 0.2, operations: [1, 3] });
-  const aux = oracleExample(encoder, s, mask, dense, pointTargets);
+  const aux = oracleExample(encoder, s, mask, dense, labels);
   return { box, aux: [aux.input, aux.target] };
 }
 
@@ -140,7 +140,7 @@ export interface FreshWorkerInit {
   readonly __entry: string;
   readonly config: PolicyConfig;
   readonly seed: number;
-  readonly pointTargets: PointTargetMode;
+  readonly labels: ClickLabels;
   /** The stream's first index and which of its examples make an auxiliary one (FreshAuxShare). */
   readonly start: number;
   readonly aux?: FreshAuxShare;
@@ -161,8 +161,8 @@ export interface FreshStreamOptions {
   readonly ahead?: number;
   /** Make the examples on this thread instead (same examples; for tests and one-core machines). */
   readonly inThread?: boolean;
-  /** Targets of the auxiliary examples' clicks (point-targets.ts). Default `centre`. */
-  readonly pointTargets?: PointTargetMode;
+  /** How the auxiliary examples' clicks are labelled (point-targets.ts). Default `centre` targets. */
+  readonly labels?: ClickLabels;
   /** Which examples also make an auxiliary example. Default all. */
   readonly aux?: FreshAuxShare;
 }
@@ -212,7 +212,7 @@ export class FreshExampleStream {
     const init: Omit<FreshWorkerInit, '__entry'> = {
       config: opts.config,
       seed: opts.seed,
-      pointTargets: opts.pointTargets ?? 'centre',
+      labels: opts.labels ?? { pointTargets: 'centre' },
       start: opts.start,
       ...(opts.aux ? { aux: opts.aux } : {}),
       stop,
@@ -231,9 +231,7 @@ export class FreshExampleStream {
     const index = this.nextOut++;
     if (this.encoder) {
       const withAux = freshHasAux(index, this.opts.start, this.opts.aux);
-      return Promise.resolve(
-        freshExample(this.encoder, index, this.opts.seed, this.opts.pointTargets, withAux),
-      );
+      return Promise.resolve(freshExample(this.encoder, index, this.opts.seed, this.opts.labels, withAux));
     }
     const ready = this.ready.get(index);
     this.topUp();

@@ -29,7 +29,7 @@ port.on('message', (req: FreshRequest) => {
         encoder,
         req.from + k,
         init.seed,
-        init.pointTargets,
+        init.labels,
         freshHasAux(req.from + k, init.start, init.aux),
       ),
     );

@@ -20,49 +20,28 @@ import type { ImageSize, Point } from '../geometry/index.ts';
 import { squaredDistanceToOutside, type BinaryMask, type ErrorRegion } from '../mask/index.ts';
 import type { ActionCodec, ActionTokens, PointPatchTargets } from '../policy/index.ts';
 import { typeHasNegative, typeHasPositive } from '../policy/index.ts';
-import type { OracleDecision } from '../agent/index.ts';
+import { farNegativePoint, type OracleDecision } from '../agent/index.ts';
 import type { Rng } from '../rng/index.ts';
 import { ValidationError } from '../errors/index.ts';
 
 export type PointTargetMode = 'centre' | 'depth' | 'depth-sampled' | 'far';
+
+/** How the oracle's refinements become training targets. */
+export interface ClickLabels {
+  readonly pointTargets: PointTargetMode;
+  /** The oracle's `negativeClearance` (OracleOptions). Default 0. */
+  readonly negativeClearance?: number;
+}
 export const POINT_TARGET_MODES: readonly PointTargetMode[] = ['centre', 'depth', 'depth-sampled', 'far'];
 
 /**
  * `far`: the negative click's target is the pixel of the extra region that is farthest from the
- * target object, as long as it is also inside the region (score min(distance to the target,
- * FAR_DEPTH_WEIGHT × depth in the region); the deepest such pixel on ties). The region's centre is
- * the point farthest from the region's own boundary, and for the thin rim a near-exact box leaves
- * around an object that is ~2 px from the object: a click a few pixels off lands on the object, and
- * GrabCut (like SAM) then cuts the object away. An extra region far from the target (another object)
- * keeps its centre.
+ * target object, as long as it is also inside the region (`farNegativePoint`, with the oracle in
+ * core/agent, whose clearance rule reads the same point). On the thin rim a near-exact box leaves
+ * around an object the region's centre is ~2 px from the object: a click a few pixels off lands on
+ * the object, and GrabCut (like SAM) then cuts the object away.
  */
-export const FAR_DEPTH_WEIGHT = 2;
-
-/** The `far` target of a negative click in `region` (module comment above). */
-export function farNegativePoint(region: ErrorRegion, gt: BinaryMask): Point {
-  const { width: W, height: H } = gt;
-  const outside = new Uint8Array(W * H);
-  for (let i = 0; i < outside.length; i++) outside[i] = gt.data[i] ? 0 : 1;
-  const toGt = squaredDistanceToOutside(outside, W, H);
-  let best: Point = region.centre;
-  let bestScore = -1;
-  let bestDepth = -1;
-  const [x1, y1, x2, y2] = region.bbox;
-  for (let y = y1; y < y2; y++) {
-    for (let x = x1; x < x2; x++) {
-      const pt: Point = [x + 0.5, y + 0.5];
-      const depth = region.depthAt(pt);
-      if (depth <= 0) continue;
-      const score = Math.min(Math.sqrt(toGt[y * W + x] as number), FAR_DEPTH_WEIGHT * depth);
-      if (score > bestScore || (score === bestScore && depth > bestDepth)) {
-        best = pt;
-        bestScore = score;
-        bestDepth = depth;
-      }
-    }
-  }
-  return best;
-}
+export { FAR_DEPTH_WEIGHT, farNegativePoint } from '../agent/index.ts';
 
 /** Exponent of the depth weighting: 2 makes a patch half as deep a quarter as likely. */
 export const DEPTH_POWER = 2;
@@ -122,7 +101,8 @@ export function oracleTargets(
   if (mode === 'far') {
     if (!gt) throw new ValidationError('gt', gt, "is needed for point targets 'far'");
     const region = decision.negativeRegion;
-    const action = region ? { ...decision.action, negative: farNegativePoint(region, gt) } : decision.action;
+    const negative = region ? (decision.farNegative ?? farNegativePoint(region, gt)) : null;
+    const action = negative ? { ...decision.action, negative } : decision.action;
     return codec.encodeAction(action, size);
   }
   const tokens = codec.encodeAction(decision.action, size);

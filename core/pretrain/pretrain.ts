@@ -40,7 +40,7 @@ import { DataParallelTrainer, type BatchPart } from './data-parallel.ts';
 import { denseTargetsOf } from './dense-targets.ts';
 import { FreshExampleStream, oracleExample, withDense, type FreshAuxShare } from './fresh-examples.ts';
 import { concatPrepared } from './prepared.ts';
-import { resampleClickPatches, type PointTargetMode } from './point-targets.ts';
+import { resampleClickPatches, type ClickLabels, type PointTargetMode } from './point-targets.ts';
 
 export { concatPrepared };
 
@@ -139,6 +139,12 @@ export interface PretrainOptions {
    */
   readonly pointTargets: PointTargetMode;
   /**
+   * The oracle's clearance rule (OracleOptions.negativeClearance): an extra region whose safest
+   * negative click is closer to the object than this fraction of the image's long side is not
+   * clicked; the oracle clicks the next clickable one, or only the positive, or stops. 0 = off.
+   */
+  readonly negativeClearance: number;
+  /**
    * Polyak averaging: a moving average of the weights with this decay (WeightAverage), folded in
    * after every step, is the run's result; the last iterate is returned beside it. 0 = off.
    */
@@ -174,6 +180,7 @@ export const DEFAULT_PRETRAIN: Omit<PretrainOptions, 'onProgress'> = {
   trainWorkers: 2,
   freshWorker: true,
   pointTargets: 'far',
+  negativeClearance: 0,
   averageDecay: 0,
 };
 
@@ -303,6 +310,11 @@ export function checkRefineJitter(j: RefineJitter): void {
   }
 }
 
+/** How the options label the oracle's refinements. */
+export function clickLabels(opts: Pick<PretrainOptions, 'pointTargets' | 'negativeClearance'>): ClickLabels {
+  return { pointTargets: opts.pointTargets, negativeClearance: opts.negativeClearance };
+}
+
 /** One jitter draw (one uniform of `rng` either way, so the rest of the stream is unchanged). */
 export function drawJitter(rng: Rng, j: RefineJitter): number {
   return j.log ? Math.exp(rng.uniform(Math.log(j.lo), Math.log(j.hi))) : rng.uniform(j.lo, j.hi);
@@ -324,7 +336,7 @@ export async function freshRefinementStates(
   env: EnvPort,
   seed: number,
   index: number,
-  pointTargets: PointTargetMode,
+  labels: ClickLabels,
   jitter: RefineJitter = DEFAULT_PRETRAIN.refineJitter,
 ): Promise<[PreparedBatch, ActionTokens][]> {
   const { sample: s, scene } = generateSynthetic('train', index, { seed });
@@ -334,7 +346,7 @@ export async function freshRefinementStates(
     policy.config.denseClasses > 0 ? denseTargetsOf(scene, s.gtMask, policy.codec.grid) : undefined;
   const states: [PreparedBatch, ActionTokens][] = [];
   const add = (mask: BinaryMask): PointAction => {
-    const e = oracleExample(policy, s, mask, dense, pointTargets);
+    const e = oracleExample(policy, s, mask, dense, labels);
     states.push([e.input, e.target]);
     return e.action;
   };
@@ -385,7 +397,7 @@ export async function buildPools(
       samples[j] as Sample,
       mask,
       denses[j],
-      opts.pointTargets,
+      clickLabels(opts),
     );
     pool.inputs.push(input);
     pool.targets.push(target);
@@ -488,6 +500,9 @@ export async function pretrain(
     throw new ValidationError('averageDecay', opts.averageDecay, 'must be 0 (off) or in (0, 1)');
   }
   checkRefineJitter(opts.refineJitter);
+  if (!(opts.negativeClearance >= 0 && opts.negativeClearance < 0.5)) {
+    throw new ValidationError('negativeClearance', opts.negativeClearance, 'must be in [0, 0.5)');
+  }
   const auxPerStep = opts.auxRefreshPerStep ?? opts.refreshPerStep;
   if (!(Number.isInteger(auxPerStep) && auxPerStep >= 0 && auxPerStep <= opts.refreshPerStep)) {
     throw new ValidationError(
@@ -533,7 +548,7 @@ export async function pretrain(
     const first = REFINE_REFRESH_START + (step - 1) * k;
     const made = await Promise.all(
       Array.from({ length: k }, (_, i) =>
-        freshRefinementStates(policy, env, opts.seed, first + i, opts.pointTargets, opts.refineJitter),
+        freshRefinementStates(policy, env, opts.seed, first + i, clickLabels(opts), opts.refineJitter),
       ),
     );
     return made.flat();
@@ -549,7 +564,7 @@ export async function pretrain(
           chunk: opts.refreshPerStep,
           ahead: 8 * opts.refreshPerStep,
           inThread: !opts.freshWorker,
-          pointTargets: opts.pointTargets,
+          labels: clickLabels(opts),
           ...(auxShare ? { aux: auxShare } : {}),
         })
       : undefined;

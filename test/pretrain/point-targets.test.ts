@@ -247,9 +247,14 @@ describe('fresh examples with soft click targets', () => {
       seed: 5,
       start: 0,
       inThread: true,
-      pointTargets: 'depth',
+      labels: { pointTargets: 'depth' },
     });
-    const worker = await FreshExampleStream.start({ config, seed: 5, start: 0, pointTargets: 'depth' });
+    const worker = await FreshExampleStream.start({
+      config,
+      seed: 5,
+      start: 0,
+      labels: { pointTargets: 'depth' },
+    });
     const plain = await FreshExampleStream.start({ config, seed: 5, start: 0, inThread: true });
     try {
       let clicks = 0;

@@ -223,8 +223,8 @@ describe('pretrain', () => {
     const policy = await PointerPolicy.create(CONFIG, { seed: 1 });
     // One fresh sample's states depend on (seed, index) only; a second state follows a click.
     for (const index of [REFINE_REFRESH_START, REFINE_REFRESH_START + 1, REFINE_REFRESH_START + 2]) {
-      const a = await freshRefinementStates(policy, env, 3, index, 'centre');
-      const b = await freshRefinementStates(policy, env, 3, index, 'centre');
+      const a = await freshRefinementStates(policy, env, 3, index, { pointTargets: 'centre' });
+      const b = await freshRefinementStates(policy, env, 3, index, { pointTargets: 'centre' });
       expect(a.length === 1 || a.length === 2).toBe(true);
       expect(b.map(([, t]) => t.ids)).toEqual(a.map(([, t]) => t.ids));
       a.forEach(([input], k) =>
