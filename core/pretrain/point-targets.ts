@@ -16,8 +16,8 @@
  * conditioned on any of them (`depth-sampled`: the patch the offset head reads is drawn from the
  * distribution each time the example is used, and the offset is that patch's deepest pixel).
  */
-import type { ImageSize, Point } from '../geometry/index.ts';
-import { squaredDistanceToOutside, type BinaryMask, type ErrorRegion } from '../mask/index.ts';
+import type { ImageSize } from '../geometry/index.ts';
+import type { BinaryMask, ErrorRegion } from '../mask/index.ts';
 import type { ActionCodec, ActionTokens, PointPatchTargets } from '../policy/index.ts';
 import { typeHasNegative, typeHasPositive } from '../policy/index.ts';
 import { farNegativePoint, type OracleDecision } from '../agent/index.ts';
