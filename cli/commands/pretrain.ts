@@ -74,6 +74,8 @@ const ARCHITECTURE_OPTIONS: Readonly<Record<string, string>> = {
   edgeScale: '--edge-scale',
   localLayers: '--local-layers',
   localChannels: '--local-channels',
+  dModel: '--d-model',
+  mlpHidden: '--mlp-hidden',
   directionChannels: '--direction-channels',
   boxPositionBias: '--no-box-position-bias',
   boxPositionWords: '--no-box-position-words',
@@ -211,6 +213,18 @@ export function registerPretrainCommand(program: Command): void {
       'policy architecture: bottleneck channels of each local block',
       intOption('--local-channels', 1),
       DEFAULT_PRETRAIN_POLICY.localChannels,
+    )
+    .option(
+      '--d-model <n>',
+      'policy architecture: width of the patch and query tokens',
+      intOption('--d-model', 2),
+      DEFAULT_POLICY_CONFIG.dModel,
+    )
+    .option(
+      '--mlp-hidden <n>',
+      'policy architecture: hidden width of the mixer blocks',
+      intOption('--mlp-hidden', 1),
+      DEFAULT_POLICY_CONFIG.mlpHidden,
     )
     .option(
       '--direction-channels <n>',
@@ -387,6 +401,8 @@ export function registerPretrainCommand(program: Command): void {
                   pointDetail: o['pointDetail'] === true,
                   detint: o['detint'] as PolicyConfig['detint'],
                   localChannels: o['localChannels'] as number,
+                  dModel: o['dModel'] as number,
+                  mlpHidden: o['mlpHidden'] as number,
                   directionChannels: o['directionChannels'] as number,
                   globalMaxPool: o['maxPool'] as boolean,
                   viewSize: o['viewSize'] as number,

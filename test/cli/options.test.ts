@@ -57,6 +57,13 @@ describe('sam-veteran pretrain options', () => {
       '--offset-bins "0" must be a positive integer',
     );
     expect(await pretrainError(['--size-bins', '1'])).toContain('--size-bins "1" must be an integer >= 2');
+    expect(await pretrainError(['--d-model', '1'])).toContain('--d-model "1" must be an integer >= 2');
+    expect(await pretrainError(['--mlp-hidden', '0'])).toContain(
+      '--mlp-hidden "0" must be a positive integer',
+    );
+    expect(await pretrainError(['--negative-clearance', '2'])).toContain(
+      '--negative-clearance "2" must be a number in [0, 1]',
+    );
     expect(await pretrainError(['--direction-channels', '-2'])).toContain(
       '--direction-channels "-2" must be a non-negative integer',
     );
@@ -74,6 +81,9 @@ describe('sam-veteran pretrain options', () => {
   it('take the network from --init and refuse architecture options beside it', async () => {
     expect(await pretrainError(['--init', 'a.samv', '--edge-bins', '4'])).toContain(
       '--edge-bins 4 cannot be given with --init',
+    );
+    expect(await pretrainError(['--init', 'a.samv', '--d-model', '96'])).toContain(
+      '--d-model 96 cannot be given with --init',
     );
     expect(await pretrainError(['--init', 'a.samv', '--no-max-pool'])).toContain(
       '--no-max-pool false cannot be given',

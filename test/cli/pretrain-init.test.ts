@@ -92,14 +92,36 @@ describe('sam-veteran pretrain --init', () => {
     const small = ['--steps', '2', '--batch', '8', '--samples', '24', '--refine-examples', '8'];
     const rest = ['--aux-examples', '8', '--refresh', '1', '--workers', '1', '--train-workers', '1'];
     await program.parseAsync(
-      ['pretrain', '--out', out, ...small, ...rest, '--eval-n', '0', '--average-decay', '0.5'],
+      [
+        'pretrain',
+        '--out',
+        out,
+        ...small,
+        ...rest,
+        '--eval-n',
+        '0',
+        '--average-decay',
+        '0.5',
+        // The width options reach the network, the clearance the manifest.
+        '--d-model',
+        '24',
+        '--mlp-hidden',
+        '40',
+        '--negative-clearance',
+        '0.02',
+      ],
       { from: 'user' },
     );
     const avg = decodePolicyFile(new Uint8Array(await readFile(out)));
     const last = decodePolicyFile(new Uint8Array(await readFile(join(dir, 'avg.last.samv'))));
     expect(last.manifest.config).toEqual(avg.manifest.config);
     expect(last.manifest.sha256).not.toBe(avg.manifest.sha256);
-    expect(avg.manifest.metadata?.['pretrain']).toMatchObject({ averageDecay: 0.5, steps: 2 });
+    expect(avg.manifest.metadata?.['pretrain']).toMatchObject({
+      averageDecay: 0.5,
+      steps: 2,
+      negativeClearance: 0.02,
+    });
+    expect(avg.manifest.config).toMatchObject({ dModel: 24, mlpHidden: 40 });
     for (const bad of ['1', '-0.5', 'x']) {
       expect(await commandError(registerPretrainCommand, 'pretrain', ['--average-decay', bad])).toContain(
         `--average-decay "${bad}"`,
