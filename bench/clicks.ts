@@ -9,6 +9,10 @@
  *   --split <name>    synthetic split (default id-val)
  *   --n <n>           samples (default 300)
  *   --workers <n>     GrabCut worker threads (default 2)
+ *   --box-decode <how> tokens (default) | mean: the box read at its tokens' cells or at its heads'
+ *                     means (`eval --box-decode`); a tighter box changes which masks the click sees
+ *   --oracle <how>    centre (default) | far: the oracle's negative click at its region's centre or
+ *                     at its `far` point (the warm start's targets since 2026-12-05)
  *   --joint <k>       also decode each refinement as the most probable whole action among the
  *                     greedy one and k drawn at temperature 1 (an approximate joint mode of the
  *                     type, patch and offset tokens; seeded), reported as a second row per policy
@@ -17,6 +21,8 @@
  * states where both click negative only, the share of its negative clicks in the oracle's patch
  * and its and the oracle's gain there and elsewhere, the share on no extra region (error regions as
  * the oracle sees them), the median distance to the oracle's point; the same for positive clicks.
+ * Then per band of the IoU after the box (< 0.3, 0.3–0.7, 0.7–0.9, ≥ 0.9): states, its mean gain
+ * and the oracle's, and the share of its negative clicks that land on the object itself.
  * Limits: GrabCut (~10–20 ms a call, three calls per sample) dominates; 300 samples take ~1 min
  * (`--joint 32` adds 32 refinement draws per state and a second pass: ~2 min more).
  */
@@ -28,6 +34,7 @@ import {
   jointPolicy,
   observationOf,
   oracleDecision,
+  farNegativePoint,
   oracleErrorRegions,
   toEnvImage,
   type EpisodeInput,
@@ -47,6 +54,8 @@ const { values: args } = parseArgs({
     n: { type: 'string', default: '300' },
     workers: { type: 'string', default: '2' },
     joint: { type: 'string', default: '0' },
+    'box-decode': { type: 'string', default: 'tokens' },
+    oracle: { type: 'string', default: 'centre' },
   },
 });
 const n = Number(args.n);
@@ -59,6 +68,13 @@ if (!Number.isInteger(joint) || joint < 0) throw new Error(`--joint "${args.join
 const split = args.split as string;
 if (!isSyntheticSplit(split)) throw new Error(`--split "${split}" must be train, id-val or ood-val`);
 const files = args.policy ?? [DEFAULT_WARM_START];
+const boxDecodeArg = args['box-decode'] as string;
+if (boxDecodeArg !== 'tokens' && boxDecodeArg !== 'mean')
+  throw new Error(`--box-decode "${boxDecodeArg}" must be tokens or mean`);
+const boxDecode: 'tokens' | 'mean' = boxDecodeArg;
+const oracleMode = args.oracle as string;
+if (oracleMode !== 'centre' && oracleMode !== 'far')
+  throw new Error(`--oracle "${oracleMode}" must be centre or far`);
 
 interface Placement {
   readonly samePatch: boolean;
@@ -77,6 +93,8 @@ interface Row {
   /** Per click kind the policy and the oracle both chose: same patch?, on any region of that kind?, distance. */
   readonly neg?: Placement;
   readonly pos?: Placement;
+  /** The policy's negative click is on the object itself. */
+  readonly negOnObject?: boolean;
 }
 
 const clicks = (a: PointAction): PromptPoint[] => [
@@ -101,6 +119,7 @@ async function rowsFor(
       .greedy(
         batch.map((s) => observationOf(s.image, s.query, null)),
         'box',
+        boxDecode,
       )
       .map((a) => (a.action as BoxAction).box);
     const firsts = await Promise.all(
@@ -131,7 +150,11 @@ async function rowsFor(
       batch.map(async (s, i) => {
         const mask = (firsts[i] as TransitionOutput).mask;
         const p = acts[i] as PointAction;
-        const o = oracleDecision(mask, s.gtMask).action;
+        const d = oracleDecision(mask, s.gtMask);
+        const o =
+          oracleMode === 'far' && d.negativeRegion
+            ? { ...d.action, negative: farNegativePoint(d.negativeRegion, s.gtMask) }
+            : d.action;
         const [after, oracleAfter] = await Promise.all([step(s, i, p), step(s, i, o)]);
         const { missed, extra } = oracleErrorRegions(mask, s.gtMask);
         const inMask = (q: Point): boolean =>
@@ -162,6 +185,7 @@ async function rowsFor(
           oracleType: pointActionType(o),
           ...(neg ? { neg } : {}),
           ...(pos ? { pos } : {}),
+          ...(p.negative ? { negOnObject: s.gtMask.get(...pixelOf(p.negative, mask)) > 0 } : {}),
         } satisfies Row;
       }),
     );
@@ -170,6 +194,11 @@ async function rowsFor(
   return rows;
 }
 
+const pixelOf = (q: Point, m: BinaryMask): [number, number] => [
+  Math.min(m.width - 1, Math.floor(q[0])),
+  Math.min(m.height - 1, Math.floor(q[1])),
+];
+
 const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 const median = (xs: readonly number[]): number =>
   [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
@@ -177,7 +206,9 @@ const f3 = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : '–');
 const pct = (k: number, of: number): string => (of > 0 ? `${((100 * k) / of).toFixed(0)}%` : '–');
 
 function report(name: string, rows: readonly Row[]): void {
-  console.log(`\n${name}: ${rows.length} states (its greedy box's GrabCut mask)`);
+  console.log(
+    `\n${name}: ${rows.length} states (its greedy box's GrabCut mask; box ${boxDecode}, oracle ${oracleMode})`,
+  );
   console.log(
     `  IoU after the box ${f3(mean(rows.map((r) => r.before)))} → its click ${f3(mean(rows.map((r) => r.policy)))}, the oracle's ${f3(mean(rows.map((r) => r.oracle)))}`,
   );
@@ -203,6 +234,22 @@ function report(name: string, rows: readonly Row[]): void {
         `on no ${kind === 'neg' ? 'extra' : 'missed'} region ${pct(both.filter((r) => !r[kind]?.onRegion).length, both.length)} ` +
         `(${kind === 'neg' ? 'outside' : 'inside'} the mask ${pct(both.filter((r) => r[kind]?.pointless).length, both.length)}); ` +
         `median distance to the oracle's point ${median(both.map((r) => r[kind]?.distance ?? NaN)).toFixed(1)} px`,
+    );
+  }
+  console.log(
+    "  by the IoU after the box: states, gain of its click / the oracle's, its negative clicks on the object",
+  );
+  for (const [lo, hi] of [
+    [0, 0.3],
+    [0.3, 0.7],
+    [0.7, 0.9],
+    [0.9, 1.01],
+  ] as const) {
+    const rs = rows.filter((r) => r.before >= lo && r.before < hi);
+    const negs = rs.filter((r) => r.negOnObject !== undefined);
+    console.log(
+      `    [${lo}, ${Math.min(1, hi)}): ${rs.length} states, ${f3(mean(rs.map((r) => r.policy - r.before)))} / ${f3(mean(rs.map((r) => r.oracle - r.before)))}, ` +
+        `${pct(negs.filter((r) => r.negOnObject).length, negs.length)} of ${negs.length}`,
     );
   }
 }
