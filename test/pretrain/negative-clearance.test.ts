@@ -5,23 +5,22 @@
  * extra region, or the missed region alone, or stops; the rule reaches the refinement pools, and bad
  * values are refused by name.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { registerPretrainCommand } from '../../cli/commands/pretrain.ts';
 import { farNegativePoint, oracleDecision } from '../../core/agent/index.ts';
 import { BinaryMask, errorRegions } from '../../core/mask/index.ts';
-import { PointerPolicy, initTf } from '../../core/policy/index.ts';
+import { PointerPolicy } from '../../core/policy/index.ts';
 import {
   DEFAULT_PRETRAIN,
   buildPools,
   clickLabels,
   oracleTargets,
   pretrain,
-  type PretrainOptions,
 } from '../../core/pretrain/index.ts';
 import { exampleEncoder } from '../../core/pretrain/fresh-examples.ts';
-import { WorkerEnvPool } from '../../services/sam-env/index.ts';
 import { TINY } from '../policy/fixtures.ts';
 import { commandError } from '../helpers/command-error.ts';
+import { SMALL_PRETRAIN, useGrabCutPool } from '../helpers/grabcut-pool.ts';
 
 const SIDE = 32;
 
@@ -108,25 +107,8 @@ describe('the oracle with a clearance rule', () => {
 });
 
 describe('pretrain --negative-clearance', () => {
-  const OPTS: PretrainOptions = {
-    ...DEFAULT_PRETRAIN,
-    seed: 3,
-    samples: 24,
-    refineExamples: 24,
-    auxExamples: 8,
-    steps: 2,
-    batchSize: 8,
-    refreshPerStep: 1,
-    trainWorkers: 1,
-  };
-  let env: WorkerEnvPool;
-  beforeAll(async () => {
-    await initTf('wasm');
-    env = new WorkerEnvPool({ workers: 1 });
-  });
-  afterAll(async () => {
-    await env.close();
-  });
+  const env = useGrabCutPool();
+  const OPTS = SMALL_PRETRAIN;
 
   it('is off by default and reaches the labels', () => {
     expect(DEFAULT_PRETRAIN.negativeClearance).toBe(0);
@@ -139,7 +121,7 @@ describe('pretrain --negative-clearance', () => {
   it('makes the oracle stop on more of the pool states', async () => {
     const policy = await PointerPolicy.create(TINY, { seed: 1 });
     const pools = async (negativeClearance: number) =>
-      buildPools(policy, env, { ...OPTS, negativeClearance });
+      buildPools(policy, env(), { ...OPTS, negativeClearance });
     const off = await pools(0);
     const on = await pools(0.05);
     expect(on.stopFraction).toBeGreaterThan(off.stopFraction);
@@ -149,7 +131,7 @@ describe('pretrain --negative-clearance', () => {
   it('refuses bad values, naming the option', async () => {
     const policy = await PointerPolicy.create(TINY, { seed: 1 });
     for (const bad of [-0.01, 0.5, Number.NaN]) {
-      await expect(pretrain(policy, env, { ...OPTS, negativeClearance: bad })).rejects.toThrow(
+      await expect(pretrain(policy, env(), { ...OPTS, negativeClearance: bad })).rejects.toThrow(
         /negativeClearance/,
       );
     }

@@ -2,8 +2,8 @@
  * The supervised warm start end to end on a tiny configuration: real synthetic samples, GrabCut in a
  * worker thread for the refinement pool, in this thread and over two data-parallel workers.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PointerPolicy, TYPE_STOP, initTf, typeHasPositive } from '../../core/policy/index.ts';
+import { describe, expect, it } from 'vitest';
+import { PointerPolicy, TYPE_STOP, typeHasPositive } from '../../core/policy/index.ts';
 import {
   DEFAULT_PRETRAIN,
   REFINE_REFRESH_START,
@@ -21,8 +21,8 @@ import {
   runEpisodes,
 } from '../../core/agent/index.ts';
 import { generateSynthetic } from '../../core/data/index.ts';
-import { WorkerEnvPool } from '../../services/sam-env/index.ts';
 import { TINY } from '../policy/fixtures.ts';
+import { useGrabCutPool } from '../helpers/grabcut-pool.ts';
 
 const CONFIG = { ...TINY, convStem: 4, localLayers: 1 };
 const OPTS: PretrainOptions = {
@@ -36,23 +36,14 @@ const OPTS: PretrainOptions = {
   refreshPerStep: 2,
   learningRate: 3e-3,
 };
-let env: WorkerEnvPool;
-
-beforeAll(async () => {
-  await initTf('wasm');
-  env = new WorkerEnvPool({ workers: 1 });
-});
-
-afterAll(async () => {
-  await env.close();
-});
+const env = useGrabCutPool();
 
 async function run(
   trainWorkers: number,
 ): Promise<{ losses: number[]; parts: number[]; weights: Float32Array[] }> {
   const policy = await PointerPolicy.create(CONFIG, { seed: 1 });
   const start = policy.getWeights().map((w) => w.data);
-  const { records } = await pretrain(policy, env, { ...OPTS, trainWorkers });
+  const { records } = await pretrain(policy, env(), { ...OPTS, trainWorkers });
   const weights = policy.getWeights().map((w) => w.data);
   policy.dispose();
   // Every weight tensor that the loss reaches moved (the main thread ends with the workers' weights).
@@ -92,7 +83,7 @@ describe('pretrain', () => {
     // (GrabCut from a jittered GT box on these 256-px scenes: mean IoU ≈ 0.5.)
     const policy = await PointerPolicy.create(CONFIG, { seed: 1 });
     const pools = async (wrongBoxFraction: number) =>
-      buildPools(policy, env, { ...OPTS, refineExamples: 48, wrongBoxFraction });
+      buildPools(policy, env(), { ...OPTS, refineExamples: 48, wrongBoxFraction });
     const fromGt = await pools(0);
     const fromOthers = await pools(1);
     // A jittered GT box gives GrabCut's mask of the target; another object's box a mask of that
@@ -109,7 +100,7 @@ describe('pretrain', () => {
   it('labels the states the policy visits itself with the oracle (DAgger)', async () => {
     const policy = await PointerPolicy.create(CONFIG, { seed: 2 });
     const opts = { ...OPTS, refineExamples: 24, daggerFraction: 0.5 };
-    const pools = await buildPools(policy, env, opts);
+    const pools = await buildPools(policy, env(), opts);
     expect(pools.refine.inputs.length).toBeGreaterThanOrEqual(24);
     // The first 12 states are the masks the policy's own greedy episodes decided on, in order: rerun
     // those episodes and compare the prepared inputs and the oracle's labels.
@@ -117,7 +108,7 @@ describe('pretrain', () => {
       { length: 64 },
       (_, i) => generateSynthetic('train', i % opts.samples, { seed: opts.seed }).sample,
     );
-    const episodes = await runEpisodes(samples.map(episodeInputOf), greedyPolicy(policy), env);
+    const episodes = await runEpisodes(samples.map(episodeInputOf), greedyPolicy(policy), env());
     const visited = episodes
       .flatMap((e, j) => e.steps.slice(0, -1).map((st) => ({ j, mask: st.mask })))
       .slice(0, 12);
@@ -135,7 +126,7 @@ describe('pretrain', () => {
       );
     });
     // Without DAgger the pool starts from jittered GT boxes instead: different states.
-    const plain = await buildPools(policy, env, { ...opts, daggerFraction: 0 });
+    const plain = await buildPools(policy, env(), { ...opts, daggerFraction: 0 });
     expect(
       Buffer.from(plain.refine.inputs[0]!.patches.buffer).equals(
         Buffer.from(pools.refine.inputs[0]!.patches.buffer),
@@ -150,7 +141,7 @@ describe('pretrain', () => {
     const train = async (o: Partial<PretrainOptions>) => {
       const policy = await PointerPolicy.create(CONFIG, { seed: 1 });
       const start = policy.getWeights().map((w) => w.data);
-      const r = await pretrain(policy, env, { ...OPTS, ...o });
+      const r = await pretrain(policy, env(), { ...OPTS, ...o });
       const end = policy.getWeights().map((w) => w.data);
       policy.dispose();
       return { start, end, last: r.lastWeights?.map((w) => w.data) };
@@ -180,7 +171,7 @@ describe('pretrain', () => {
   it('draws the last steps with the tail mix', async () => {
     const weightsAfter = async (o: Partial<PretrainOptions>): Promise<Float32Array[]> => {
       const policy = await PointerPolicy.create(CONFIG, { seed: 1 });
-      await pretrain(policy, env, { ...OPTS, trainWorkers: 1, ...o });
+      await pretrain(policy, env(), { ...OPTS, trainWorkers: 1, ...o });
       const w = policy.getWeights().map((x) => x.data);
       policy.dispose();
       return w;
@@ -203,7 +194,7 @@ describe('pretrain', () => {
   it('replaces auxiliary examples with a share of the fresh samples only (auxRefreshPerStep)', async () => {
     const weightsAfter = async (extra: Partial<PretrainOptions>): Promise<Float32Array[]> => {
       const p = await PointerPolicy.create(CONFIG, { seed: 1 });
-      await pretrain(p, env, { ...OPTS, steps: 6, refreshPerStep: 3, trainWorkers: 1, ...extra });
+      await pretrain(p, env(), { ...OPTS, steps: 6, refreshPerStep: 3, trainWorkers: 1, ...extra });
       const w = p.getWeights().map((x) => x.data);
       p.dispose();
       return w;
@@ -223,8 +214,8 @@ describe('pretrain', () => {
     const policy = await PointerPolicy.create(CONFIG, { seed: 1 });
     // One fresh sample's states depend on (seed, index) only; a second state follows a click.
     for (const index of [REFINE_REFRESH_START, REFINE_REFRESH_START + 1, REFINE_REFRESH_START + 2]) {
-      const a = await freshRefinementStates(policy, env, 3, index, { pointTargets: 'centre' });
-      const b = await freshRefinementStates(policy, env, 3, index, { pointTargets: 'centre' });
+      const a = await freshRefinementStates(policy, env(), 3, index, { pointTargets: 'centre' });
+      const b = await freshRefinementStates(policy, env(), 3, index, { pointTargets: 'centre' });
       expect(a.length === 1 || a.length === 2).toBe(true);
       expect(b.map(([, t]) => t.ids)).toEqual(a.map(([, t]) => t.ids));
       a.forEach(([input], k) =>
@@ -236,7 +227,7 @@ describe('pretrain', () => {
     policy.dispose();
     const weightsAfter = async (refineRefreshPerStep: number): Promise<Float32Array[]> => {
       const p = await PointerPolicy.create(CONFIG, { seed: 1 });
-      await pretrain(p, env, { ...OPTS, steps: 10, trainWorkers: 1, refineRefreshPerStep });
+      await pretrain(p, env(), { ...OPTS, steps: 10, trainWorkers: 1, refineRefreshPerStep });
       const w = p.getWeights().map((x) => x.data);
       p.dispose();
       return w;

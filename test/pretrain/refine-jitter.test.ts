@@ -4,44 +4,24 @@
  * rebuild unchanged), the log draw (the default) stays in range and spreads evenly in log j, bad ranges are
  * refused by name, and the range reaches the pools: exact boxes give GrabCut's best start masks.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { registerPretrainCommand } from '../../cli/commands/pretrain.ts';
 import { ValidationError } from '../../core/errors/index.ts';
-import { PointerPolicy, initTf } from '../../core/policy/index.ts';
+import { PointerPolicy } from '../../core/policy/index.ts';
 import {
   DEFAULT_PRETRAIN,
   buildPools,
   checkRefineJitter,
   drawJitter,
   pretrain,
-  type PretrainOptions,
 } from '../../core/pretrain/index.ts';
 import { Rng } from '../../core/rng/index.ts';
-import { WorkerEnvPool } from '../../services/sam-env/index.ts';
 import { TINY } from '../policy/fixtures.ts';
 import { commandError } from '../helpers/command-error.ts';
+import { SMALL_PRETRAIN, useGrabCutPool } from '../helpers/grabcut-pool.ts';
 
-const OPTS: PretrainOptions = {
-  ...DEFAULT_PRETRAIN,
-  seed: 3,
-  samples: 24,
-  refineExamples: 24,
-  auxExamples: 8,
-  steps: 2,
-  batchSize: 8,
-  refreshPerStep: 1,
-  trainWorkers: 1,
-};
-let env: WorkerEnvPool;
-
-beforeAll(async () => {
-  await initTf('wasm');
-  env = new WorkerEnvPool({ workers: 1 });
-});
-
-afterAll(async () => {
-  await env.close();
-});
+const OPTS = SMALL_PRETRAIN;
+const env = useGrabCutPool();
 
 describe('refinement jitter', () => {
   it('draws uniformly in j as the earlier recipe did, and in log scale within range', () => {
@@ -77,7 +57,7 @@ describe('refinement jitter', () => {
     }
     const policy = await PointerPolicy.create(TINY, { seed: 1 });
     await expect(
-      pretrain(policy, env, { ...OPTS, refineJitter: { lo: 0.3, hi: 0.1, log: false } }),
+      pretrain(policy, env(), { ...OPTS, refineJitter: { lo: 0.3, hi: 0.1, log: false } }),
     ).rejects.toThrow(/refineJitter/);
     policy.dispose();
     for (const bad of ['0.3,0.1', '0.1', 'a,b', '0.1,2', '0,0.3,log', '0.1,0.3,cubic', '0.1,0.2,log,x']) {
@@ -90,7 +70,7 @@ describe('refinement jitter', () => {
   it('reaches the pools: exact boxes start from better masks than loose ones', async () => {
     const policy = await PointerPolicy.create(TINY, { seed: 1 });
     const startIou = async (lo: number, hi: number): Promise<number> =>
-      (await buildPools(policy, env, { ...OPTS, refineJitter: { lo, hi, log: false } })).startIou;
+      (await buildPools(policy, env(), { ...OPTS, refineJitter: { lo, hi, log: false } })).startIou;
     const exact = await startIou(0, 0);
     const loose = await startIou(0.3, 0.3);
     expect(exact).toBeGreaterThan(loose + 0.05);
