@@ -157,9 +157,7 @@ async function rowsFor(
             : d.action;
         const [after, oracleAfter] = await Promise.all([step(s, i, p), step(s, i, o)]);
         const { missed, extra } = oracleErrorRegions(mask, s.gtMask);
-        const inMask = (q: Point): boolean =>
-          mask.get(Math.min(mask.width - 1, Math.floor(q[0])), Math.min(mask.height - 1, Math.floor(q[1]))) >
-          0;
+        const inMask = (q: Point): boolean => mask.get(...pixelOf(q, mask)) > 0;
         const compare = (
           mine: Point | null,
           theirs: Point | null,

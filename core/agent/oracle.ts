@@ -72,7 +72,7 @@ export interface OracleDecision {
 export const FAR_DEPTH_WEIGHT = 2;
 
 /** Squared distance of every pixel to the object `gt` (0 on it): what `farPoint` reads. */
-export function squaredDistanceToObject(gt: BinaryMask): Float64Array {
+function squaredDistanceToObject(gt: BinaryMask): Float64Array {
   const outside = new Uint8Array(gt.width * gt.height);
   for (let i = 0; i < outside.length; i++) outside[i] = gt.data[i] ? 0 : 1;
   return squaredDistanceToOutside(outside, gt.width, gt.height);

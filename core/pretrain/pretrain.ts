@@ -391,14 +391,9 @@ export async function buildPools(
 
   let stops = 0;
   const startIous: number[] = [];
+  const labels = clickLabels(opts);
   const addRefine = (pool: typeof refine, j: number, mask: BinaryMask): PointAction => {
-    const { input, target, action } = oracleExample(
-      policy,
-      samples[j] as Sample,
-      mask,
-      denses[j],
-      clickLabels(opts),
-    );
+    const { input, target, action } = oracleExample(policy, samples[j] as Sample, mask, denses[j], labels);
     pool.inputs.push(input);
     pool.targets.push(target);
     if (action.positive === null && action.negative === null) stops++;
@@ -523,6 +518,7 @@ export async function pretrain(
     return [nBox, nRefine, Math.max(0, opts.batchSize - nBox - nRefine)];
   };
   const mainCounts = counts(opts.mix);
+  const labels = clickLabels(opts);
   const tailCounts = opts.tail ? counts(opts.tail.mix) : mainCounts;
   const tailFrom = opts.steps - (opts.tail?.steps ?? 0) + 1;
   const lossOptions: SupervisedLossOptions = {
@@ -548,7 +544,7 @@ export async function pretrain(
     const first = REFINE_REFRESH_START + (step - 1) * k;
     const made = await Promise.all(
       Array.from({ length: k }, (_, i) =>
-        freshRefinementStates(policy, env, opts.seed, first + i, clickLabels(opts), opts.refineJitter),
+        freshRefinementStates(policy, env, opts.seed, first + i, labels, opts.refineJitter),
       ),
     );
     return made.flat();
@@ -564,7 +560,7 @@ export async function pretrain(
           chunk: opts.refreshPerStep,
           ahead: 8 * opts.refreshPerStep,
           inThread: !opts.freshWorker,
-          labels: clickLabels(opts),
+          labels,
           ...(auxShare ? { aux: auxShare } : {}),
         })
       : undefined;
